@@ -1,0 +1,104 @@
+"""The one Settings class: nothing else in the project reads the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = ROOT / "var"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    # --- Celery / Redis -------------------------------------------------------------------
+    celery_broker_url: str = "redis://localhost:6379/0"
+    celery_result_backend: str = "redis://localhost:6379/1"
+    # Locks, rate-limit buckets, cancel flags and progress events. Derived from the broker.
+    redis_url: str = ""
+    celery_task_time_limit: int = Field(1800, ge=1)
+    celery_task_soft_time_limit: int = Field(1500, ge=1)
+    # Must stay above the hard limit: a smaller one redelivers tasks that are still running.
+    celery_visibility_timeout: int = Field(7200, ge=1)
+    celery_result_expires: int = Field(86400, ge=60)
+
+    # --- database -------------------------------------------------------------------------
+    database_url: str = f"sqlite:///{VAR_DIR / 'trustagency.db'}"
+
+    # --- LLM ------------------------------------------------------------------------------
+    llm_provider: Literal["openai", "offline", ""] = ""
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    llm_max_tokens: int = Field(1500, ge=16)
+    llm_temperature: float = Field(0.7, ge=0, le=2)
+    # Per-request timeout of the HTTP client; kept below the soft time limit (see validator).
+    llm_timeout: float = Field(120.0, gt=0)
+    llm_max_retries: int = Field(5, ge=0)
+    llm_retry_backoff: float = Field(2.0, ge=0)
+    llm_retry_backoff_max: float = Field(120.0, ge=0)
+    # Shared across all workers on all machines (0 = unlimited).
+    llm_rpm: int = Field(0, ge=0)
+    llm_tpm: int = Field(0, ge=0)
+    # The offline provider writes a placeholder draft; this delay makes progress visible.
+    offline_delay: float = Field(0.5, ge=0)
+
+    # --- reliability ----------------------------------------------------------------------
+    # An item being generated refreshes its lease; one whose lease ran out was lost.
+    item_lease_seconds: int = Field(60, ge=2)
+    reaper_interval: float = Field(30.0, gt=0)
+    # A pending item older than this while the queue is empty lost its message.
+    reaper_pending_grace: float = Field(60.0, ge=0)
+
+    # --- API ------------------------------------------------------------------------------
+    api_token: SecretStr | None = None
+    max_titles_per_batch: int = Field(100, ge=1)
+    max_title_length: int = Field(300, ge=1)
+    max_body_bytes: int = Field(1_000_000, ge=1024)
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    # --- operations -----------------------------------------------------------------------
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    sentry_dsn: SecretStr | None = None
+    flower_basic_auth: str | None = None
+    flower_address: str = "127.0.0.1"
+    flower_port: int = 5555
+    prometheus_multiproc_dir: str | None = None
+
+    @field_validator("openai_base_url", "openai_api_key", "api_token", "sentry_dsn", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _derive(self) -> Settings:
+        if not self.redis_url:
+            self.redis_url = self.celery_broker_url
+        if not self.llm_provider:
+            self.llm_provider = (
+                "openai" if (self.openai_api_key or self.openai_base_url) else "offline"
+            )
+        if self.celery_task_soft_time_limit >= self.celery_task_time_limit:
+            raise ValueError("CELERY_TASK_SOFT_TIME_LIMIT must be below CELERY_TASK_TIME_LIMIT")
+        return self
+
+    @property
+    def llm_request_timeout(self) -> float:
+        """The client timeout, capped below the soft limit so a hang ends as a retry."""
+        return max(1.0, min(self.llm_timeout, self.celery_task_soft_time_limit * 0.8))
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

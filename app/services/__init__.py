@@ -1,0 +1,1 @@
+"""The logic: routes and tasks are thin adapters over these modules."""

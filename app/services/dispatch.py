@@ -1,0 +1,93 @@
+"""Hand a batch's items to the workers: one message per item, enqueued after the commit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from redis.exceptions import LockError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.db import session_scope
+from app.models import AIGenerationTask, BatchStatus, GenerationItem, ItemStatus, utcnow
+from app.redis_client import get_redis
+from app.services import state
+from app.services.progress import announce
+
+log = logging.getLogger(__name__)
+
+SINGLE_TASK = "app.tasks.ai_generation.generate_single_article"
+
+
+def enqueue_items(item_ids: Iterable[int], countdown: float | None = None) -> None:
+    from app.celery_app import app
+
+    for item_id in item_ids:
+        app.send_task(SINGLE_TASK, args=[item_id], countdown=countdown)
+
+
+def dispatch_batch(batch_id: str) -> state.Snapshot | None:
+    """Enqueue every item of the batch not enqueued yet. Running it twice enqueues nothing new.
+
+    A Redis lock (token + timeout) keeps two dispatchers of one batch apart; the conditional
+    `enqueued_at IS NULL` update keeps them apart even if the lock expired.
+    """
+    lock = get_redis().lock(f"ta:lock:dispatch:{batch_id}", timeout=60, blocking_timeout=5)
+    if not lock.acquire():
+        log.info("batch %s is being dispatched by someone else", batch_id)
+        return None
+    try:
+        with session_scope() as session:
+            batch = state.start_batch(session, batch_id)
+            if batch is None:
+                raise LookupError(f"batch {batch_id} does not exist")
+            if batch.status in BatchStatus.FINAL or batch.cancel_requested:
+                return state.Snapshot.of(batch)
+            now = utcnow()
+            ids = list(
+                session.scalars(
+                    select(GenerationItem.id)
+                    .where(
+                        GenerationItem.task_id == batch_id,
+                        GenerationItem.status == ItemStatus.PENDING,
+                        GenerationItem.enqueued_at.is_(None),
+                    )
+                    .order_by(GenerationItem.index)
+                )
+            )
+            if ids:
+                session.execute(
+                    update(GenerationItem)
+                    .where(GenerationItem.id.in_(ids), GenerationItem.enqueued_at.is_(None))
+                    .values(enqueued_at=now)
+                    .execution_options(synchronize_session=False)
+                )
+            snapshot = state.Snapshot.of(batch)
+            announce(snapshot)
+        # After the commit: a worker must find the rows. A crash right here leaves items
+        # marked enqueued with no message; the reaper re-enqueues them.
+        enqueue_items(ids)
+        log.info("batch %s: enqueued %d item(s)", batch_id, len(ids))
+        return snapshot
+    finally:
+        try:
+            lock.release()
+        except LockError:
+            log.warning("dispatch lock of batch %s expired before release", batch_id)
+
+
+def ensure_batch(
+    batch_id: str, titles: list[str] | None, category: str | None, celery_task_id: str | None
+) -> None:
+    """Plan compatibility: `generate_article_batch.delay(batch_id, titles)` for a new id."""
+    from app.services.batches import create_batch
+
+    try:
+        with session_scope() as session:
+            if session.get(AIGenerationTask, batch_id) is not None or not titles:
+                return
+            batch = create_batch(session, titles, category or "general", batch_id=batch_id)
+            batch.celery_task_id = celery_task_id
+    except IntegrityError:
+        log.info("batch %s was created concurrently", batch_id)

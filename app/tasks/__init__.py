@@ -1,0 +1,1 @@
+"""Thin Celery adapters over app.services: ids in, idempotent, each with its own session."""
