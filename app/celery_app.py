@@ -20,7 +20,7 @@ app = Celery(
 
 app.conf.update(
     # The plan's settings.
-    task_serializer="json",
+    task_serializer=settings.celery_task_serializer,
     accept_content=["json"],  # a pickled message is refused, never run
     result_serializer="json",
     timezone="UTC",

@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     celery_result_backend: str = "redis://localhost:6379/1"
     # Locks, rate-limit buckets, cancel flags and progress events. Derived from the broker.
     redis_url: str = ""
+    # The plan's setting; only JSON is accepted on the queue (a pickle could run code).
+    celery_task_serializer: Literal["json"] = "json"
     celery_task_time_limit: int = Field(1800, ge=1)
     celery_task_soft_time_limit: int = Field(1500, ge=1)
     # Must stay above the hard limit: a smaller one redelivers tasks that are still running.

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -48,10 +48,11 @@ WORDS = ("signal", "noise", "method", "result", "evidence", "pattern", "system",
 class Behavior:
     """How the server answers one request.
 
-    ``latency`` is the delay before the response for non-streaming calls, and the total stream
-    duration for streaming ones (``latency / chunks`` before each content chunk). ``hang`` sends
-    nothing for ``hang_seconds`` then closes; ``disconnect`` cuts the socket mid-stream (or
-    before any response when not streaming).
+    ``latency`` is the delay before the response (errors included) for non-streaming calls, and
+    the total stream duration for streaming ones: headers go out at once, then ``latency /
+    chunks`` before each content chunk. ``hang`` sends nothing for ``hang_seconds`` then closes;
+    ``disconnect`` cuts the socket after half the chunks (before any response if not streaming).
+    ``retry_after`` becomes the ``Retry-After`` header of a 429.
     """
 
     kind: str = "ok"
@@ -155,10 +156,11 @@ class _Handler(BaseHTTPRequestHandler):
                 return False
             if poller.poll(int(min(left, 0.05) * 1000) + 1):
                 try:
-                    if self.connection.recv(1, socket.MSG_PEEK) == b"":
-                        raise ConnectionResetError
-                except OSError as exc:
-                    raise ConnectionResetError from exc
+                    gone = self.connection.recv(1, socket.MSG_PEEK) == b""
+                except OSError:
+                    gone = True
+                if gone:
+                    raise ConnectionResetError("client closed the connection")
                 stopping.wait(min(left, 0.05))  # pipelined bytes: keep waiting without spinning
         return not stopping.is_set()
 
@@ -196,13 +198,13 @@ class _Handler(BaseHTTPRequestHandler):
                      model=str(body.get("model", "")), text=users[-1] if users else "",
                      headers=headers, started=time.monotonic())
         owner._begin(rec)
+        status, aborted = None, False
         try:
-            rec.status = self._respond(beh, rec, body)
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError):
-            rec.aborted = True
-            self.close_connection = True
+            status = self._respond(beh, rec, body)
+        except (ConnectionError, TimeoutError):  # BrokenPipe/ConnectionReset while writing
+            aborted = self.close_connection = True
         finally:
-            owner._end(rec)
+            owner._end(rec, status, aborted)
 
     def _not_found(self) -> None:
         self._send_json(404, {"error": {"message": f"Unknown path {self.path} (fake).",
@@ -215,6 +217,9 @@ class _Handler(BaseHTTPRequestHandler):
                   "x-ratelimit-remaining-tokens": "999000",
                   "x-request-id": f"req_fake_{owner.count()}"}
         if beh.kind in ERRORS:
+            if not self._wait(beh.latency):
+                self._cut()
+                return None
             status, message, etype, code = ERRORS[beh.kind]
             if status == 429:
                 limits["x-ratelimit-remaining-requests"] = "0"
@@ -296,23 +301,20 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-@dataclass
 class FakeOpenAI:
     """OpenAI-compatible chat completions server in a background thread, driven by rules."""
 
-    host: str = "127.0.0.1"
-    port: int = 0
-    default: Behavior = field(default_factory=Behavior)
-    verbose: bool = False
-    in_flight: int = 0
-    max_in_flight: int = 0
-    _rules: list[_Rule] = field(default_factory=list)
-    _records: list[Record] = field(default_factory=list)
-    _conns: set[socket.socket] = field(default_factory=set)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _stopping: threading.Event = field(default_factory=threading.Event)
-    _httpd: _Server | None = None
-    _thread: threading.Thread | None = None
+    def __init__(self, host: str = "127.0.0.1", port: int = 0,
+                 default: Behavior | None = None, verbose: bool = False) -> None:
+        self.host, self.port, self.verbose = host, port, verbose
+        self.default = default or Behavior()
+        self.in_flight = self.max_in_flight = 0
+        self._rules: list[_Rule] = []
+        self._records: list[Record] = []
+        self._conns: set[socket.socket] = set()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._httpd: _Server | None = None
 
     @property
     def base_url(self) -> str:
@@ -322,9 +324,8 @@ class FakeOpenAI:
         self._stopping.clear()
         self._httpd = _Server((self.host, self.port), self)
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={
-            "poll_interval": 0.05}, name="fake-openai", daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                         name="fake-openai", daemon=True).start()
         return self
 
     def stop(self) -> None:
@@ -350,14 +351,16 @@ class FakeOpenAI:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def add_rule(self, match: str, behaviors: list[Behavior],
+    def add_rule(self, match: str, behaviors: list[Behavior | str],
                  then: Behavior | None = None) -> None:
-        """Requests whose messages contain ``match`` get ``behaviors`` in order, then ``then``
-        (or the default). The first added rule that matches wins."""
+        """Requests whose messages contain ``match`` get ``behaviors`` in order (a string is
+        shorthand for ``Behavior(kind)``), then ``then`` or the default. First rule added wins."""
+        seq = deque(Behavior(b) if isinstance(b, str) else b for b in behaviors)
         with self._lock:
-            self._rules.append(_Rule(match, deque(behaviors), then))
+            self._rules.append(_Rule(match, seq, then))
 
     def reset(self) -> None:
+        """Forget rules, records and the default, so one server can serve a whole test module."""
         with self._lock:
             self._rules.clear()
             self._records.clear()
@@ -391,9 +394,9 @@ class FakeOpenAI:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
-    def _end(self, rec: Record) -> None:
+    def _end(self, rec: Record, status: int | None, aborted: bool) -> None:
         with self._lock:
-            rec.ended = time.monotonic()
+            rec.ended, rec.status, rec.aborted = time.monotonic(), status, aborted
             self.in_flight -= 1
 
     def _track(self, conn: socket.socket, add: bool) -> None:
@@ -414,17 +417,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--verbose", action="store_true", help="log every request")
     a = p.parse_args(argv)
     done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    for sig in (signal.SIGINT, signal.SIGTERM):  # also when started in the background (SIG_IGN)
+        signal.signal(sig, lambda *_: done.set())
     srv = FakeOpenAI(a.host, a.port, Behavior(a.kind, a.latency, a.chunks, a.retry_after),
                      verbose=a.verbose).start()
     print(srv.base_url, flush=True)
-    try:
-        while not done.wait(0.5):
-            pass
-    except KeyboardInterrupt:
+    while not done.wait(0.5):
         pass
-    finally:
-        srv.stop()
+    srv.stop()
 
 
 if __name__ == "__main__":

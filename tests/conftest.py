@@ -1,0 +1,153 @@
+"""Test session: a private redis-server, migrated databases, real Celery workers, a fake LLM.
+
+The redis-server starts in pytest_configure, before any test module imports `app`, because the
+Celery app reads its broker URL when it is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.embedded_redis import RedisServer
+from tests.support.stack import ROOT, Worker, migrate, postgres_database, use_settings
+
+_RUN_DIR = Path(tempfile.mkdtemp(prefix="ta-tests-"))
+_REDIS: RedisServer | None = None
+
+# Fast, small settings for every process the tests start. Tests override per worker.
+BASE_ENV = {
+    "OFFLINE_DELAY": "0.05",
+    "LLM_RETRY_BACKOFF": "0.2",
+    "LLM_RETRY_BACKOFF_MAX": "1",
+    "LLM_TIMEOUT": "10",
+    "ITEM_LEASE_SECONDS": "30",
+    "REAPER_INTERVAL": "1",
+    "REAPER_PENDING_GRACE": "3",
+    "LOG_LEVEL": "INFO",
+    "API_TOKEN": "",
+    "OPENAI_API_KEY": "",
+    "OPENAI_BASE_URL": "",
+    "LLM_PROVIDER": "",
+    "LLM_RPM": "0",
+    "LLM_TPM": "0",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _REDIS
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        raise pytest.UsageError("the suite shares one redis-server; run it without xdist")
+    _REDIS = RedisServer(_RUN_DIR / "redis").start()
+    os.environ.update(BASE_ENV)
+    os.environ["CELERY_BROKER_URL"] = f"{_REDIS.url}/0"
+    os.environ["CELERY_RESULT_BACKEND"] = f"{_REDIS.url}/1"
+    os.environ["REDIS_URL"] = f"{_REDIS.url}/2"
+    os.environ["DATABASE_URL"] = f"sqlite:///{_RUN_DIR / 'default.db'}"
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _REDIS is not None:
+        _REDIS.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> RedisServer:
+    assert _REDIS is not None
+    return _REDIS
+
+
+@pytest.fixture(scope="session")
+def run_dir() -> Path:
+    return _RUN_DIR
+
+
+@pytest.fixture(autouse=True)
+def _fresh_redis(redis_server: RedisServer) -> Iterator[None]:
+    """Each test starts with empty queues, results, locks and flags."""
+    if redis_server.proc is None:
+        redis_server.start()
+    import redis
+
+    redis.Redis.from_url(redis_server.url).flushall()
+    yield
+
+
+DB_PARAMS = ["sqlite"] + (["postgres"] if os.environ.get("TEST_POSTGRES_URL") else [])
+
+
+@pytest.fixture(params=DB_PARAMS)
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database built by Alembic, SQLite always and PostgreSQL when configured.
+
+    The test process (API, services) is pointed at it; workers get it through `start_worker`.
+    """
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+        migrate(url)
+        use_settings(database_url=url)
+        yield url
+    else:
+        admin = os.environ["TEST_POSTGRES_URL"]
+        if admin.startswith("postgresql://"):
+            admin = "postgresql+psycopg://" + admin.removeprefix("postgresql://")
+        with postgres_database(admin) as url:
+            use_settings(database_url=url)
+            yield url
+    use_settings(database_url=os.environ.get("DATABASE_URL"))
+
+
+@pytest.fixture
+def fake_llm() -> Iterator[Any]:
+    from tests.support.fake_openai import FakeOpenAI
+
+    server = FakeOpenAI()
+    server.start()
+    yield server
+    server.stop()
+
+
+WorkerFactory = Callable[..., Worker]
+
+
+@pytest.fixture
+def start_worker(database: str, tmp_path: Path) -> Iterator[WorkerFactory]:
+    """Start real `celery worker` processes on the test's database; all stopped afterwards."""
+    workers: list[Worker] = []
+
+    def start(name: str = "w1", *, pool: str = "prefork", concurrency: int = 4,
+              wait: bool = True, extra: list[str] | None = None, **env: str) -> Worker:
+        full_env = {**os.environ, "DATABASE_URL": database, "PYTHONPATH": str(ROOT),
+                    **{k.upper(): str(v) for k, v in env.items()}}
+        worker = Worker(name, full_env, tmp_path, pool=pool, concurrency=concurrency,
+                        extra=extra)
+        workers.append(worker)
+        return worker.start(wait=wait)
+
+    yield start
+    for worker in workers:
+        worker.stop(timeout=5)
+
+
+@pytest.fixture
+def api(database: str) -> Iterator[Any]:
+    """The FastAPI app in this process, on the test's database and the real Redis."""
+    from fastapi.testclient import TestClient
+
+    from app.main import app
+
+    with TestClient(app) as client:
+        yield client
+
+
+@pytest.fixture
+def llm_env(fake_llm: Any) -> dict[str, str]:
+    """Worker settings that send LLM calls to the fake OpenAI-compatible server."""
+    return {"OPENAI_BASE_URL": fake_llm.base_url, "OPENAI_API_KEY": "sk-test-secret-key-123",
+            "OPENAI_MODEL": "test-model"}
