@@ -108,3 +108,20 @@ def cancel_task(task_id: str, session: Session = Depends(get_session)) -> BatchO
     if batch is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"task_id: no batch {task_id!r}")
     return batch_out(_batch_or_404(session, task_id, with_items=True), with_items=True)
+
+
+@router.post(
+    "/{task_id}/retry-failed",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=BatchOut,
+    responses={**NOT_FOUND, 409: {"description": "Still running, cancelled, or nothing failed"}},
+)
+def retry_failed(task_id: str, session: Session = Depends(get_session)) -> BatchOut:
+    """Queue a finished batch's failed items again (attempts start over); the rest stays."""
+    try:
+        result = batches.retry_failed(session, task_id)
+    except batches.Conflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"task_id: {exc}") from exc
+    if result is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"task_id: no batch {task_id!r}")
+    return batch_out(_batch_or_404(session, task_id, with_items=True), with_items=True)

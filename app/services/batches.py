@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from app.config import get_settings
 from app.models import AIGenerationTask, BatchStatus, GenerationItem
-from app.services import events, state
+from app.services import dispatch, events, state
 from app.services.progress import announce
 
 log = logging.getLogger(__name__)
@@ -201,3 +201,26 @@ def cancel(session: Session, batch_id: str) -> AIGenerationTask | None:
     events.flag_cancel(batch_id)
     log.info("batch %s: cancel requested (%s)", batch_id, snapshot.status)
     return batch
+
+
+def retry_failed(session: Session, batch_id: str) -> tuple[AIGenerationTask, list[int]] | None:
+    """Put a finished batch's failed items back in the queue. None for an unknown id;
+    Conflict while it runs, when it was cancelled, or when nothing failed."""
+    batch = state.lock_batch(session, batch_id)
+    if batch is None:
+        return None
+    if batch.status not in BatchStatus.FINAL:
+        raise Conflict(f"batch {batch_id} is still {batch.status}; wait for it to end")
+    if batch.cancel_requested:
+        raise Conflict(f"batch {batch_id} was cancelled; submit its titles again instead")
+    ids = state.reopen_failed_items(session, batch)
+    if not ids:
+        raise Conflict(f"batch {batch_id} has no failed items")
+    announce(state.Snapshot.of(batch))
+    session.commit()
+    try:
+        dispatch.enqueue_items(ids)  # after the commit, so a worker finds the items pending
+    except Exception as exc:  # they are stored as pending: the reaper enqueues them later
+        log.error("batch %s: could not enqueue the retried items yet: %s", batch_id, exc)
+    log.info("batch %s: %d failed item(s) queued again", batch_id, len(ids))
+    return batch, ids

@@ -43,11 +43,11 @@ def _broker() -> dict[str, Any]:
 def _workers() -> dict[str, Any]:
     from app.celery_app import app
 
+    # limit=1: answer as soon as one worker replies instead of waiting out the timeout.
     replies = app.control.ping(timeout=1.0, limit=1) or []
     names = sorted(name for reply in replies for name in reply)
     if not names:
         raise RuntimeError("no worker answered a ping within 1 s")
-    # limit=1: answer as soon as one worker replies instead of waiting out the timeout.
     return {"count": len(names), "names": names}
 
 

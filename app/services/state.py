@@ -287,3 +287,44 @@ def fail_batch(session: Session, batch_id: str, error: str) -> Snapshot | None:
         batch.celery_status = "FAILURE"
         snapshot = Snapshot.of(batch)
     return snapshot
+
+
+def reopen_failed_items(session: Session, batch: AIGenerationTask) -> list[int]:
+    """failed → pending for a batch that ended with failures: the editor asked to try again.
+
+    The items start over (attempts 0, no error) and the batch is processing again. Its progress
+    is recounted from the items, so it drops back: a retry is a new run, not a step backwards
+    within one. Call with the batch row locked; enqueue the returned ids after the commit.
+    """
+    now = utcnow()
+    ids = list(
+        session.scalars(
+            select(GenerationItem.id)
+            .where(GenerationItem.task_id == batch.id, GenerationItem.status == ItemStatus.FAILED)
+            .order_by(GenerationItem.index)
+        )
+    )
+    if not ids:
+        return ids
+    session.execute(
+        update(GenerationItem)
+        .where(GenerationItem.id.in_(ids), GenerationItem.status == ItemStatus.FAILED)
+        .values(
+            status=ItemStatus.PENDING,
+            attempts=0,
+            error=None,
+            worker=None,
+            finished_at=None,
+            next_attempt_at=None,
+            lease_expires_at=None,
+            enqueued_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    batch.status = BatchStatus.PROCESSING
+    batch.finished_at = None
+    batch.error = None
+    batch.celery_status = "PROGRESS"
+    batch.progress = 0  # recounted below from the items that stay done
+    refresh_batch(session, batch.id)
+    return ids
