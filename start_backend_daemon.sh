@@ -17,7 +17,7 @@ running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 start() {
   if running; then echo "API already running (pid $(cat "$PIDFILE"))"; return 0; fi
   "$PY" -m alembic upgrade head >>"$LOG" 2>&1
-  nohup "$PY" -m uvicorn app.main:app --host "$HOST" --port "$PORT" "$@" >>"$LOG" 2>&1 &
+  nohup "$PY" -m uvicorn app.main:app --host "$HOST" --port "$PORT" --timeout-graceful-shutdown 3 "$@" >>"$LOG" 2>&1 &
   echo $! >"$PIDFILE"
   for _ in $(seq 1 50); do
     if "$PY" - "$HOST" "$PORT" <<'PYEOF' 2>/dev/null; then

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
 
     # --- database -------------------------------------------------------------------------
     database_url: str = f"sqlite:///{VAR_DIR / 'trustagency.db'}"
+    # Connections kept per process: a threads worker runs up to --concurrency items at once
+    # (20 recommended) and the API serves sync routes from a 40-thread pool.
+    db_pool_size: int = Field(20, ge=1)
+    db_max_overflow: int = Field(20, ge=0)
 
     # --- LLM ------------------------------------------------------------------------------
     llm_provider: Literal["openai", "offline", ""] = ""
@@ -64,6 +68,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_000_000, ge=1024)
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # Live progress (Server-Sent Events): a comment line keeps proxies from closing idle
+    # streams; the database is polled this often when Redis pub/sub is unavailable.
+    events_heartbeat_seconds: float = Field(15.0, gt=0)
+    events_poll_seconds: float = Field(1.0, gt=0)
 
     # --- operations -----------------------------------------------------------------------
     log_level: str = "INFO"
@@ -73,8 +81,19 @@ class Settings(BaseSettings):
     flower_address: str = "127.0.0.1"
     flower_port: int = 5555
     prometheus_multiproc_dir: str | None = None
+    # A worker machine without the API serves its processes' metrics here (0 = off).
+    worker_metrics_port: int = Field(0, ge=0, le=65535)
+    worker_metrics_address: str = "127.0.0.1"
+    sentry_environment: str = "production"
+    sentry_traces_sample_rate: float = Field(0.0, ge=0, le=1)
+    # Housekeeping run by beat: finished batches older than this are deleted (0 = keep all).
+    batch_retention_days: int = Field(0, ge=0)
+    cleanup_interval: float = Field(3600.0, gt=0)
 
-    @field_validator("openai_base_url", "openai_api_key", "api_token", "sentry_dsn", mode="before")
+    @field_validator(
+        "openai_base_url", "openai_api_key", "api_token", "sentry_dsn", "flower_basic_auth",
+        "prometheus_multiproc_dir", mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from fastapi import Request
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import get_settings
@@ -29,20 +30,38 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+# Execution option of read-only sessions: on SQLite they begin DEFERRED, so in WAL mode they
+# neither wait for nor hold up the writers (API reads under load took the write lock before).
+READ_ONLY = "ta_read_only"
+
+
 def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    read_only = conn.get_execution_options().get(READ_ONLY)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_engine(url: str) -> Engine:
+    # Pools grow lazily: a prefork child opens one connection, a threads worker up to its
+    # concurrency, and nobody waits on the pool for a connection while a thread holds one.
+    settings = get_settings()
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = make_url(url).database
+        pool: dict[str, int] = {}
         if path and path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+            pool = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
+        engine = create_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, **pool
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )
 
 
 def get_engine() -> Engine:
@@ -65,11 +84,18 @@ def reset_engine() -> None:
 
 
 @contextmanager
-def session_scope() -> Iterator[Session]:
-    """A unit of work: commit on success, roll back on error."""
-    get_engine()
+def session_scope(read_only: bool = False) -> Iterator[Session]:
+    """A unit of work: commit on success, roll back on error.
+
+    `read_only=True` promises no writes: on SQLite the session then reads a snapshot without
+    taking the write lock.
+    """
+    engine = get_engine()
     assert _sessionmaker is not None
-    session = _sessionmaker()
+    if read_only:
+        session = _sessionmaker(bind=engine.execution_options(**{READ_ONLY: True}))
+    else:
+        session = _sessionmaker()
     try:
         yield session
         session.commit()
@@ -80,7 +106,11 @@ def session_scope() -> Iterator[Session]:
         session.close()
 
 
-def get_session() -> Iterator[Session]:
-    """FastAPI dependency: one session per request, committed when the handler returns."""
-    with session_scope() as session:
+def get_session(request: Request) -> Iterator[Session]:
+    """FastAPI dependency: one session per request, committed when the handler returns.
+
+    GET and HEAD requests read only (a GET must not change state), so they get read-only
+    sessions: polling /progress and /status never queues behind the workers' writes.
+    """
+    with session_scope(read_only=request.method in ("GET", "HEAD")) as session:
         yield session

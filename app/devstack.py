@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
@@ -122,9 +121,10 @@ def main(argv: list[str] | None = None) -> int:
                                f"--concurrency={args.concurrency}"], env)
         if not args.no_beat:
             stack.spawn("beat", [python, "-m", "celery", "-A", "app.celery_app", "beat",
-                                 "--loglevel=INFO", "--scheduler=redbeat.RedBeatScheduler"], env)
+                                 "--loglevel=INFO", "--scheduler=app.beat:RedBeatScheduler"], env)
         stack.spawn("api", [python, "-m", "uvicorn", "app.main:app", "--host",
-                            settings.api_host, "--port", str(settings.api_port)], env)
+                            settings.api_host, "--port", str(settings.api_port),
+                            "--timeout-graceful-shutdown", "3"], env)
         flower = f"http://{settings.flower_address}:{settings.flower_port}"
         if not args.no_flower:
             stack.spawn("flower", [python, "-m", "celery", "-A", "app.celery_app", "flower",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.exceptions import HTTPException
+
 Scope = dict[str, Any]
 
 
@@ -31,7 +33,7 @@ class BodySizeLimit:
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     too_big = True
-                    raise _TooLarge()
+                    raise _TooLarge(self.max_bytes)
             return message
 
         try:
@@ -56,5 +58,9 @@ class BodySizeLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised from `receive` for a chunked body that grows past the limit. An HTTPException, so
+    FastAPI answers it as a 413 instead of "There was an error parsing the body" (400)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"body: the request body is larger than {max_bytes} bytes")

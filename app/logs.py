@@ -1,14 +1,79 @@
-"""Logging for the API and the workers: plain text, or one JSON object per line."""
+"""Logging for the API and the workers: plain text, or one JSON object per line.
+
+Every handler we configure also gets the ids of the work at hand (batch, item, schedule, Celery
+task, bound with `bind_log_context`) as record attributes, and a formatter that blanks out
+secret values (API keys, tokens, passwords inside URLs) wherever they would appear.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
 
-from app.config import get_settings
+from app.config import Settings, get_settings
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+# Per thread / per task: contextvars give each thread of a threads pool its own ids.
+_context: ContextVar[dict[str, Any]] = ContextVar("ta_log_context", default={})  # noqa: B039
+
+REDACTED = "***"
+
+
+def bind_log_context(**values: Any) -> None:
+    """Attach ids (batch_id, item_id, ...) to every log record of the current task/thread."""
+    _context.set({**_context.get(), **{k: v for k, v in values.items() if v is not None}})
+
+
+def clear_log_context() -> None:
+    _context.set({})
+
+
+class ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in _context.get().items():
+            if not hasattr(record, key):
+                setattr(record, key, value)
+        return True
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """The configured values that must never be written to a log line."""
+    found = [
+        s.get_secret_value()
+        for s in (settings.openai_api_key, settings.api_token, settings.sentry_dsn)
+        if s is not None
+    ]
+    for url in (settings.database_url, settings.celery_broker_url,
+                settings.celery_result_backend, settings.redis_url):
+        try:
+            found.append(urlsplit(url).password or "")
+        except ValueError:
+            continue
+    for pair in (settings.flower_basic_auth or "").split(","):
+        found.append(pair.partition(":")[2])
+    # Longest first, so a secret that contains another is blanked whole.
+    return sorted({v for v in found if len(v) >= 4}, key=len, reverse=True)
+
+
+class RedactingFormatter(logging.Formatter):
+    """Wraps another formatter and blanks secrets in its output (message, extras, traceback)."""
+
+    def __init__(self, inner: logging.Formatter, secrets: list[str]) -> None:
+        super().__init__()
+        self.inner = inner
+        self.secrets = secrets
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = self.inner.format(record)
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
 
 
 class JsonFormatter(logging.Formatter):
@@ -28,19 +93,32 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(force: bool = False) -> None:
     settings = get_settings()
     root = logging.getLogger()
-    if root.handlers and not force:
-        for handler in root.handlers:
-            _format(handler)
-        root.setLevel(settings.log_level.upper())
-        return
-    handler = logging.StreamHandler()
-    _format(handler)
-    root.handlers[:] = [handler]
+    if not root.handlers or force:
+        root.handlers[:] = [logging.StreamHandler()]
+    for handler in root.handlers:
+        prepare_handler(handler)
     root.setLevel(settings.log_level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        if settings.log_format == "json":
+            # One stream of JSON lines: uvicorn's records go through the root handler.
+            logger.handlers[:] = []
+            logger.propagate = True
+        for handler in logger.handlers:
+            prepare_handler(handler)
+    logging.captureWarnings(settings.log_format == "json")
 
 
-def _format(handler: logging.Handler) -> None:
-    if get_settings().log_format == "json":
-        handler.setFormatter(JsonFormatter())
-    elif handler.formatter is None:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+def prepare_handler(handler: logging.Handler) -> None:
+    """JSON or text as configured, ids from the context, secrets blanked. Idempotent."""
+    settings = get_settings()
+    if not any(isinstance(f, ContextFilter) for f in handler.filters):
+        handler.addFilter(ContextFilter())
+    inner = handler.formatter
+    if isinstance(inner, RedactingFormatter):
+        inner = inner.inner
+    if settings.log_format == "json":
+        inner = JsonFormatter()
+    elif inner is None or isinstance(inner, JsonFormatter):
+        inner = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler.setFormatter(RedactingFormatter(inner, secret_values(settings)))

@@ -5,13 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.config import get_settings
 from app.limits import BodySizeLimit
 from app.logs import configure_logging
-from app.routes import articles, health, tasks
+from app.observability import init_sentry
+from app.routes import articles, health, pages, tasks
+from app.routes import events as event_routes
+from app.routes import metrics as metrics_routes
+from app.routes import schedules as schedule_routes
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -37,18 +43,40 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
     return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
 
 
+async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """FastAPI answers a body json.loads() cannot even decode (not UTF-8, nested too deeply)
+    with a bare 400 "There was an error parsing the body": name the field and the reason."""
+    cause = exc.__cause__
+    if exc.status_code == 400 and isinstance(cause, ValueError | RecursionError):
+        message = (
+            "not valid JSON: it must be UTF-8 encoded"
+            if isinstance(cause, UnicodeDecodeError)
+            else f"not valid JSON ({type(cause).__name__})"
+        )
+        errors = [{"field": "body", "message": message}]
+        return JSONResponse({"detail": f"body: {message}", "errors": errors}, status_code=422)
+    return await http_exception_handler(request, exc)
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging()
+    init_sentry("api")
     app = FastAPI(
         title="TrustAgency article generation",
         version="0.1.0",
         description="Submit titles, follow progress, read the articles written by Celery workers.",
     )
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.include_router(tasks.router)
     app.include_router(articles.router)
     app.include_router(health.router)
+    app.include_router(schedule_routes.router)
+    app.include_router(metrics_routes.router)
+    app.include_router(event_routes.router)
+    app.include_router(pages.api)
+    app.include_router(pages.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
 

@@ -15,7 +15,14 @@ from typing import Any
 import pytest
 
 from app.embedded_redis import RedisServer
-from tests.support.stack import ROOT, Worker, migrate, postgres_database, use_settings
+from tests.support.stack import (
+    ROOT,
+    Beat,
+    Worker,
+    migrate,
+    postgres_database,
+    use_settings,
+)
 
 _RUN_DIR = Path(tempfile.mkdtemp(prefix="ta-tests-"))
 _REDIS: RedisServer | None = None
@@ -133,6 +140,23 @@ def start_worker(database: str, tmp_path: Path) -> Iterator[WorkerFactory]:
     yield start
     for worker in workers:
         worker.stop(timeout=5)
+
+
+@pytest.fixture
+def start_beat(database: str, tmp_path: Path) -> Iterator[Callable[..., Beat]]:
+    """Start a real `celery beat` (RedBeat) on the test's database; stopped afterwards."""
+    beats: list[Beat] = []
+
+    def start(wait: bool = True, **env: str) -> Beat:
+        full_env = {**os.environ, "DATABASE_URL": database, "PYTHONPATH": str(ROOT),
+                    **{k.upper(): str(v) for k, v in env.items()}}
+        beat = Beat(full_env, tmp_path, name=f"beat{len(beats) + 1}")
+        beats.append(beat)
+        return beat.start(wait=wait)
+
+    yield start
+    for beat in beats:
+        beat.stop(timeout=5)
 
 
 @pytest.fixture

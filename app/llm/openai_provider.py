@@ -47,12 +47,18 @@ def _error_message(exc: openai.APIStatusError) -> str:
     return f"{exc.status_code}: {message or exc.message}"
 
 
+def _cause(exc: BaseException) -> str:
+    """The transport's own words ("peer closed connection ..."), which the SDK's hide."""
+    cause = exc.__cause__
+    return f" ({type(cause).__name__}: {cause})" if cause is not None and str(cause) else ""
+
+
 def classify(exc: Exception) -> LLMError:
     """Map an SDK exception to our retry classes (DESIGN.md §4)."""
     if isinstance(exc, openai.APITimeoutError):
-        return TransientError(f"timeout: {exc}")
+        return TransientError(f"timeout: {exc}{_cause(exc)}")
     if isinstance(exc, openai.APIConnectionError):
-        return TransientError(f"connection error: {exc}")
+        return TransientError(f"connection error: {exc}{_cause(exc)}")
     if isinstance(exc, openai.APIStatusError):
         message = _error_message(exc)
         status = exc.status_code

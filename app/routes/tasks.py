@@ -8,10 +8,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response, status
 from sqlalchemy.orm import Session
 
-from app.models import AIGenerationTask
+from app.models import AIGenerationTask, utcnow
 from app.routes.deps import get_session, require_token
 from app.schemas import BatchOut, BatchPage, GenerateRequest, ProgressOut, batch_out
 from app.services import batches
+from app.services.progress import eta_seconds
 from app.services.state import Snapshot
 
 log = logging.getLogger(__name__)
@@ -89,8 +90,10 @@ def task_status(task_id: str, session: Session = Depends(get_session)) -> BatchO
 @router.get("/{task_id}/progress", response_model=ProgressOut, responses=NOT_FOUND)
 def task_progress(task_id: str, session: Session = Depends(get_session)) -> ProgressOut:
     """`current` items out of `total` reached a final state; `progress` is 0-100."""
-    snapshot = Snapshot.of(_batch_or_404(session, task_id))
-    return ProgressOut(**snapshot.as_dict())
+    batch = _batch_or_404(session, task_id)
+    snapshot = Snapshot.of(batch)
+    eta = eta_seconds(batch.started_at, utcnow(), snapshot.current, snapshot.total, snapshot.final)
+    return ProgressOut(**snapshot.as_dict(), eta_seconds=eta)
 
 
 @router.post(

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from app.config import get_settings
-from app.models import AIGenerationTask, BatchStatus, GenerationItem
+from app.models import AIGenerationTask, Article, BatchStatus, GenerationItem
 from app.services import dispatch, events, state
 from app.services.progress import announce
 
@@ -166,7 +166,10 @@ def get(session: Session, batch_id: str, *, with_items: bool = False) -> AIGener
     query = select(AIGenerationTask).where(AIGenerationTask.id == batch_id)
     if with_items:
         query = query.options(
-            selectinload(AIGenerationTask.items).selectinload(GenerationItem.article)
+            # Only the article's id: loading every article's content made /status slow.
+            selectinload(AIGenerationTask.items)
+            .selectinload(GenerationItem.article)
+            .load_only(Article.id, Article.item_id)
         )
     return session.scalars(query).one_or_none()
 

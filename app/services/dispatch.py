@@ -24,7 +24,9 @@ def enqueue_items(item_ids: Iterable[int], countdown: float | None = None) -> No
     from app.celery_app import app
 
     for item_id in item_ids:
-        app.send_task(SINGLE_TASK, args=[item_id], countdown=countdown)
+        # ignore_result: otherwise the sender SUBSCRIBEs to each item's result channel (one
+        # Redis command per item, and subscriptions that are never released).
+        app.send_task(SINGLE_TASK, args=[item_id], countdown=countdown, ignore_result=True)
 
 
 def dispatch_batch(batch_id: str) -> state.Snapshot | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 import redis
@@ -38,8 +39,25 @@ def flag_cancel(batch_id: str) -> None:
         log.warning("could not set the cancel flag of batch %s: %s", batch_id, exc)
 
 
+# Answers shared by every item of a batch running in this process (threads pool: up to
+# --concurrency of them), so a process asks Redis about a batch at most every CANCEL_MAX_AGE s
+# instead of each stream every checkpoint. A cancel still stops streams within a second.
+CANCEL_MAX_AGE = 0.5
+_seen: dict[str, tuple[float, bool]] = {}
+
+
 def cancel_flagged(batch_id: str) -> bool:
+    now = time.monotonic()
+    cached = _seen.get(batch_id)
+    if cached is not None and (cached[1] or now - cached[0] < CANCEL_MAX_AGE):
+        return cached[1]
     try:
-        return bool(get_redis().exists(cancel_key(batch_id)))
+        flagged = bool(get_redis().exists(cancel_key(batch_id)))
     except redis.RedisError:
         return False
+    if len(_seen) > 1000:  # forget batches not asked about for a while
+        for key, (when, _) in list(_seen.items()):
+            if now - when > 60:
+                _seen.pop(key, None)
+    _seen[batch_id] = (now, flagged)
+    return flagged

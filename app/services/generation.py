@@ -15,8 +15,10 @@ from app.config import get_settings
 from app.db import session_scope
 from app.llm import get_provider
 from app.llm.base import ArticleRequest, Generated, LLMError, RateLimited, TransientError
+from app.logs import bind_log_context
+from app.metrics import count_retry, instrumented
 from app.models import AIGenerationTask, GenerationItem, ItemStatus, utcnow
-from app.services import events, state
+from app.services import events, ratelimit, state
 from app.services.progress import announce
 
 log = logging.getLogger(__name__)
@@ -111,6 +113,7 @@ def run_item(item_id: int, *, worker: str | None = None, deadline: float | None 
         request = ArticleRequest(title=item.title, category=batch.category)
         snapshot = state.refresh_batch(session, item.task_id)
         announce(snapshot, _item_event(item, ItemStatus.PROCESSING))
+    bind_log_context(batch_id=item.task_id, item_id=item.id)  # every log line below carries them
     log.info(
         "batch %s item %s attempt %s: generating %r",
         item.task_id,
@@ -119,7 +122,9 @@ def run_item(item_id: int, *, worker: str | None = None, deadline: float | None 
         item.title[:80],
     )
     try:
-        generated = get_provider().generate(request, _Checkpoint(item, worker, deadline))
+        # Waits for the shared LLM_RPM/LLM_TPM slot first (cancel and deadline still apply).
+        checkpoint = _Checkpoint(item, worker, deadline)
+        generated = ratelimit.generate(instrumented(get_provider()), request, checkpoint)
     except Cancelled:
         return _finish(item, "cancelled")
     except LeaseLost:
@@ -138,12 +143,14 @@ def run_item(item_id: int, *, worker: str | None = None, deadline: float | None 
     return _complete(item, request.category, generated)
 
 
-def time_limit_hit(item_id: int, limit: int) -> Outcome:
+def time_limit_hit(item_id: int, limit: int, worker: str | None = None) -> Outcome:
     """The soft time limit fired inside the task: end the item as failed, with the reason."""
     with session_scope() as session:
         item = session.get(GenerationItem, item_id)
         if item is None or item.status != ItemStatus.PROCESSING:
             return SKIPPED
+        if worker is not None and item.worker != worker:
+            return SKIPPED  # not our claim (we never got it, or another worker took it over)
     return _fail(item, f"time limit exceeded: soft limit of {limit} s reached")
 
 
@@ -193,6 +200,7 @@ def _after_error(item: GenerationItem, exc: LLMError) -> Outcome:
         batch = state.lock_batch(session, item.task_id)
         if batch is not None:
             announce(state.Snapshot.of(batch), _item_event(item, ItemStatus.RETRYING, error))
+    count_retry(exc)
     log.info(
         "batch %s item %s attempt %s failed (%s); retrying in %.1f s",
         item.task_id,

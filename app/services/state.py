@@ -184,10 +184,16 @@ def heartbeat(session: Session, item_id: int, worker: str, lease: int) -> bool:
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-def _end_processing(session: Session, item_id: int, **values: Any) -> bool:
+def _end_processing(session: Session, item: GenerationItem, **values: Any) -> bool:
+    # Only the claim that is still current may end the attempt: a runner whose lease ran out
+    # and whose item another worker reclaimed must not complete, fail or retry that claim.
     result = session.execute(
         update(GenerationItem)
-        .where(GenerationItem.id == item_id, GenerationItem.status == ItemStatus.PROCESSING)
+        .where(
+            GenerationItem.id == item.id,
+            GenerationItem.status == ItemStatus.PROCESSING,
+            GenerationItem.worker == item.worker,
+        )
         .values(lease_expires_at=None, **values)
         .execution_options(synchronize_session=False)
     )
@@ -200,7 +206,7 @@ def complete_item(
     """processing → completed with its article; None when someone else already ended it."""
     lock_batch(session, item.task_id)
     if not _end_processing(
-        session, item.id, status=ItemStatus.COMPLETED, error=None, finished_at=utcnow()
+        session, item, status=ItemStatus.COMPLETED, error=None, finished_at=utcnow()
     ):
         return None
     try:
@@ -228,7 +234,7 @@ def fail_item(session: Session, item: GenerationItem, error: str) -> Snapshot | 
     """processing → failed with a readable reason."""
     lock_batch(session, item.task_id)
     if not _end_processing(
-        session, item.id, status=ItemStatus.FAILED, error=error[:2000], finished_at=utcnow()
+        session, item, status=ItemStatus.FAILED, error=error[:2000], finished_at=utcnow()
     ):
         return None
     return refresh_batch(session, item.task_id)
@@ -238,7 +244,7 @@ def cancel_running_item(session: Session, item: GenerationItem) -> Snapshot | No
     """processing → cancelled when the batch was cancelled mid-stream."""
     lock_batch(session, item.task_id)
     if not _end_processing(
-        session, item.id, status=ItemStatus.CANCELLED, error="cancelled", finished_at=utcnow()
+        session, item, status=ItemStatus.CANCELLED, error="cancelled", finished_at=utcnow()
     ):
         return None
     return refresh_batch(session, item.task_id)
@@ -247,7 +253,7 @@ def cancel_running_item(session: Session, item: GenerationItem) -> Snapshot | No
 def retry_item(session: Session, item: GenerationItem, error: str, at: datetime) -> bool:
     """processing → retrying: the attempt failed and another is due at `at`."""
     return _end_processing(
-        session, item.id, status=ItemStatus.RETRYING, error=error[:2000], next_attempt_at=at
+        session, item, status=ItemStatus.RETRYING, error=error[:2000], next_attempt_at=at
     )
 
 

@@ -55,7 +55,9 @@ def generate_single_article(self: Task, item_id: int) -> dict[str, Any]:
     try:
         outcome = generation.run_item(item_id, worker=worker, deadline=deadline)
     except SoftTimeLimitExceeded:
-        outcome = generation.time_limit_hit(item_id, settings.celery_task_soft_time_limit)
+        outcome = generation.time_limit_hit(
+            item_id, settings.celery_task_soft_time_limit, worker
+        )
     if outcome.countdown is not None:
         raise self.retry(countdown=outcome.countdown, max_retries=None)
     return {"item_id": item_id, "status": outcome.status}

@@ -137,3 +137,21 @@ class Worker:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+class Beat(Worker):
+    """`celery -A app.celery_app beat` (RedBeat) in its own process group, e.g. for the reaper."""
+
+    def __init__(self, env: dict[str, str], logdir: Path, name: str = "beat") -> None:
+        super().__init__(name, env, logdir)
+        self.log_path = logdir / f"{name}.log"
+        self.args = [sys.executable, "-m", "celery", "-A", "app.celery_app", "beat",
+                     "--loglevel", "INFO"]
+
+    def wait_ready(self, timeout: float = 40) -> None:
+        def scheduling() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"beat exited:\n{self.log_tail()}")
+            return "beat: Acquired lock" in self.log_tail(200)
+
+        wait_for(scheduling, timeout=timeout, interval=0.1, message="beat to take its lock")

@@ -1,0 +1,145 @@
+"""Live progress as Server-Sent Events, read over HTTP from a real uvicorn with real workers."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.server import running_api
+from tests.support.stack import wait_for
+
+Event = tuple[float, Any]  # (time received, parsed data or the raw comment line)
+
+
+def read_stream(url: str, events: list[Event], *, params: dict | None = None,
+                stop_after: float | None = None) -> httpx.Response:
+    """Collect the stream's messages until the server ends it (or `stop_after` seconds)."""
+    started = time.monotonic()
+    timeout = httpx.Timeout(30, connect=5)
+    with httpx.stream("GET", url, params=params, timeout=timeout) as response:
+        if response.status_code != 200:
+            response.read()
+            return response
+        for line in response.iter_lines():
+            if line.startswith("data: "):
+                events.append((time.time(), json.loads(line[6:])))
+            elif line.startswith(":"):
+                events.append((time.time(), line))
+            if stop_after is not None and time.monotonic() - started > stop_after:
+                break
+    return response
+
+
+def data(events: list[Event]) -> list[dict]:
+    return [e for _, e in events if isinstance(e, dict)]
+
+
+def test_stream_carries_each_item_change_and_ends_with_the_final_state(
+        database, tmp_path, start_worker):
+    with running_api(database, tmp_path) as server:
+        titles = ["Streaming one", "Streaming two", "Streaming three"]
+        batch = httpx.post(f"{server.url}/api/tasks/generate-articles",
+                           json={"titles": titles, "category": "guide"}).json()
+        events: list[Event] = []
+        url = f"{server.url}/api/tasks/{batch['task_id']}/events"
+        reader = threading.Thread(target=read_stream, args=(url, events), daemon=True)
+        reader.start()
+        wait_for(lambda: data(events), timeout=15, message="the first snapshot")
+        # Only now a worker: every item change happens while we listen.
+        start_worker(concurrency=1, offline_delay="0.3")
+        reader.join(timeout=60)
+        assert not reader.is_alive(), "the stream did not end after the batch ended"
+        status = httpx.get(f"{server.url}/api/tasks/{batch['task_id']}/status").json()
+
+    messages = data(events)
+    first, last = messages[0], messages[-1]
+    assert first["type"] == "snapshot" and first["status"] == "pending"
+    assert [i["title"] for i in first["items"]] == titles
+    assert last["type"] == "snapshot" and last["status"] == "completed"
+    assert last["current"] == last["total"] == 3 and last["progress"] == 100
+    assert all(i["status"] == "completed" and i["article_id"] for i in last["items"])
+
+    progress = [m["progress"] for m in messages]
+    assert progress == sorted(progress), f"progress went backwards: {progress}"
+    changes: dict[int, list[str]] = {}
+    for m in messages:
+        if m.get("item"):
+            changes.setdefault(m["item"]["id"], []).append(m["item"]["status"])
+    assert {i["id"] for i in status["items"]} == set(changes)
+    assert all(c == ["processing", "completed"] for c in changes.values()), changes
+
+    # Each completion reached the client promptly after the worker wrote it.
+    finished = {i["id"]: datetime.fromisoformat(i["finished_at"]).timestamp()
+                for i in status["items"]}
+    delays = [received - finished[m["item"]["id"]] for received, m in events
+              if isinstance(m, dict) and m.get("item", {}).get("status") == "completed"]
+    print(f"SSE delay after the item's finished_at: max {max(delays) * 1000:.0f} ms, "
+          f"all {[round(d * 1000) for d in delays]} ms")
+    assert len(delays) == 3 and max(delays) < 1.0, delays
+
+
+def test_stream_needs_the_token_sends_heartbeats_and_ends_on_cancel(database, tmp_path):
+    with running_api(database, tmp_path, api_token="s3cret-token",
+                     events_heartbeat_seconds="0.2") as server:
+        auth = {"Authorization": "Bearer s3cret-token"}
+        batch = httpx.post(f"{server.url}/api/tasks/generate-articles", headers=auth,
+                           json={"titles": ["Waiting title"], "category": "guide"}).json()
+        url = f"{server.url}/api/tasks/{batch['task_id']}/events"
+
+        assert read_stream(url, []).status_code == 401
+        assert read_stream(url, [], params={"token": "wrong"}).status_code == 401
+        missing = read_stream(f"{server.url}/api/tasks/nope/events",
+                              [], params={"token": "s3cret-token"})
+        assert missing.status_code == 404 and "no batch" in missing.json()["detail"]
+
+        # Nobody works on it (no worker): the stream stays open with heartbeats.
+        events: list[Event] = []
+        read_stream(url, events, params={"token": "s3cret-token"}, stop_after=1.0)
+        assert data(events)[0]["status"] == "pending"
+        assert sum(1 for _, e in events if e == ": ping") >= 2, events
+
+        # A cancel ends it: waiting items are cancelled at once and the batch is final.
+        events = []
+        reader = threading.Thread(target=read_stream, args=(url, events),
+                                  kwargs={"params": {"token": "s3cret-token"}}, daemon=True)
+        reader.start()
+        wait_for(lambda: data(events), timeout=15, message="the first snapshot")
+        assert httpx.post(f"{server.url}/api/tasks/{batch['task_id']}/cancel",
+                          headers=auth).status_code == 202
+        reader.join(timeout=15)
+        assert not reader.is_alive()
+        last = data(events)[-1]
+        assert last["status"] == "cancelled" and last["items"][0]["status"] == "cancelled"
+        server.stop()
+        log = server.log_path.read_text()
+    # The token given in the URL is kept out of the access log.
+    assert "/events?token=***" in log and "s3cret-token" not in log
+
+
+@pytest.mark.parametrize("database", ["sqlite"], indirect=True)
+def test_without_pubsub_the_stream_polls_the_database(database, tmp_path, start_worker):
+    # The API cannot reach Redis for events (a closed port); the workers can.
+    with running_api(database, tmp_path, redis_url="redis://127.0.0.1:9/0",
+                     events_poll_seconds="0.2") as server:
+        batch = httpx.post(f"{server.url}/api/tasks/generate-articles",
+                           json={"titles": ["Polled one", "Polled two"],
+                                 "category": "guide"}).json()
+        events: list[Event] = []
+        url = f"{server.url}/api/tasks/{batch['task_id']}/events"
+        reader = threading.Thread(target=read_stream, args=(url, events), daemon=True)
+        reader.start()
+        wait_for(lambda: data(events), timeout=15, message="the first snapshot")
+        start_worker(concurrency=1, offline_delay="0.3")
+        reader.join(timeout=60)
+        assert not reader.is_alive(), "the stream did not end after the batch ended"
+    messages = data(events)
+    assert {m["type"] for m in messages} == {"snapshot"} and len(messages) >= 3
+    assert messages[-1]["status"] == "completed" and messages[-1]["current"] == 2
+    currents = [m["current"] for m in messages]
+    assert currents == sorted(currents)
