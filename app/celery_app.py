@@ -49,11 +49,10 @@ app.conf.update(
     broker_connection_max_retries=None,
     result_expires=settings.celery_result_expires,
     result_extended=True,
-    # Events for Flower.
-    worker_send_task_events=True,
-    task_send_sent_event=True,
-    # RedBeat keeps the schedule and its lock in Redis.
-    # RedBeat, made to survive a Redis restart (app/beat.py).
+    # Events for Flower (CELERY_TASK_EVENTS; see bench/RESULTS.md for what they cost).
+    worker_send_task_events=settings.celery_task_events,
+    task_send_sent_event=settings.celery_task_events,
+    # RedBeat keeps the schedule and its lock in Redis; app/beat.py makes it survive a restart.
     beat_scheduler="app.beat:RedBeatScheduler",
     redbeat_redis_url=settings.redis_url,
     redbeat_key_prefix="ta:redbeat:",

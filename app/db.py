@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 from fastapi import Request
@@ -83,6 +84,12 @@ def reset_engine() -> None:
     _sessionmaker = None
 
 
+@lru_cache(maxsize=4)
+def _read_only(engine: Engine) -> Engine:
+    """The engine with READ_ONLY set: same pool, built once per engine."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
 @contextmanager
 def session_scope(read_only: bool = False) -> Iterator[Session]:
     """A unit of work: commit on success, roll back on error.
@@ -92,10 +99,7 @@ def session_scope(read_only: bool = False) -> Iterator[Session]:
     """
     engine = get_engine()
     assert _sessionmaker is not None
-    if read_only:
-        session = _sessionmaker(bind=engine.execution_options(**{READ_ONLY: True}))
-    else:
-        session = _sessionmaker()
+    session = _sessionmaker(bind=_read_only(engine)) if read_only else _sessionmaker()
     try:
         yield session
         session.commit()

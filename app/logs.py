@@ -16,7 +16,9 @@ from urllib.parse import urlsplit
 
 from app.config import Settings, get_settings
 
-_RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+# Standard record attributes, and uvicorn's ANSI-coloured copy of the message.
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message", "asctime", "color_message"}
 
 # Per thread / per task: contextvars give each thread of a threads pool its own ids.
 _context: ContextVar[dict[str, Any]] = ContextVar("ta_log_context", default={})  # noqa: B039

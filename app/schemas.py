@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -125,10 +126,14 @@ class ArticlePage(BaseModel):
     offset: int
 
 
-def batch_out(batch: Any, *, with_items: bool = False) -> BatchOut:
-    items = None
-    if with_items:
-        items = [
+def batch_out(
+    batch: Any, *, with_items: bool = False, items: Sequence[dict[str, Any]] | None = None
+) -> BatchOut:
+    """`items`: dicts of ItemOut's fields (batches.item_rows, the fast path for pollers);
+    `with_items` reads the batch's ORM items instead."""
+    out_items = [ItemOut(**row) for row in items] if items is not None else None
+    if with_items and items is None:
+        out_items = [
             ItemOut(
                 id=i.id,
                 index=i.index,
@@ -160,7 +165,7 @@ def batch_out(batch: Any, *, with_items: bool = False) -> BatchOut:
         last_progress_update=batch.last_progress_update,
         error=batch.error,
         schedule_id=(batch.extra or {}).get("schedule_id"),
-        items=items,
+        items=out_items,
     )
 
 

@@ -61,6 +61,12 @@ def write(path: Path, results: dict[str, Any], machine: dict[str, str]) -> None:
          f"{_per(s['overhead']['commands'], N0):.1f} at L=0" for s in services],
         f"no-op {_per(bare['noop']['commands'], bare['noop']['n']):.1f} (incl. 1 INCR); "
         f"LLM call only {_per(bare['llm']['commands'], bare['llm']['n']):.1f}")
+    quiet = primary.get("no_events")
+    if quiet:
+        per = _per(quiet["commands"], quiet["n"])
+        ms = quiet["seconds"] / quiet["n"] * 1000
+        row("… with `CELERY_TASK_EVENTS=false` (no Flower events), L=0", "≤ 15",
+            [f"{per:.1f} ({_ok(per <= 15)}); {ms:.2f} ms/article"] + [""] * (len(labels) - 1))
     for endpoint in ("progress", "status"):
         cells = []
         for s in services:
@@ -139,6 +145,9 @@ def write(path: Path, results: dict[str, Any], machine: dict[str, str]) -> None:
     for s in services:
         lines.append(f"- {s['label']}, L={L:g}: {_top(s['makespan']['commands'], N)}")
         lines.append(f"- {s['label']}, L=0: {_top(s['overhead']['commands'], N0)}")
+    if quiet:
+        lines.append(f"- {primary['label']}, L=0, CELERY_TASK_EVENTS=false: "
+                     f"{_top(quiet['commands'], quiet['n'])}")
     lines.append(f"- bare no-op: {_top(bare['noop']['commands'], bare['noop']['n'])}")
     lines.append("")
     path.write_text("\n".join(lines))

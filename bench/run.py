@@ -112,6 +112,8 @@ class Bench:
                 out["makespan"] = self.makespan(client, base, database_url, pool="threads")
                 out["overhead"] = self.overhead(client, database_url)
                 if primary:
+                    out["no_events"] = self.overhead(client, database_url,
+                                                     CELERY_TASK_EVENTS="false")
                     out["prefork"] = self.makespan(client, None, database_url, pool="prefork")
                     out["ratelimit"] = self.ratelimit(client, database_url)
                 out["bulk"] = bulk_submit(client, base)
@@ -148,9 +150,10 @@ class Bench:
                 "commands": calls, "n": N, "cpu": cpu, "rss": rss, "rss_idle": rss_idle,
                 "load": loaded, "pool": pool}
 
-    def overhead(self, client: httpx.Client, database_url: str) -> dict[str, Any]:
+    def overhead(self, client: httpx.Client, database_url: str,
+                 **env: str) -> dict[str, Any]:
         """N0 articles at L=0 on C slots: wall, worker CPU and Redis commands per article."""
-        w = procs.worker(f"threads{C}-L0", self.env(database_url, self.fakes["L0"]),
+        w = procs.worker(f"threads{C}-L0", self.env(database_url, self.fakes["L0"], **env),
                          self.workdir, pool="threads", concurrency=C)
         try:
             self.redis.config_resetstat()

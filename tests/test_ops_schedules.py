@@ -152,3 +152,15 @@ def test_beat_runs_a_schedule_created_while_it_runs(api, start_worker, start_bea
     assert "Sending due task schedule:" not in again.log_tail(200)
     assert _entry(sid).last_run_at == last_run
     assert api.get(f"/api/schedules/{sid}").json()["run_count"] == 1
+
+
+def test_schedule_changes_need_redis_and_store_nothing_without_it(api, redis_server):
+    redis_server.stop()
+    try:
+        response = api.post("/api/schedules", json=BODY)
+    finally:
+        redis_server.start()
+        celery_app.pool.force_close_all()  # this process's broker connections died with it
+    assert response.status_code == 503 and response.json()["detail"].startswith("broker:")
+    assert api.get("/api/schedules").json()["total"] == 0
+    assert api.post("/api/schedules", json=BODY).status_code == 201

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from app.db import session_scope
+from app.services import batches, events, state
 from tests.support import faults
 from tests.support.api_helpers import submit, wait_final
 from tests.support.fake_openai import Behavior
@@ -94,3 +96,23 @@ def test_cancel_before_any_worker_runs_it_calls_no_llm(api, start_worker, fake_l
              timeout=30, message="the batch message to be handled")
     assert fake_llm.count() == 0
     assert api.get("/api/articles", params={"task_id": batch["task_id"]}).json()["total"] == 0
+
+
+def test_cancel_is_seen_through_the_database_when_redis_lost_the_flag(
+    api, start_worker, fake_llm, llm_env
+):
+    fake_llm.default = Behavior(latency=20, chunks=40)
+    start_worker(concurrency=2, ITEM_LEASE_SECONDS="3", **llm_env)
+    batch = submit(api, ["Flagless cancel one", "Flagless cancel two"])
+    wait_for(lambda: fake_llm.in_flight == 2, timeout=30, message="both streams running")
+
+    # What the API does when Redis is unavailable: the cancel is committed, the flag is not.
+    with session_scope() as session:
+        state.cancel_batch(session, batches.get(session, batch["task_id"]))
+    assert not events.cancel_flagged(batch["task_id"])
+
+    status = wait_final(api, batch["task_id"], timeout=30)
+    assert status["status"] == "cancelled" and status["cancelled"] == 2
+    wait_for(lambda: all(r.ended is not None for r in fake_llm.requests), timeout=10,
+             message="the streams to end")
+    assert all(r.aborted for r in fake_llm.requests)

@@ -164,7 +164,7 @@ def test_the_openai_key_appears_in_no_log_argument_row_or_result(
     fake_llm.add_rule("Flaky title", ["500"])  # a retry on the way
     fake_llm.add_rule("Refused title", ["401"], then=Behavior("401"))  # an auth error stored
     worker = start_worker(concurrency=2, extra=["--loglevel", "DEBUG"], LOG_LEVEL="DEBUG",
-                          **llm_env)
+                          CELERY_TASK_EVENTS="true", **llm_env)
     with _TaskEvents() as events:
         batch = submit(api, ["Flaky title", "Refused title", "Plain title"])
         status = wait_final(api, batch["task_id"])

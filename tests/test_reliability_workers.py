@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from app.db import session_scope
 from app.models import GenerationItem, utcnow
 from app.services import reaper, state
@@ -18,6 +20,14 @@ from tests.support.stack import wait_for
 
 # A short lease so a dead worker's items are found in seconds, not a minute.
 FAST_LEASE = {"ITEM_LEASE_SECONDS": "3"}
+
+
+@pytest.fixture
+def redis_to_restart(redis_server):
+    """The redis-server, for a test that restarts it; this process's stale broker sockets
+    are dropped afterwards so later tests' `control.ping` does not hit one."""
+    yield redis_server
+    faults.forget_broker_connections()
 
 
 def test_worker_killed_mid_batch_then_new_worker_finishes_it(
@@ -34,10 +44,12 @@ def test_worker_killed_mid_batch_then_new_worker_finishes_it(
     wait_for(lambda: fake_llm.in_flight == 2, timeout=30, message="two LLM calls in flight")
     wait_for(lambda: list(faults.item_statuses(batch_id).values()).count("processing") == 2,
              timeout=10, message="two items claimed")
-    in_flight = {r.text for r in fake_llm.requests if r.ended is None}
     first.kill()
-    killed = {t for t in titles if any(t in text for text in in_flight)}
-    assert len(killed) == 2
+    # The streams the kill cut (the server saw the client vanish) belong to the lost items.
+    wait_for(lambda: all(r.ended is not None for r in fake_llm.requests), timeout=10,
+             message="the killed streams to end")
+    killed = {t for t in titles for r in fake_llm.requests if r.aborted and t in r.text}
+    assert killed, "the kill cut no stream"
 
     start_worker("w2", concurrency=2, **llm_env, **FAST_LEASE)
     status = wait_final(api, batch_id, timeout=90)
@@ -53,13 +65,28 @@ def test_worker_killed_mid_batch_then_new_worker_finishes_it(
         assert len(calls) == attempts[title], (title, len(calls), attempts[title])
 
 
+def test_a_silent_gap_longer_than_the_lease_is_not_taken_for_a_dead_worker(
+    api, start_worker, start_beat, fake_llm, llm_env
+):
+    # 5 s without a chunk (a slow first token), against a 3 s lease and a reaper every second.
+    fake_llm.default = Behavior(latency=10, chunks=2)
+    start_worker("w1", concurrency=2, **llm_env, **FAST_LEASE)
+    start_beat()
+    batch = submit(api, ["Slow first token title"])
+    status = wait_final(api, batch["task_id"], timeout=60)
+
+    assert status["status"] == "completed"
+    assert status["items"][0]["attempts"] == 1
+    assert fake_llm.count() == 1, "the item was reclaimed and paid for twice"
+
+
 def test_batch_message_lost_with_redis_is_dispatched_by_the_reaper(
-    api, redis_server, start_worker, start_beat
+    api, redis_to_restart, start_worker, start_beat
 ):
     # The API stored the batch and enqueued it, then Redis restarted without persistence
     # before any worker took the message: only the database still knows about the batch.
     batch = submit(api, ["Lost message one", "Lost message two"])
-    redis_server.restart()
+    redis_to_restart.restart()
     assert faults.queue_length() == 0
     faults.forget_broker_connections()
 
@@ -72,7 +99,7 @@ def test_batch_message_lost_with_redis_is_dispatched_by_the_reaper(
 
 
 def test_redis_restarted_mid_batch_workers_reconnect_and_finish(
-    api, redis_server, start_worker, start_beat, fake_llm, llm_env
+    api, redis_to_restart, start_worker, start_beat, fake_llm, llm_env
 ):
     fake_llm.default = Behavior(latency=1.5, chunks=6)
     titles = [f"Redis restart title {i}" for i in range(6)]
@@ -83,7 +110,7 @@ def test_redis_restarted_mid_batch_workers_reconnect_and_finish(
     wait_for(lambda: fake_llm.in_flight == 2, timeout=30, message="two LLM calls in flight")
 
     # Queued messages, results, locks and flags are all gone with this restart.
-    redis_server.restart()
+    redis_to_restart.restart()
     status = wait_final(api, batch_id, timeout=90)
 
     assert status["status"] == "completed" and status["completed"] == 6

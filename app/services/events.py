@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from typing import Any
 
@@ -46,18 +47,28 @@ CANCEL_MAX_AGE = 0.5
 _seen: dict[str, tuple[float, bool]] = {}
 
 
+_asking = threading.Lock()
+
+
 def cancel_flagged(batch_id: str) -> bool:
     now = time.monotonic()
     cached = _seen.get(batch_id)
     if cached is not None and (cached[1] or now - cached[0] < CANCEL_MAX_AGE):
         return cached[1]
+    # One thread asks; the others keep the answer they have rather than asking too.
+    if cached is not None and not _asking.acquire(blocking=False):
+        return cached[1]
+    if cached is None:
+        _asking.acquire()
     try:
         flagged = bool(get_redis().exists(cancel_key(batch_id)))
     except redis.RedisError:
         return False
+    finally:
+        _asking.release()
     if len(_seen) > 1000:  # forget batches not asked about for a while
         for key, (when, _) in list(_seen.items()):
             if now - when > 60:
                 _seen.pop(key, None)
-    _seen[batch_id] = (now, flagged)
+    _seen[batch_id] = (time.monotonic(), flagged)
     return flagged

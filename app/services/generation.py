@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -57,7 +58,12 @@ def backoff(attempt: int) -> float:
 
 
 class _Checkpoint:
-    """Runs between streamed chunks: cancel check, lease heartbeat, deadline."""
+    """Runs between streamed chunks: cancel check and deadline.
+
+    While it is in use (`with checkpoint:`), a background thread keeps the item's lease alive
+    and reads the cancel flag from the database, so a slow first token or a long silent gap is
+    not mistaken for a dead worker, and a cancel is seen even when Redis lost its flag.
+    """
 
     def __init__(self, item: GenerationItem, worker: str, deadline: float | None) -> None:
         settings = get_settings()
@@ -67,11 +73,38 @@ class _Checkpoint:
         self.lease = settings.item_lease_seconds
         self.heartbeat_every = max(1.0, self.lease / 3)
         self.cancel_every = 0.25
-        now = time.monotonic()
-        self.next_heartbeat = now + self.heartbeat_every
-        self.next_cancel_check = now
+        self.next_cancel_check = time.monotonic()
+        self.stop: type[Exception] | None = None  # set by the heartbeat thread
+        self._done = threading.Event()
+        self._thread = threading.Thread(
+            target=self._keep_lease, name=f"lease-item-{item.id}", daemon=True
+        )
+
+    def __enter__(self) -> _Checkpoint:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join(timeout=10)
+
+    def _keep_lease(self) -> None:
+        while not self._done.wait(self.heartbeat_every):
+            try:
+                with session_scope() as session:
+                    batch = session.get(AIGenerationTask, self.item.task_id)
+                    if batch is not None and batch.cancel_requested:
+                        self.stop = Cancelled
+                    elif not state.heartbeat(session, self.item.id, self.worker, self.lease):
+                        self.stop = LeaseLost
+            except Exception as exc:  # the lease has slack for a missed beat or two
+                log.warning("item %s: lease heartbeat failed: %s", self.item.id, exc)
+            if self.stop is not None:
+                return
 
     def __call__(self, _size: int) -> None:
+        if self.stop is not None:
+            raise self.stop()
         now = time.monotonic()
         if self.deadline is not None and now > self.deadline:
             raise DeadlineExceeded()
@@ -79,14 +112,6 @@ class _Checkpoint:
             self.next_cancel_check = now + self.cancel_every
             if events.cancel_flagged(self.item.task_id):
                 raise Cancelled()
-        if now >= self.next_heartbeat:
-            self.next_heartbeat = now + self.heartbeat_every
-            with session_scope() as session:
-                if not state.heartbeat(session, self.item.id, self.worker, self.lease):
-                    batch = session.get(AIGenerationTask, self.item.task_id)
-                    if batch is not None and batch.cancel_requested:
-                        raise Cancelled()
-                    raise LeaseLost()
 
 
 def _item_event(item: GenerationItem, status: str, error: str | None = None) -> dict:
@@ -123,8 +148,8 @@ def run_item(item_id: int, *, worker: str | None = None, deadline: float | None 
     )
     try:
         # Waits for the shared LLM_RPM/LLM_TPM slot first (cancel and deadline still apply).
-        checkpoint = _Checkpoint(item, worker, deadline)
-        generated = ratelimit.generate(instrumented(get_provider()), request, checkpoint)
+        with _Checkpoint(item, worker, deadline) as checkpoint:
+            generated = ratelimit.generate(instrumented(get_provider()), request, checkpoint)
     except Cancelled:
         return _finish(item, "cancelled")
     except LeaseLost:

@@ -1,0 +1,58 @@
+"""What one article costs Redis, and that the cheaper Celery progress mirror still says it all.
+
+The bench (bench/RESULTS.md) measures the same at scale; this keeps a regression from slipping
+back in: a per-chunk cancel check or a progress write on every claim shows up here at once.
+"""
+
+from __future__ import annotations
+
+import redis
+from celery.result import AsyncResult
+
+from app.celery_app import app as celery_app
+from tests.support.api_helpers import submit, wait_final
+from tests.support.fake_openai import Behavior
+from tests.support.stack import wait_for
+
+BUDGET = 15  # Redis commands per article, the issue's target
+
+
+def _calls(client: redis.Redis) -> dict[str, int]:
+    stats = client.info("commandstats")
+    return {k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()
+            if k not in ("cmdstat_info", "cmdstat_config|resetstat", "cmdstat_config")}
+
+
+def test_an_article_costs_at_most_15_redis_commands(api, start_worker, fake_llm, llm_env,
+                                                     redis_server):
+    # Streams long enough for several cancel checks each, eight at once in one process.
+    fake_llm.default = Behavior(latency=1.0, chunks=8)
+    # Celery's task events (for Flower, CELERY_TASK_EVENTS) add 3-4 more; the bench shows both.
+    start_worker("budget", pool="threads", concurrency=8, CELERY_TASK_EVENTS="false", **llm_env)
+    wait_final(api, submit(api, [f"Warm-up {i}" for i in range(8)])["task_id"])  # connections
+
+    client = redis.Redis.from_url(redis_server.url)
+    client.config_resetstat()
+    n = 24
+    status = wait_final(api, submit(api, [f"Budget title {i}" for i in range(n)])["task_id"])
+    calls = _calls(client)
+    per_article = sum(calls.values()) / n
+    assert status["completed"] == n
+    assert per_article <= BUDGET, f"{per_article:.1f} Redis commands per article: {calls}"
+
+
+def test_the_celery_mirror_shows_progress_then_success(api, start_worker, fake_llm, llm_env):
+    fake_llm.default = Behavior(latency=0.4, chunks=2)
+    start_worker(concurrency=1, **llm_env)
+    batch = submit(api, [f"Mirrored title {i}" for i in range(5)])
+    result = AsyncResult(batch["celery_task_id"], app=celery_app)
+
+    def midway() -> dict | None:
+        info = result.info if result.state == "PROGRESS" else None
+        return info if info and 0 < info["current"] < 5 else None
+
+    info = wait_for(midway, timeout=60, message="PROGRESS with some items done")
+    assert info == {"batch_id": batch["task_id"], "status": "processing",
+                    "current": info["current"], "total": 5, "progress": info["current"] * 20}
+    wait_final(api, batch["task_id"])
+    assert result.state == "SUCCESS" and result.info["current"] == 5
