@@ -88,6 +88,16 @@ def _fresh_engine_after_fork(**_: Any) -> None:
     reset_engine()
 
 
+@worker_ready.connect
+def _warm_llm_client(**_: Any) -> None:
+    """Build the LLM client before the first task. On the threads pool, twenty slots starting at
+    once would each import the SDK and build a client under the GIL: the first wave ran late.
+    (Prefork children build theirs on their first task, one each.)"""
+    from app.llm import get_provider
+
+    get_provider()
+
+
 @app.task(bind=True, name="app.celery_app.debug_task")
 def debug_task(self: Any) -> str:
     """The plan's smoke test: prints its request."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -108,6 +109,12 @@ def main(argv: list[str] | None = None) -> int:
                    REDIS_URL=_with_db(base, 0))
     if not env.get("FLOWER_BASIC_AUTH") and not settings.flower_basic_auth:
         env["FLOWER_BASIC_AUTH"] = f"admin:{secrets.token_urlsafe(9)}"
+    if not env.get("PROMETHEUS_MULTIPROC_DIR") and not settings.prometheus_multiproc_dir:
+        # Worker processes count LLM calls in files that /metrics adds up; start empty.
+        metrics_dir = VAR_DIR / "prometheus"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
 
     if not args.no_migrate:
         print("Migrating the database (alembic upgrade head)")

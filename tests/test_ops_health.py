@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.celery_app import app as celery_app
+from tests.support.faults import forget_broker_connections
 from tests.support.stack import use_settings, wait_for
 
 
@@ -33,7 +33,7 @@ def test_health_names_each_part_that_is_down(api, start_worker, redis_server, da
         assert body["checks"]["broker"]["ok"] is False and body["checks"]["broker"]["error"]
     finally:
         redis_server.start()
-        celery_app.pool.force_close_all()  # this process's broker connections died with it
+        forget_broker_connections()  # this process's broker sockets died with Redis
     # The worker reconnects by itself, and health says so.
     wait_for(lambda: health(api)[0] == 200, timeout=60, interval=0.5,
              message="health to recover after Redis came back")

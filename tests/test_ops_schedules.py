@@ -7,6 +7,7 @@ from celery.schedules import crontab
 
 from app.celery_app import app as celery_app
 from tests.support.api_helpers import wait_final
+from tests.support.faults import forget_broker_connections
 from tests.support.stack import wait_for
 
 BODY = {"name": "Weekly guides", "cron": "0 6 * * mon", "titles": ["Savings  101", "ETFs"],
@@ -160,7 +161,7 @@ def test_schedule_changes_need_redis_and_store_nothing_without_it(api, redis_ser
         response = api.post("/api/schedules", json=BODY)
     finally:
         redis_server.start()
-        celery_app.pool.force_close_all()  # this process's broker connections died with it
+        forget_broker_connections()  # this process's broker sockets died with Redis
     assert response.status_code == 503 and response.json()["detail"].startswith("broker:")
     assert api.get("/api/schedules").json()["total"] == 0
     assert api.post("/api/schedules", json=BODY).status_code == 201
