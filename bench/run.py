@@ -332,6 +332,7 @@ def main(argv: list[str] | None = None) -> None:
                        "CELERY_RESULT_BACKEND": f"{server.url}/1",
                        "REDIS_URL": f"{server.url}/2", "LOG_LEVEL": "WARNING"})
     started = time.monotonic()
+    load_before = os.getloadavg()
     fakes: dict[str, procs.Proc] = {}
     try:
         env = {**os.environ, "PYTHONPATH": str(procs.ROOT)}
@@ -350,6 +351,7 @@ def main(argv: list[str] | None = None) -> None:
         results["config"] = {"N": N, "L": L, "C": C, "N0": N0, "API_RATE": API_RATE,
                              "CHUNKS": CHUNKS}
         results["minutes"] = (time.monotonic() - started) / 60
+        results["load"] = (load_before, os.getloadavg())
     finally:
         for proc in fakes.values():
             proc.stop()
