@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response, status
@@ -108,13 +109,7 @@ def task_progress(task_id: str, session: Session = Depends(get_session)) -> Prog
 )
 def cancel_task(task_id: str, session: Session = Depends(get_session)) -> BatchOut:
     """Stop a batch: queued items never run, running ones stop, written articles stay."""
-    try:
-        batch = batches.cancel(session, task_id)
-    except batches.Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"task_id: {exc}") from exc
-    if batch is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"task_id: no batch {task_id!r}")
-    return batch_out(_batch_or_404(session, task_id, with_items=True), with_items=True)
+    return _transition(session, task_id, batches.cancel)
 
 
 @router.post(
@@ -125,8 +120,15 @@ def cancel_task(task_id: str, session: Session = Depends(get_session)) -> BatchO
 )
 def retry_failed(task_id: str, session: Session = Depends(get_session)) -> BatchOut:
     """Queue a finished batch's failed items again (attempts start over); the rest stays."""
+    return _transition(session, task_id, batches.retry_failed)
+
+
+def _transition(
+    session: Session, task_id: str, action: Callable[[Session, str], object | None]
+) -> BatchOut:
+    """Run a batch action: None means unknown id (404), Conflict means wrong state (409)."""
     try:
-        result = batches.retry_failed(session, task_id)
+        result = action(session, task_id)
     except batches.Conflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=f"task_id: {exc}") from exc
     if result is None:
