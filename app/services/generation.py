@@ -18,7 +18,7 @@ from app.llm import get_provider
 from app.llm.base import ArticleRequest, Generated, LLMError, RateLimited, TransientError
 from app.logs import bind_log_context
 from app.metrics import count_retry, instrumented
-from app.models import AIGenerationTask, GenerationItem, ItemStatus, utcnow
+from app.models import AIGenerationTask, BatchStatus, GenerationItem, ItemStatus, utcnow
 from app.services import events, ratelimit, state
 from app.services.progress import announce
 
@@ -136,7 +136,12 @@ def run_item(item_id: int, *, worker: str | None = None, deadline: float | None 
         batch = session.get(AIGenerationTask, item.task_id)
         assert batch is not None
         request = ArticleRequest(title=item.title, category=batch.category)
-        snapshot = state.refresh_batch(session, item.task_id)
+        # A claim moves no count, so no recount under the batch lock (the hot path of every
+        # item); only a batch nobody dispatched yet (plan-style call) needs moving along.
+        if batch.status == BatchStatus.PENDING:
+            snapshot = state.refresh_batch(session, item.task_id)
+        else:
+            snapshot = state.Snapshot.of(batch)
         announce(snapshot, _item_event(item, ItemStatus.PROCESSING))
     bind_log_context(batch_id=item.task_id, item_id=item.id)  # every log line below carries them
     log.info(

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.llm.base import Generated
@@ -84,9 +85,12 @@ def _final_status(batch: AIGenerationTask) -> str:
     return BatchStatus.PARTIALLY_COMPLETED
 
 
-def refresh_batch(session: Session, batch_id: str) -> Snapshot:
-    """Recount a batch from its items and move it to its next state. Call inside a transaction."""
-    batch = lock_batch(session, batch_id)
+def refresh_batch(
+    session: Session, batch_id: str, locked: AIGenerationTask | None = None
+) -> Snapshot:
+    """Recount a batch from its items and move it to its next state. Call inside a transaction;
+    pass `locked` when this transaction already holds the batch row's lock."""
+    batch = locked or lock_batch(session, batch_id)
     if batch is None:
         raise LookupError(batch_id)
     session.flush()
@@ -204,50 +208,51 @@ def complete_item(
     session: Session, item: GenerationItem, category: str, generated: Generated
 ) -> Snapshot | None:
     """processing → completed with its article; None when someone else already ended it."""
-    lock_batch(session, item.task_id)
+    batch = lock_batch(session, item.task_id)
     if not _end_processing(
         session, item, status=ItemStatus.COMPLETED, error=None, finished_at=utcnow()
     ):
         return None
-    try:
-        with session.begin_nested():
-            session.add(
-                Article(
-                    item_id=item.id,
-                    task_id=item.task_id,
-                    title=item.title,
-                    category=category,
-                    content=generated.content,
-                    provider=generated.provider,
-                    model=generated.model,
-                    prompt_tokens=generated.prompt_tokens,
-                    completion_tokens=generated.completion_tokens,
-                    total_tokens=generated.total_tokens,
-                )
-            )
-    except IntegrityError:
-        log.info("item %s already has its article; keeping the first one", item.id)
-    return refresh_batch(session, item.task_id)
+    # One statement whatever happens: the unique item_id keeps a first article, never a second.
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(Article)
+        .values(
+            item_id=item.id,
+            task_id=item.task_id,
+            title=item.title,
+            category=category,
+            content=generated.content,
+            provider=generated.provider,
+            model=generated.model,
+            prompt_tokens=generated.prompt_tokens,
+            completion_tokens=generated.completion_tokens,
+            total_tokens=generated.total_tokens,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["item_id"])
+    )
+    return refresh_batch(session, item.task_id, batch)
 
 
 def fail_item(session: Session, item: GenerationItem, error: str) -> Snapshot | None:
     """processing → failed with a readable reason."""
-    lock_batch(session, item.task_id)
+    batch = lock_batch(session, item.task_id)
     if not _end_processing(
         session, item, status=ItemStatus.FAILED, error=error[:2000], finished_at=utcnow()
     ):
         return None
-    return refresh_batch(session, item.task_id)
+    return refresh_batch(session, item.task_id, batch)
 
 
 def cancel_running_item(session: Session, item: GenerationItem) -> Snapshot | None:
     """processing → cancelled when the batch was cancelled mid-stream."""
-    lock_batch(session, item.task_id)
+    batch = lock_batch(session, item.task_id)
     if not _end_processing(
         session, item, status=ItemStatus.CANCELLED, error="cancelled", finished_at=utcnow()
     ):
         return None
-    return refresh_batch(session, item.task_id)
+    return refresh_batch(session, item.task_id, batch)
 
 
 def retry_item(session: Session, item: GenerationItem, error: str, at: datetime) -> bool:
