@@ -28,9 +28,9 @@ class Settings(BaseSettings):
     # Must stay above the hard limit: a smaller one redelivers tasks that are still running.
     celery_visibility_timeout: int = Field(7200, ge=1)
     celery_result_expires: int = Field(86400, ge=60)
-    # Task events for Flower: 3-4 Redis PUBLISHes per article. Off, a running Flower still
-    # switches the workers' events on itself (every 5 s), but misses the "sent" state.
-    celery_task_events: bool = True
+    # Task events for Flower cost 3-4 Redis PUBLISHes per article, so they are off by default:
+    # a running Flower switches the workers' events on itself (every 5 s).
+    celery_task_events: bool = False
 
     # --- database -------------------------------------------------------------------------
     database_url: str = f"sqlite:///{VAR_DIR / 'trustagency.db'}"

@@ -112,8 +112,8 @@ class Bench:
                 out["makespan"] = self.makespan(client, base, database_url, pool="threads")
                 out["overhead"] = self.overhead(client, database_url)
                 if primary:
-                    out["no_events"] = self.overhead(client, database_url,
-                                                     CELERY_TASK_EVENTS="false")
+                    out["events"] = self.overhead(client, database_url,
+                                                  CELERY_TASK_EVENTS="true")
                     out["prefork"] = self.makespan(client, None, database_url, pool="prefork")
                     out["ratelimit"] = self.ratelimit(client, database_url)
                 out["bulk"] = bulk_submit(client, base)

@@ -92,6 +92,17 @@ def test_flower_shows_workers_and_tasks_behind_basic_auth(api, start_worker, flo
     # The LLM key lives in the worker's environment; Flower must not show it.
     assert llm_env["OPENAI_API_KEY"] not in flower.get("/api/workers").text
 
+    # Workers start with task events off (CELERY_TASK_EVENTS=false, the cheaper default);
+    # Flower switches them on itself every few seconds. Wait until it sees a probe task.
+    from app.celery_app import debug_task
+
+    def probe_seen() -> bool:
+        probe = debug_task.delay()
+        probe.get(timeout=10)
+        return flower.get(f"/api/task/info/{probe.id}").status_code == 200
+
+    wait_for(probe_seen, timeout=40, interval=1, message="flower to switch task events on")
+
     batch = submit(api, ["Flower title one", "Flower title two"])
     wait_final(api, batch["task_id"])
 
