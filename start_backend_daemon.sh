@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Run the API (uvicorn app.main:app) in the background with a pid file and a log.
 #   ./start_backend_daemon.sh [start|stop|restart|status]   (default: start)
-# Files: var/run/api.pid, var/log/api.log. Host/port from API_HOST/API_PORT (127.0.0.1:8000).
+# Files: var/run/api.pid, var/log/api.log. Host/port: API_HOST/API_PORT (127.0.0.1:8000).
 set -euo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
 PY=.venv/bin/python
 [ -x "$PY" ] || PY=python3
 PIDFILE=var/run/api.pid
 LOG=var/log/api.log
-HOST="${API_HOST:-127.0.0.1}"
-PORT="${API_PORT:-8000}"
+# API_HOST / API_PORT as the Settings class reads them (environment first, then .env).
+read -r HOST PORT < <("$PY" -c 'from app.config import get_settings as g; s = g()
+print(s.api_host, s.api_port)')
 mkdir -p var/run var/log
 
 running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }

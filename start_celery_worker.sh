@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Start a Celery worker: prefork, 4 slots by default. Extra arguments pass through to celery,
-# e.g. ./start_celery_worker.sh --concurrency=8 -n worker2@%h
+# Start a Celery worker: prefork, 4 slots by default (CELERY_POOL, CELERY_CONCURRENCY from the
+# environment or .env). Extra arguments pass through to celery and win, e.g.
+#   ./start_celery_worker.sh --concurrency=8 -n worker2@%h
 # Works from any directory; uses the project's .venv when there is one.
 set -euo pipefail
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
-CELERY=.venv/bin/celery
-[ -x "$CELERY" ] || CELERY=celery
-exec "$CELERY" -A app.celery_app worker \
-  --loglevel="${LOG_LEVEL:-info}" \
-  --concurrency="${CELERY_CONCURRENCY:-4}" \
-  --pool="${CELERY_POOL:-prefork}" \
-  "$@"
+PY=.venv/bin/python
+[ -x "$PY" ] || PY=python3
+# The one Settings class decides (environment first, then .env).
+read -r POOL CONCURRENCY LEVEL < <("$PY" -c 'from app.config import get_settings as g; s = g()
+print(s.celery_pool, s.celery_concurrency, s.log_level.lower())')
+exec "$PY" -m celery -A app.celery_app worker \
+  --loglevel="$LEVEL" --concurrency="$CONCURRENCY" --pool="$POOL" "$@"

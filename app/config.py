@@ -14,7 +14,10 @@ VAR_DIR = ROOT / "var"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    # The repo's .env wherever the process starts; one in the working directory wins.
+    model_config = SettingsConfigDict(
+        env_file=(ROOT / ".env", ".env"), extra="ignore", case_sensitive=False
+    )
 
     # --- Celery / Redis -------------------------------------------------------------------
     celery_broker_url: str = "redis://localhost:6379/0"
@@ -23,6 +26,9 @@ class Settings(BaseSettings):
     redis_url: str = ""
     # The plan's setting; only JSON is accepted on the queue (a pickle could run code).
     celery_task_serializer: Literal["json"] = "json"
+    # Worker slots and pool for `make run` and start_celery_worker.sh.
+    celery_concurrency: int = Field(4, ge=1)
+    celery_pool: Literal["prefork", "threads", "solo", "gevent", "eventlet"] = "prefork"
     celery_task_time_limit: int = Field(1800, ge=1)
     celery_task_soft_time_limit: int = Field(1500, ge=1)
     # Must stay above the hard limit: a smaller one redelivers tasks that are still running.

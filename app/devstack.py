@@ -8,6 +8,7 @@ prefixed output; stops everything on Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import secrets
 import shutil
@@ -59,17 +60,25 @@ class Stack:
         self.procs.append((name, proc))
 
     def stop(self) -> None:
+        """Warm shutdown: SIGTERM to each main process only, so the Celery worker lets its
+        running items finish; a second Ctrl-C (or SIGTERM) kills whatever is left at once."""
         for _name, proc in self.procs:
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for _name, proc in self.procs:
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-        if self.redis is not None:
-            self.redis.stop()
+                proc.send_signal(signal.SIGTERM)
+        try:
+            if any(proc.poll() is None for name, proc in self.procs if name == "worker"):
+                print("Waiting for running items to finish (Ctrl-C again to stop at once)...",
+                      flush=True)
+            for _name, proc in self.procs:
+                proc.wait()
+        except KeyboardInterrupt:
+            print("Stopping at once; interrupted items are retried on the next start.")
+        finally:
+            for _name, proc in self.procs:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)  # pool children and stragglers
+            if self.redis is not None:
+                self.redis.stop()
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -78,8 +87,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         description="Start Redis (if none answers), a worker, beat, the API and Flower; "
         "Ctrl-C stops them all.",
     )
-    parser.add_argument("--concurrency", type=int, default=4, help="worker slots (default 4)")
-    parser.add_argument("--pool", default="prefork", help="worker pool (default prefork)")
+    settings = get_settings()
+    parser.add_argument("--concurrency", type=int, default=settings.celery_concurrency,
+                        help="worker slots (default CELERY_CONCURRENCY, 4)")
+    parser.add_argument("--pool", default=settings.celery_pool,
+                        help="worker pool: prefork, threads, ... (default CELERY_POOL, prefork)")
     parser.add_argument("--no-beat", action="store_true", help="do not start celery beat")
     parser.add_argument("--no-flower", action="store_true", help="do not start Flower")
     parser.add_argument("--no-migrate", action="store_true", help="skip `alembic upgrade head`")
@@ -88,7 +100,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
+    # Both, explicitly: a shell that starts us in the background leaves SIGINT ignored.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     settings = get_settings()
     env = dict(os.environ)
     stack = Stack()
