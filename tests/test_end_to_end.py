@@ -32,6 +32,10 @@ def test_offline_batch_completes_with_five_articles(api, start_worker):
     assert first["content"].startswith(f"# {first['title']}") and len(first["content"]) > 300
     one = api.get(f"/api/articles/{first['id']}").json()
     assert one == first
+    download = api.get(f"/api/articles/{first['id']}/markdown")
+    assert download.text == first["content"]
+    assert download.headers["content-type"].startswith("text/markdown")
+    assert f'filename="article-{first["id"]}.md"' in download.headers["content-disposition"]
 
     # The batch's own Celery task carries the plan's progress meta, for AsyncResult and Flower.
     result = AsyncResult(status["celery_task_id"], app=celery_app)

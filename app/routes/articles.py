@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 from sqlalchemy.orm import Session
 
 from app.routes.deps import get_session, require_token
@@ -41,6 +41,10 @@ def get_article(article_id: int, session: Session = Depends(get_session)) -> Art
 
 
 @router.get("/{article_id}/markdown", response_class=PlainTextResponse)
-def get_article_markdown(article_id: int, session: Session = Depends(get_session)) -> str:
-    """The article as a Markdown file (for download)."""
-    return _article_or_404(session, article_id).content
+def get_article_markdown(article_id: int, session: Session = Depends(get_session)) -> Response:
+    """The article as a Markdown file (`curl -OJ` saves it as article-<id>.md)."""
+    return Response(
+        _article_or_404(session, article_id).content,
+        media_type="text/markdown; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="article-{article_id}.md"'},
+    )
