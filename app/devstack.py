@@ -161,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
             f"    metrics   {api}/metrics\n"
             + ("" if args.no_flower else f"    Flower    {flower}/  (basic auth {user})\n")
             + f"  provider: {settings.llm_provider}"
+            + (f", model {settings.openai_model} at "
+               f"{settings.openai_base_url or 'https://api.openai.com/v1'}"
+               if settings.llm_provider == "openai" else "")
             + (" (placeholder drafts; set OPENAI_API_KEY or OPENAI_BASE_URL for real ones)"
                if settings.llm_provider == "offline" else "")
             + "\n  Press Ctrl-C to stop everything.\n",

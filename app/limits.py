@@ -43,7 +43,10 @@ class BodySizeLimit:
 
     async def _refuse(self, send: Any) -> None:
         body = json.dumps(
-            {"detail": f"body: the request body is larger than {self.max_bytes} bytes"}
+            {
+                "detail": f"body: the request body is larger than {self.max_bytes} bytes",
+                "errors": [{"field": "body", "message": f"larger than {self.max_bytes} bytes"}],
+            }
         ).encode()
         await send(
             {
