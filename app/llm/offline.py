@@ -48,6 +48,7 @@ def draft(request: ArticleRequest) -> str:
 
 class OfflineProvider:
     name = PROVIDER_NAME
+    model = "offline-template-v1"
 
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
@@ -64,7 +65,7 @@ class OfflineProvider:
         return Generated(
             content=content,
             provider=self.name,
-            model="offline-template-v1",
+            model=self.model,
             prompt_tokens=len(request.title.split()) + 60,
             completion_tokens=words,
         )
