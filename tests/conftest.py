@@ -123,6 +123,13 @@ def fake_llm() -> Iterator[Any]:
 WorkerFactory = Callable[..., Worker]
 
 
+def _process_env(database: str, overrides: dict[str, Any]) -> dict[str, str]:
+    """The environment of a worker or beat the tests start: this session's, on the test's
+    database, plus per-process overrides (setting names in any case)."""
+    return {**os.environ, "DATABASE_URL": database, "PYTHONPATH": str(ROOT),
+            **{k.upper(): str(v) for k, v in overrides.items()}}
+
+
 @pytest.fixture
 def start_worker(database: str, tmp_path: Path) -> Iterator[WorkerFactory]:
     """Start real `celery worker` processes on the test's database; all stopped afterwards."""
@@ -130,9 +137,8 @@ def start_worker(database: str, tmp_path: Path) -> Iterator[WorkerFactory]:
 
     def start(name: str = "w1", *, pool: str = "prefork", concurrency: int = 4,
               wait: bool = True, extra: list[str] | None = None, **env: str) -> Worker:
-        full_env = {**os.environ, "DATABASE_URL": database, "PYTHONPATH": str(ROOT),
-                    **{k.upper(): str(v) for k, v in env.items()}}
-        worker = Worker(name, full_env, tmp_path, pool=pool, concurrency=concurrency,
+        worker = Worker(name, _process_env(database, env), tmp_path, pool=pool,
+                        concurrency=concurrency,
                         extra=extra)
         workers.append(worker)
         return worker.start(wait=wait)
@@ -148,9 +154,7 @@ def start_beat(database: str, tmp_path: Path) -> Iterator[Callable[..., Beat]]:
     beats: list[Beat] = []
 
     def start(wait: bool = True, **env: str) -> Beat:
-        full_env = {**os.environ, "DATABASE_URL": database, "PYTHONPATH": str(ROOT),
-                    **{k.upper(): str(v) for k, v in env.items()}}
-        beat = Beat(full_env, tmp_path, name=f"beat{len(beats) + 1}")
+        beat = Beat(_process_env(database, env), tmp_path, name=f"beat{len(beats) + 1}")
         beats.append(beat)
         return beat.start(wait=wait)
 

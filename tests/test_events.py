@@ -40,21 +40,27 @@ def data(events: list[Event]) -> list[dict]:
     return [e for _, e in events if isinstance(e, dict)]
 
 
+def listen_to_a_batch(base: str, titles: list[str], start_worker: Any) -> tuple[dict, list[Event]]:
+    """Submit a batch, open its stream, and only then start a worker, so every item change
+    happens while we listen; return when the server has ended the stream."""
+    batch = httpx.post(f"{base}/api/tasks/generate-articles",
+                       json={"titles": titles, "category": "guide"}).json()
+    events: list[Event] = []
+    url = f"{base}/api/tasks/{batch['task_id']}/events"
+    reader = threading.Thread(target=read_stream, args=(url, events), daemon=True)
+    reader.start()
+    wait_for(lambda: data(events), timeout=15, message="the first snapshot")
+    start_worker(concurrency=1, offline_delay="0.3")
+    reader.join(timeout=60)
+    assert not reader.is_alive(), "the stream did not end after the batch ended"
+    return batch, events
+
+
 def test_stream_carries_each_item_change_and_ends_with_the_final_state(
         database, tmp_path, start_worker):
     with running_api(database, tmp_path) as server:
         titles = ["Streaming one", "Streaming two", "Streaming three"]
-        batch = httpx.post(f"{server.url}/api/tasks/generate-articles",
-                           json={"titles": titles, "category": "guide"}).json()
-        events: list[Event] = []
-        url = f"{server.url}/api/tasks/{batch['task_id']}/events"
-        reader = threading.Thread(target=read_stream, args=(url, events), daemon=True)
-        reader.start()
-        wait_for(lambda: data(events), timeout=15, message="the first snapshot")
-        # Only now a worker: every item change happens while we listen.
-        start_worker(concurrency=1, offline_delay="0.3")
-        reader.join(timeout=60)
-        assert not reader.is_alive(), "the stream did not end after the batch ended"
+        batch, events = listen_to_a_batch(server.url, titles, start_worker)
         status = httpx.get(f"{server.url}/api/tasks/{batch['task_id']}/status").json()
 
     messages = data(events)
@@ -127,17 +133,8 @@ def test_without_pubsub_the_stream_polls_the_database(database, tmp_path, start_
     # The API cannot reach Redis for events (a closed port); the workers can.
     with running_api(database, tmp_path, redis_url="redis://127.0.0.1:9/0",
                      events_poll_seconds="0.2") as server:
-        batch = httpx.post(f"{server.url}/api/tasks/generate-articles",
-                           json={"titles": ["Polled one", "Polled two"],
-                                 "category": "guide"}).json()
-        events: list[Event] = []
-        url = f"{server.url}/api/tasks/{batch['task_id']}/events"
-        reader = threading.Thread(target=read_stream, args=(url, events), daemon=True)
-        reader.start()
-        wait_for(lambda: data(events), timeout=15, message="the first snapshot")
-        start_worker(concurrency=1, offline_delay="0.3")
-        reader.join(timeout=60)
-        assert not reader.is_alive(), "the stream did not end after the batch ended"
+        _batch, events = listen_to_a_batch(server.url, ["Polled one", "Polled two"],
+                                           start_worker)
     messages = data(events)
     assert {m["type"] for m in messages} == {"snapshot"} and len(messages) >= 3
     assert messages[-1]["status"] == "completed" and messages[-1]["current"] == 2
