@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+# The quality checks by name, in the order they run (app/articles/quality.py ALL_CHECKS).
+QualityCheck = Literal["length", "structure", "language", "refusal", "duplicate", "truncated"]
+QUALITY_CHECK_NAMES: tuple[QualityCheck, ...] = (
+    "length", "structure", "language", "refusal", "duplicate", "truncated")
 VAR_DIR = ROOT / "var"
+# The fields of one LLM_PRICES entry, USD per 1M tokens.
+_PRICE_KEYS = {"input", "output", "batch_input", "batch_output"}
 
 
 class Settings(BaseSettings):
@@ -62,6 +69,11 @@ class Settings(BaseSettings):
     llm_tpm: int = Field(0, ge=0)
     # The offline provider writes a placeholder draft; this delay makes progress visible.
     offline_delay: float = Field(0.5, ge=0)
+    # Reasoning models (o-series, gpt-5 family) refuse `max_tokens` and a custom temperature.
+    # auto: max_completion_tokens and no temperature for those names, max_tokens + temperature
+    # for others, and switch (once per model) on the provider's "unsupported parameter" 400.
+    llm_token_parameter: Literal["auto", "max_tokens", "max_completion_tokens"] = "auto"
+    llm_send_temperature: Literal["auto", "true", "false"] = "auto"
 
     # --- reliability ----------------------------------------------------------------------
     # An item being generated refreshes its lease; one whose lease ran out was lost.
@@ -99,6 +111,26 @@ class Settings(BaseSettings):
     batch_retention_days: int = Field(0, ge=0)
     cleanup_interval: float = Field(3600.0, gt=0)
 
+    # --- costs and budgets ----------------------------------------------------------------
+    # USD per 1M tokens by model name, over the genai-prices table (app/llm/prices.py):
+    # {"model": {"input": 0.15, "output": 0.6, "batch_input": 0.075, "batch_output": 0.3}};
+    # batch_* default to the real-time prices. A name also covers its dated variants.
+    llm_prices: Annotated[dict[str, dict[str, float]], NoDecode] = Field(default_factory=dict)
+    # Installation-wide spend caps in USD, shared by all workers (app/batches/budget.py; 0 = off).
+    budget_daily_usd: float = Field(0.0, ge=0)
+    budget_monthly_usd: float = Field(0.0, ge=0)
+
+    # --- quality checks -------------------------------------------------------------------
+    # Run on each generated article (app/articles/quality.py); listing fewer turns the others
+    # off. Comma-separated names or a JSON list; "none" or [] for no checks.
+    quality_checks: Annotated[list[QualityCheck], NoDecode] = Field(
+        default_factory=lambda: list(QUALITY_CHECK_NAMES))
+    # Regenerations of an article that failed a check (with the reason in the prompt), counted
+    # as attempts; one that still fails is kept as needs_review.
+    quality_max_regenerations: int = Field(1, ge=0)
+    # Refusal/boilerplate phrases besides the built-in English and Chinese ones, a JSON list.
+    quality_extra_phrases: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
     @field_validator(
         "openai_base_url", "openai_api_key", "api_token", "sentry_dsn", "flower_basic_auth",
         "prometheus_multiproc_dir", mode="before",
@@ -106,6 +138,64 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("llm_token_parameter", "llm_send_temperature", mode="before")
+    @classmethod
+    def _lower_choice(cls, value: object) -> object:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, str):
+            value = value.strip().lower()
+            return {"1": "true", "yes": "true", "on": "true",
+                    "0": "false", "no": "false", "off": "false"}.get(value, value)
+        return value
+
+    @field_validator("llm_prices", mode="before")
+    @classmethod
+    def _parse_prices(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip() else {}
+        if isinstance(value, dict):
+            for model, prices in value.items():
+                keys = set(prices) if isinstance(prices, dict) else set()
+                if not {"input", "output"} <= keys <= _PRICE_KEYS:
+                    raise ValueError(
+                        f"LLM_PRICES[{model!r}]: expected input and output (and optionally "
+                        f"batch_input, batch_output) in USD per 1M tokens, got {prices!r}")
+                if any(not isinstance(v, int | float) or v < 0 for v in prices.values()):
+                    raise ValueError(f"LLM_PRICES[{model!r}]: prices must be numbers >= 0")
+        return value
+
+    @field_validator("quality_checks", mode="before")
+    @classmethod
+    def _parse_checks(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if not text:
+                return list(QUALITY_CHECK_NAMES)
+            if text.lower() == "none":
+                return []
+            value = json.loads(text) if text.startswith("[") else text.split(",")
+        if isinstance(value, list | tuple):
+            names = [v.strip().lower() if isinstance(v, str) else v for v in value]
+            return list(dict.fromkeys(n for n in names if n != ""))  # no blanks, no repeats
+        return value
+
+    @field_validator("quality_extra_phrases", mode="before")
+    @classmethod
+    def _parse_phrases(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return []
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValueError('QUALITY_EXTRA_PHRASES must be a JSON list of strings, e.g. '
+                                 '["Lorem ipsum", "示例文本"]') from None
+        if isinstance(value, list):
+            return [v.strip() if isinstance(v, str) else v for v in value
+                    if not (isinstance(v, str) and not v.strip())]
+        return value
 
     @model_validator(mode="after")
     def _derive(self) -> Settings:

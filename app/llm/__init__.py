@@ -23,6 +23,8 @@ def get_provider() -> LLMProvider:
             timeout=settings.llm_request_timeout,
             max_tokens=settings.llm_max_tokens,
             temperature=settings.llm_temperature,
+            token_parameter=settings.llm_token_parameter,
+            send_temperature=settings.llm_send_temperature,
         )
     from app.llm.offline import OfflineProvider
 

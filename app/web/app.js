@@ -1,9 +1,12 @@
 // The editor's page. Every piece of text from the API goes into the page through textContent
 // (never innerHTML); the one exception is the article body, which the server renders from
 // Markdown with raw HTML escaped. The page's Content-Security-Policy forbids inline script too.
+// Every word it shows comes from the message table in i18n.js (window.I18N, loaded first).
 "use strict";
 
 (() => {
+  const I18N = window.I18N;
+  const t = I18N.t;
   const FINAL = new Set(["completed", "partially_completed", "failed", "cancelled"]);
   const TOKEN_KEY = "trustagency.apiToken";
   const MAX_STREAMS = 3; // browsers allow ~6 connections per host; keep room for requests
@@ -48,9 +51,9 @@
     toast.timer = setTimeout(() => { box.hidden = true; }, 3500);
   }
 
-  function setConnection(text, kind) {
+  function setConnection(key, kind) {
     const node = $("connection");
-    node.textContent = text;
+    if (node.dataset.i18n !== key) I18N.bind(node, key);
     node.dataset.kind = kind || "";
   }
 
@@ -62,7 +65,7 @@
     const dialog = $("token-dialog");
     const error = $("token-error");
     error.hidden = !refused;
-    error.textContent = refused ? "The API refused that token. Please check it." : "";
+    I18N.bind(error, refused ? "token.refused" : null);
     $("token-input").value = "";
     tokenPrompt = new Promise((resolve) => {
       const form = $("token-form");
@@ -106,8 +109,8 @@
           body: options.json !== undefined ? JSON.stringify(options.json) : undefined,
         });
       } catch (err) {
-        setConnection("API unreachable", "bad");
-        throw new ApiError(0, "The API is not reachable. Is it running?");
+        setConnection("api.unreachableShort", "bad");
+        throw new ApiError(0, t("api.unreachable"));
       }
       if (response.status === 401) {
         const hadToken = Boolean(token);
@@ -126,7 +129,7 @@
         } catch (_) { /* not JSON */ }
         throw new ApiError(response.status, detail, errors);
       }
-      setConnection("", "");
+      setConnection(null, "");
       return options.raw ? response : response.json();
     }
   }
@@ -141,29 +144,26 @@
     const category = $("category").value.trim().toLowerCase();
     const problems = [];
     if (titles.length > LIMITS.titles) {
-      problems.push(`Too many titles: ${titles.length} (at most ${LIMITS.titles} per batch).`);
+      problems.push(t("form.tooMany", { count: titles.length, max: LIMITS.titles }));
     }
     titles.forEach((title, i) => {
       if (title.length > LIMITS.length) {
-        problems.push(`Title ${i + 1} is ${title.length} characters long (at most ${LIMITS.length}).`);
+        problems.push(t("form.titleTooLong", { n: i + 1, length: title.length, max: LIMITS.length }));
       }
-      if (/[\u0000-\u001f]/.test(title)) problems.push(`Title ${i + 1} contains control characters.`);
+      if (/[\u0000-\u001f]/.test(title)) problems.push(t("form.titleControl", { n: i + 1 }));
     });
-    if (!CATEGORY_RE.test(category)) {
-      problems.push("Category must be a short slug: letters a-z, digits, '-' or '_' (for example guide).");
-    }
+    if (!CATEGORY_RE.test(category)) problems.push(t("form.badCategory"));
     return { titles, category, problems };
   }
 
   function showValidation(force) {
     const { titles, problems } = validate();
     const count = $("title-count");
-    count.textContent = titles.length === 0 ? "No titles yet"
-      : `${titles.length} title${titles.length === 1 ? "" : "s"} · ${titles.length} article${titles.length === 1 ? "" : "s"}`;
+    count.textContent = titles.length === 0 ? t("form.noTitles") : t("form.count", { count: titles.length });
     count.dataset.over = titles.length > LIMITS.titles ? "true" : "false";
     const list = $("form-errors");
     list.replaceChildren(...problems.map((p) => el("li", { text: p })));
-    if (force && titles.length === 0) list.append(el("li", { text: "Add at least one title, one per line." }));
+    if (force && titles.length === 0) list.append(el("li", { text: t("form.needTitle") }));
     $("generate").disabled = problems.length > 0 || titles.length === 0;
   }
 
@@ -174,7 +174,7 @@
     if (problems.length || titles.length === 0) return;
     const button = $("generate");
     button.disabled = true;
-    button.textContent = "Submitting…";
+    I18N.bind(button, "form.submitting");
     try {
       const batch = await api("/api/tasks/generate-articles", { method: "POST", json: { titles, category } });
       $("titles").value = "";
@@ -183,14 +183,14 @@
       await refresh(entry);
       follow(entry);
       loadBatches().catch(() => {}); // counts in the header
-      toast(`Batch of ${batch.total} submitted.`);
+      toast(t("toast.submitted", { count: batch.total }));
     } catch (err) {
       const list = $("form-errors");
       const messages = err.errors && err.errors.length
-        ? err.errors.map((e) => `${e.field}: ${e.message}`) : [err.message];
+        ? err.errors.map((e) => t("form.fieldError", { field: e.field, message: e.message })) : [err.message];
       list.replaceChildren(...messages.map((m) => el("li", { text: m })));
     } finally {
-      button.textContent = "Generate";
+      I18N.bind(button, "form.generate");
       showValidation(false);
     }
   }
@@ -245,17 +245,16 @@
       id: el("code", { class: "batch-id", title: id, text: id.slice(0, 8) }),
       created: el("time", { class: "created muted" }),
       status: el("span", { class: "badge" }),
-      bar: el("div", { class: "bar", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": 100,
-        "aria-label": `Progress of batch ${id.slice(0, 8)}` }),
+      bar: el("div", { class: "bar", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": 100 }),
       ok: el("span", { class: "seg seg-ok" }),
       failed: el("span", { class: "seg seg-failed" }),
       cancelled: el("span", { class: "seg seg-cancelled" }),
       counts: el("span", { class: "counts" }),
       eta: el("span", { class: "eta" }),
-      elapsed: el("span", { class: "elapsed", title: "Elapsed time" }),
+      elapsed: el("span", { class: "elapsed" }),
       percent: el("span", { class: "percent" }),
-      cancel: el("button", { type: "button", class: "danger cancel", text: "Cancel" }),
-      retry: el("button", { type: "button", class: "retry", text: "Retry failed" }),
+      cancel: el("button", { type: "button", class: "danger cancel" }),
+      retry: el("button", { type: "button", class: "retry" }),
       toggle: el("button", { type: "button", class: "ghost toggle", "aria-expanded": "false" }),
       items: el("div", { class: "items" }),
       error: el("p", { class: "batch-error" }),
@@ -289,62 +288,67 @@
     const done = d.completed + d.failed + d.cancelled;
     entry.card.dataset.status = d.status;
     p.category.textContent = d.category || "";
-    p.total.textContent = `${d.total} title${d.total === 1 ? "" : "s"}`;
-    p.created.textContent = d.created_at ? new Date(d.created_at).toLocaleString() : "";
+    p.total.textContent = t("batch.titles", { count: d.total });
+    p.created.textContent = d.created_at ? I18N.date(d.created_at) : "";
     if (d.created_at) p.created.setAttribute("datetime", d.created_at);
-    p.status.textContent = d.status.replace("_", " ");
+    p.status.textContent = statusLabel(d.status);
     p.status.className = `badge badge-${d.status}`;
     const progress = Math.max(0, Math.min(100, d.progress || 0));
+    p.bar.setAttribute("aria-label", t("batch.progressLabel", { id: d.task_id.slice(0, 8) }));
     p.bar.setAttribute("aria-valuenow", String(progress));
-    p.bar.setAttribute("aria-valuetext", `${progress}% (${done} of ${d.total} done)`);
+    p.bar.setAttribute("aria-valuetext",
+      t("batch.progressText", { percent: I18N.percent(progress), done, total: d.total }));
     const share = (n) => (d.total ? `${(100 * n) / d.total}%` : "0%");
     p.ok.style.width = share(d.completed);
     p.failed.style.width = share(d.failed);
     p.cancelled.style.width = share(d.cancelled);
-    p.counts.textContent = `${done} of ${d.total} done · ${d.completed} completed · ${d.failed} failed`
-      + (d.cancelled ? ` · ${d.cancelled} cancelled` : "");
-    p.percent.textContent = `${progress}%`;
+    p.counts.textContent = t("batch.counts", { done, total: d.total, completed: d.completed, failed: d.failed })
+      + (d.cancelled ? t("batch.countsCancelled", { cancelled: d.cancelled }) : "");
+    p.percent.textContent = I18N.percent(progress);
     p.elapsed.textContent = elapsed(d);
-    p.eta.textContent = running && typeof d.eta_seconds === "number" ? `about ${duration(d.eta_seconds)} left` : "";
+    p.elapsed.title = t("batch.elapsedTitle");
+    p.eta.textContent = running && typeof d.eta_seconds === "number"
+      ? t("batch.eta", { duration: I18N.duration(d.eta_seconds) }) : "";
     p.error.textContent = d.error || "";
     p.error.hidden = !d.error;
     p.cancel.hidden = !running;
     p.cancel.disabled = Boolean(d.cancel_requested);
     if (!running) resetCancel(entry);
+    else p.cancel.textContent = t(entry.confirmCancel ? "batch.confirmCancel" : "batch.cancel");
     p.retry.hidden = running || !d.failed || d.status === "cancelled";
-    p.toggle.textContent = entry.expanded ? "Hide items" : "Show items";
+    p.retry.textContent = t("batch.retry");
+    p.toggle.textContent = t(entry.expanded ? "batch.hideItems" : "batch.showItems");
     p.toggle.setAttribute("aria-expanded", String(entry.expanded));
     p.items.hidden = !entry.expanded;
     if (entry.expanded && entry.items) renderItems(entry);
   }
 
+  function statusLabel(status) { // a status we have no words for is shown as the API names it
+    const key = `status.${status}`;
+    return key in I18N.messages.en ? t(key) : String(status).replaceAll("_", " ");
+  }
+
   function renderItems(entry) {
     const rows = entry.items.map((item) => {
       const read = item.article_id
-        ? el("button", { type: "button", class: "link read", text: "Read",
+        ? el("button", { type: "button", class: "link read", text: t("items.read"),
           onclick: () => openArticle(item.article_id) })
         : null;
       return el("tr", { "data-item-id": item.id, "data-status": item.status },
-        el("td", { class: "num", text: String(item.index + 1) }),
+        el("td", { class: "num", text: I18N.number(item.index + 1) }),
         el("td", { class: "title", text: item.title }),
-        el("td", {}, el("span", { class: `dot dot-${item.status}`, text: item.status })),
-        el("td", { class: "num", text: String(item.attempts) }),
+        el("td", {}, el("span", { class: `dot dot-${item.status}`, text: statusLabel(item.status) })),
+        el("td", { class: "num", text: I18N.number(item.attempts) }),
         el("td", { class: "error", text: item.error || "" }),
         el("td", { class: "action" }, read));
     });
     const table = el("table", { class: "item-table" },
       el("thead", {}, el("tr", {},
-        el("th", { class: "num", text: "#" }), el("th", { text: "Title" }), el("th", { text: "Status" }),
-        el("th", { class: "num", text: "Attempts" }), el("th", { text: "Error" }), el("th", {}))),
+        el("th", { class: "num", text: t("items.number") }), el("th", { text: t("items.title") }),
+        el("th", { text: t("items.status") }), el("th", { class: "num", text: t("items.attempts") }),
+        el("th", { text: t("items.error") }), el("th", {}))),
       el("tbody", {}, ...rows));
     entry.parts.items.replaceChildren(table);
-  }
-
-  function duration(seconds) {
-    const s = Math.max(1, Math.round(seconds));
-    if (s < 60) return `${s} s`;
-    if (s < 3600) return `${Math.round(s / 60)} min`;
-    return `${(s / 3600).toFixed(1)} h`;
   }
 
   function elapsed(d) {
@@ -362,13 +366,13 @@
   function resetCancel(entry) {
     clearTimeout(entry.cancelTimer);
     entry.confirmCancel = false;
-    entry.parts.cancel.textContent = "Cancel";
+    entry.parts.cancel.textContent = t("batch.cancel");
   }
 
   async function cancelBatch(entry) {
     if (!entry.confirmCancel) { // a second click confirms, without a blocking confirm() box
       entry.confirmCancel = true;
-      entry.parts.cancel.textContent = "Confirm cancel";
+      entry.parts.cancel.textContent = t("batch.confirmCancel");
       entry.cancelTimer = setTimeout(() => resetCancel(entry), 4000);
       return;
     }
@@ -378,7 +382,7 @@
       const data = await api(`/api/tasks/${encodeURIComponent(entry.data.task_id)}/cancel`, { method: "POST" });
       mergeBatch(entry, data);
       render(entry);
-      toast("Cancelling: running articles stop within seconds.");
+      toast(t("toast.cancelling"));
       follow(entry);
     } catch (err) {
       toast(err.message, "bad");
@@ -395,7 +399,7 @@
       entry.expanded = true;
       render(entry);
       follow(entry);
-      toast("Failed items queued again.");
+      toast(t("toast.retried"));
     } catch (err) {
       toast(err.message, "bad");
     } finally {
@@ -493,7 +497,8 @@
     for (const data of page.items) follow(upsert(data));
     loaded = Math.max(loaded, offset + page.items.length);
     reorder();
-    $("batches-total").textContent = totalBatches ? `${totalBatches} in all` : "";
+    if (totalBatches) I18N.bind($("batches-total"), "batches.total", { count: totalBatches });
+    else I18N.bind($("batches-total"), null);
     $("empty").hidden = batches.size > 0;
     $("more").hidden = loaded >= totalBatches;
   }
@@ -518,8 +523,9 @@
       ]);
       current = article;
       $("reader-title").textContent = article.title;
-      $("reader-meta").textContent =
-        `${article.category} · ${article.provider} / ${article.model} · ${article.tokens.total} tokens`;
+      I18N.bind($("reader-meta"), "reader.meta", {
+        category: article.category, provider: article.provider, model: article.model,
+        tokens: article.tokens.total, created: { $date: article.created_at } });
       // Server-rendered from Markdown with raw HTML escaped (app/services/render.py).
       $("reader-body").innerHTML = html;
       const dialog = $("reader");
@@ -530,10 +536,39 @@
     }
   }
 
-  function fileName(title) {
-    const slug = title.normalize("NFKD").toLowerCase().replace(/[^a-z0-9]+/g, "-")
-      .replace(/^-+|-+$/g, "").slice(0, 80);
-    return `${slug || "article"}.md`;
+  // The same rule as app/articles/naming.py slug_for: CJK and other scripts kept, anything but
+  // letters, marks and digits becomes "-", at most 80 characters and 120 UTF-8 bytes, Windows
+  // device names get a "_", nothing left gives "article".
+  const RESERVED = new Set(["con", "prn", "aux", "nul",
+    ...[..."0123456789"].flatMap((d) => [`com${d}`, `lpt${d}`])]);
+  const utf8 = new TextEncoder();
+
+  function slugFor(title, maxLength = 80, maxBytes = 120) {
+    const text = String(title || "").normalize("NFKC").toLowerCase();
+    const full = Array.from(text.split(/[^\p{L}\p{M}\p{N}]+/u).filter(Boolean).join("-"));
+    let cut = full.slice(0, maxLength);
+    while (utf8.encode(cut.join("")).length > maxBytes) cut.pop();
+    if (cut.length < full.length) {
+      const dash = cut.lastIndexOf("-");
+      if (dash >= Math.floor(cut.length / 2)) cut = cut.slice(0, dash);
+    }
+    let slug = cut.join("").replace(/^-+|-+$/g, "");
+    if (RESERVED.has(slug)) slug += "_";
+    return slug || "article";
+  }
+
+  function fileName(title) { return `${slugFor(title)}.md`; }
+
+  // RFC 6266: the server's name, from filename*=UTF-8''... (a plain filename= is ignored: today's
+  // server sends article-<id>.md there, which says nothing about the article).
+  function dispositionName(header) {
+    const match = /(?:^|;)\s*filename\*\s*=\s*"?([^";]+)"?/i.exec(header || "");
+    const value = match && /^utf-8'[^']*'(.+)$/i.exec(match[1].trim());
+    if (!value) return null;
+    try {
+      const name = decodeURIComponent(value[1]).split(/[\\/]/).pop().trim();
+      return name && !/[\u0000-\u001f\u007f]/.test(name) ? name : null;
+    } catch (_) { return null; }
   }
 
   async function copyArticle() {
@@ -548,22 +583,38 @@
       document.execCommand("copy");
       area.remove();
     }
-    toast("Markdown copied.");
+    toast(t("toast.copied"));
   }
 
-  function downloadArticle() {
+  async function downloadArticle() {
     if (!current) return;
-    const blob = new Blob([current.content], { type: "text/markdown;charset=utf-8" });
+    const article = current;
+    let content = article.content;
+    let name = fileName(article.title);
+    try { // the server's file and, when it sends one, its name (Content-Disposition)
+      const response = await api(`/api/articles/${article.id}/markdown`,
+        { raw: true, headers: { Accept: "text/markdown" } });
+      name = dispositionName(response.headers.get("Content-Disposition")) || name;
+      content = await response.text();
+    } catch (_) { /* unreachable: save the copy we have, named by the same rule */ }
+    const blob = new Blob([content], { type: "text/markdown;charset=utf-8" });
     const url = URL.createObjectURL(blob);
-    const link = el("a", { href: url, download: fileName(current.title), class: "offscreen" });
+    const link = el("a", { href: url, download: name, class: "offscreen" });
     document.body.append(link);
     link.click();
     link.remove();
     setTimeout(() => URL.revokeObjectURL(url), 1000);
   }
 
+  // ---- switching the language: everything app.js wrote is written again --------------------
+  function relocalize() {
+    showValidation(false);
+    for (const entry of batches.values()) render(entry); // the open item tables too
+  }
+
   // ---- start ---------------------------------------------------------------------------------
   function start() {
+    I18N.onChange(relocalize);
     $("titles").addEventListener("input", () => showValidation(false));
     $("category").addEventListener("input", () => showValidation(false));
     $("titles").addEventListener("keydown", (e) => {

@@ -12,6 +12,8 @@ import argparse
 import contextlib
 import hashlib
 import json
+import random
+import re
 import select
 import signal
 import socket
@@ -19,11 +21,20 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-KINDS = ("ok", "429", "429_quota", "500", "503", "400", "401", "403", "hang", "disconnect")
+KINDS = ("ok", "429", "429_quota", "500", "503", "400", "401", "403", "hang", "disconnect",
+         "cut", "done_no_finish", "content_filter", "length", "empty", "refusal")
+
+# The finish_reason each answering kind ends with (None: the stream stops without one).
+FINISH: dict[str, str | None] = {"cut": None, "done_no_finish": None,
+                                 "content_filter": "content_filter", "length": "length"}
+REFUSAL = "I'm sorry, I can't help with that request (fake)."
+# Models that, with ``FakeOpenAI(reasoning=True)``, refuse max_tokens and temperature as OpenAI's
+# o-series and gpt-5 family do. ``reasoning`` may also be a regex of its own.
+REASONING_MODELS = r"^(?:o\d|gpt-5)"
 
 # (status, message, type, code) in OpenAI's error shape; keys are never echoed back.
 ERRORS: dict[str, tuple[int, str, str, str | None]] = {
@@ -51,7 +62,14 @@ class Behavior:
     ``latency`` is the delay before the response (errors included) for non-streaming calls, and
     the total stream duration for streaming ones: headers go out at once, then ``latency /
     chunks`` before each content chunk. ``hang`` sends nothing for ``hang_seconds`` then closes;
-    ``disconnect`` cuts the socket after half the chunks (before any response if not streaming).
+    ``disconnect`` cuts the socket after half the chunks (before any response if not streaming),
+    which the client sees as a broken body. ``cut`` ends the body cleanly after half the chunks
+    with no finish_reason and no ``[DONE]`` (a proxy or server closing the stream early: nothing
+    tells the client); ``done_no_finish`` sends half the chunks then ``[DONE]`` with no
+    finish_reason (llama.cpp cutting a slot). ``content_filter`` sends no text and that
+    finish_reason; ``length`` the whole text with finish_reason ``length``; ``empty`` no text
+    and ``stop``; ``refusal`` a ``refusal`` delta and ``stop``. ``usage=False`` sends no usage
+    even when ``stream_options.include_usage`` asks for it (llama.cpp).
     ``retry_after`` becomes the ``Retry-After`` header of a 429.
     """
 
@@ -60,6 +78,7 @@ class Behavior:
     chunks: int = 8
     retry_after: float | None = None
     hang_seconds: float = 600.0
+    usage: bool = True
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -80,6 +99,8 @@ class Record:
     ended: float | None = None
     status: int | None = None
     aborted: bool = False
+    # The request body but its messages: model, max_tokens or max_completion_tokens, ...
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -98,14 +119,160 @@ def _message_text(content: Any) -> str:
 
 
 def make_pieces(prompt: str, chunks: int) -> list[str]:
-    """Deterministic Markdown article in ``chunks`` pieces: a title, then paragraphs."""
-    title = (prompt.strip().splitlines() or ["Untitled"])[0].strip("# ")[:80] or "Untitled"
-    seed = hashlib.sha256(prompt.encode()).digest()
-    pieces = [f"# {title}\n\n"]
-    for i in range(1, max(1, chunks)):
-        words = [WORDS[(seed[(i * 7 + j) % len(seed)] + j) % len(WORDS)] for j in range(12)]
-        pieces.append(f"Part {i} of {title}: the {' '.join(words)}.\n\n")
-    return pieces
+    """The answer to ``prompt`` (the last user message) in ``chunks`` non-empty pieces.
+
+    A prompt from app/llm/prompt.py (title as JSON between ``<article-request>`` tags) gets an
+    article that passes the quality checks: ``# title``, six ``##`` sections, a pros/cons table
+    when the instructions ask for one, in the language of its ``Language: ... (tag)`` line
+    (Simplified Chinese for zh, English otherwise) and as long as its ``Length:`` line asks
+    (default: the default profile's bounds). Seeded by the prompt, so titles differ; the same
+    prompt again (a retry, the same title twice) gets the next variant, as a model with a
+    temperature would. Any other prompt gets the old placeholder: a title from its first line
+    and one "Part i" paragraph per piece.
+    """
+    if (request := _article_request(prompt)) is None:
+        title = (prompt.strip().splitlines() or ["Untitled"])[0].strip("# ")[:80] or "Untitled"
+        seed = hashlib.sha256(prompt.encode()).digest()
+        pieces = [f"# {title}\n\n"]
+        for i in range(1, max(1, chunks)):
+            words = [WORDS[(seed[(i * 7 + j) % len(seed)] + j) % len(WORDS)] for j in range(12)]
+            pieces.append(f"Part {i} of {title}: the {' '.join(words)}.\n\n")
+        return pieces
+    text = _article(prompt, request)
+    n = max(1, min(chunks, len(text)))
+    return [text[i * len(text) // n:(i + 1) * len(text) // n] for i in range(n)]
+
+
+# app/llm/prompt.py escapes < and > in the JSON, so the first closing tag ends it.
+_REQUEST = re.compile(r"<article-request>\s*(.*?)\s*</article-request>", re.S)
+_LANGUAGE = re.compile(r"Language:[^\n]*?\(([A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\)")
+_LENGTH = re.compile(r"Length:([^\n]*?)\b(words|characters)\b")
+_SEEN: dict[bytes, int] = {}
+_SEEN_LOCK = threading.Lock()
+
+_EN_WORDS = {
+    "n": WORDS + ("costs", "risks", "fees", "records", "limits", "options", "rules", "terms",
+                  "providers", "reviews", "budgets", "safeguards", "goals", "habits"),
+    "a": ("clear", "careful", "simple", "steady", "reliable", "modest", "specific", "honest",
+          "patient", "thorough", "sensible", "balanced"),
+    "v": ("compare", "check", "review", "track", "weigh", "test", "confirm", "question",
+          "note", "rank"),
+}
+_EN_SENTENCES = (
+    "Readers who ask about {t} usually want to know which {n} matter most.",
+    "A {a} reading of the {n} tells you more than the {m} alone.",
+    "Start by asking how the {n} and the {m} affect each other.",
+    "It pays to {v} the {n} before anything else, then {w} the {m}.",
+    "Experts on {t} tend to {v} the {n} twice and trust the {m} once.",
+    "The {n} change over time, so a {a} habit of checking them helps.",
+    "When the {n} look good but the {m} do not, slow down.",
+    "A short list of {a} questions about the {n} saves hours later.",
+    "Nothing about {t} requires guesswork if you {v} the {n} calmly.",
+    "Good advice on the {n} explains its reasoning; poor advice hides it.",
+    "Try to {v} the {n} first and leave the {m} for later.",
+    "A {a} plan for {t} names the {n} it depends on.",
+    "Most surprises come from the {n} that nobody thought to {v}.",
+    "Keep notes on the {n}; in a month you will want to {v} them again.",
+)
+_ZH_WORDS = {
+    "n": ("费用", "风险", "期限", "来源", "记录", "目标", "规则", "选项", "条款", "预算",
+          "安全性", "口碑", "细节", "信号", "流程", "证据", "方法", "结果", "模式", "习惯",
+          "限额", "服务", "合规", "流动性"),
+    "a": ("清楚", "谨慎", "简单", "稳健", "可靠", "适度", "具体", "耐心", "细致", "平衡"),
+    "v": ("比较", "核对", "查看", "记录", "权衡", "测试", "确认", "追问", "整理", "排序"),
+}
+_ZH_SENTENCES = (
+    "想了解「{t}」的读者，通常最想知道哪些{n}最重要。",
+    "以{a}的态度解读{n}，比只看{m}更能说明问题。",
+    "可以先问一问，{n}和{m}之间是如何相互影响的。",
+    "做任何决定之前，先{v}{n}，再{w}{m}。",
+    "熟悉「{t}」的人，往往会把{n}{v}两遍，而对{m}只看一次。",
+    "{n}会随时间变化，养成{a}的检查习惯很有帮助。",
+    "当{n}看起来不错而{m}却不理想时，最好放慢脚步。",
+    "围绕{n}准备几个{a}的问题，能在以后省下大量时间。",
+    "只要冷静地{v}{n}，「{t}」并不需要靠猜。",
+    "关于{n}的好建议会说明理由，差的建议则避而不谈。",
+    "一次只{v}一项{n}，不要同时处理所有的{m}。",
+    "一个{a}的「{t}」计划，会写明它依赖哪些{n}。",
+    "大多数意外，都来自没有人想到去{v}的{n}。",
+    "把{n}记下来，一个月后你还会想再{v}一次。",
+)
+_HEADS = {
+    "en": ("Background", "What to look for", "How it works", "Costs and trade-offs",
+           "A worked example", "Common questions", "Practical tips", "What the evidence says"),
+    "zh": ("背景", "需要关注什么", "运作方式", "成本与取舍", "一个实际例子", "常见问题",
+           "实用建议", "证据怎么说"),
+}
+
+
+def _article_request(prompt: str) -> dict[str, Any] | None:
+    """The JSON data of the last ``<article-request>`` block, or None."""
+    found = _REQUEST.findall(prompt)
+    try:
+        data = json.loads(found[-1]) if found else None
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("title"), str) else None
+
+
+def _article_length(text: str, chinese: bool) -> int:
+    if chinese:  # each Han character, plus each Latin word or number, counts as one
+        return len(re.findall(r"[\u4e00-\u9fff]|[A-Za-z0-9]+", text))
+    return len(re.findall(r"[^\W_]+(?:'[^\W_]+)*", text))
+
+
+def _article(prompt: str, request: dict[str, Any]) -> str:
+    title, category = str(request["title"]), str(request.get("category", ""))
+    lang = _LANGUAGE.search(prompt)
+    chinese = lang is not None and lang.group(1).lower().split("-")[0] == "zh"
+    bounds = _LENGTH.search(prompt)
+    spec = bounds.group(1) if bounds else ""
+    numbers = [int(x.replace(",", "")) for x in re.findall(r"\d[\d,]*", spec)]
+    if len(numbers) >= 2:
+        target = numbers[0] + (numbers[1] - numbers[0]) // 4
+    elif numbers and "most" in spec:
+        target = numbers[0] * 3 // 4
+    elif numbers:
+        target = numbers[0] * 5 // 4
+    else:  # inside the default profile's 500-1,500 words / 800-2,500 characters
+        target = 1100 if chinese else 650
+    digest = hashlib.sha256(prompt.encode()).digest()
+    with _SEEN_LOCK:
+        variant = _SEEN[digest] = _SEEN.get(digest, -1) + 1
+    rng = random.Random(digest + variant.to_bytes(4, "big"))
+    words, sentences = (_ZH_WORDS, _ZH_SENTENCES) if chinese else (_EN_WORDS, _EN_SENTENCES)
+    join = "" if chinese else " "
+
+    def sentence() -> str:
+        n, m = rng.sample(words["n"], 2)
+        v, w = rng.sample(words["v"], 2)
+        text = rng.choice(sentences).format(t=title if chinese else f"“{title}”", c=category,
+                                            n=n, m=m, a=rng.choice(words["a"]), v=v, w=w)
+        return text[:1].upper() + text[1:]
+
+    def paragraph() -> str:
+        return join.join(sentence() for _ in range(rng.randint(3, 4)))
+
+    heads = rng.sample(_HEADS["zh" if chinese else "en"], 5)
+    sections: list[list[str]] = [[paragraph()] for _ in heads]
+    if re.search(r"pros and cons|pros/cons|\| *pros *\||优缺点|优点与缺点", prompt, re.I):
+        rows = "\n".join(f"| {sentence()} | {sentence()} |" for _ in range(3))
+        sections[-1].insert(0, ("| 优点 | 缺点 |" if chinese else "| Pros | Cons |")
+                            + "\n| --- | --- |\n" + rows)
+    closing = "总结" if chinese else "Conclusion"
+
+    def render() -> str:
+        body = "\n\n".join(f"## {head}\n\n" + "\n\n".join(blocks)
+                            for head, blocks in zip((*heads, closing), (*sections, [ending]),
+                                                    strict=True))
+        return f"# {title}\n\n{lead}\n\n{body}\n"
+
+    lead, ending = paragraph(), paragraph()
+    text, i = render(), 0
+    while _article_length(text, chinese) < target and i < 500:
+        sections[i % len(sections)].append(paragraph())
+        text, i = render(), i + 1
+    return text
 
 
 def _tokens(text: str) -> int:
@@ -131,6 +298,13 @@ class _Handler(BaseHTTPRequestHandler):
             super().finish()
 
     # -- helpers -------------------------------------------------------------------------
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """Record the status before any byte leaves: a client can read the whole answer (and
+        a test look at the record) before the handler's own bookkeeping runs."""
+        if (rec := getattr(self, "_rec", None)) is not None:
+            self.server.owner._status(rec, code)
+        super().send_response(code, message)
+
     def _send_json(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(body).encode()
         self.send_response(status)
@@ -171,6 +345,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- endpoints -----------------------------------------------------------------------
     def do_GET(self) -> None:
+        if self.server.owner.batches.route(self, "GET"):  # /v1/files, /v1/batches
+            return
         if self.path.rstrip("/") == "/v1/models":
             self._send_json(200, {"object": "list", "data": [
                 {"id": m, "object": "model", "created": 0, "owned_by": "fake"}
@@ -179,6 +355,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._not_found()
 
     def do_POST(self) -> None:
+        if self.server.owner.batches.route(self, "POST"):  # /v1/files, /v1/batches
+            return
         if self.path.rstrip("/") != "/v1/chat/completions":
             self._not_found()
             return
@@ -192,18 +370,26 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         all_text = "\n".join(_message_text(m.get("content")) for m in messages)
         users = [_message_text(m.get("content")) for m in messages if m.get("role") == "user"]
-        rule, beh = owner._pick(all_text)
+        rejected = owner._unsupported(body)  # checked first: a refused call uses no rule
+        rule, beh = (None, Behavior("400")) if rejected else owner._pick(all_text)
         headers = {k.lower(): v for k, v in self.headers.items()}
         rec = Record(match=rule, kind=beh.kind, stream=bool(body.get("stream")),
                      model=str(body.get("model", "")), text=users[-1] if users else "",
-                     headers=headers, started=time.monotonic())
+                     headers=headers, started=time.monotonic(),
+                     params={k: v for k, v in body.items() if k != "messages"})
         owner._begin(rec)
+        self._rec: Record | None = rec
         status, aborted = None, False
         try:
-            status = self._respond(beh, rec, body)
+            if rejected:
+                self._send_json(400, {"error": rejected})
+                status = 400
+            else:
+                status = self._respond(beh, rec, body)
         except (ConnectionError, TimeoutError):  # BrokenPipe/ConnectionReset while writing
             aborted = self.close_connection = True
         finally:
+            self._rec = None
             owner._end(rec, status, aborted)
 
     def _not_found(self) -> None:
@@ -234,23 +420,33 @@ class _Handler(BaseHTTPRequestHandler):
             self._cut()
             return None
         pieces = make_pieces(rec.text, beh.chunks)
+        if beh.kind in ("content_filter", "empty", "refusal"):
+            pieces = []
+        elif beh.kind in ("cut", "done_no_finish"):
+            pieces = pieces[: len(pieces) // 2]
+        finish = FINISH.get(beh.kind, "stop")
         prompt_tokens = _tokens(json.dumps(body.get("messages")))
-        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": _tokens("".join(pieces)),
-                 "total_tokens": prompt_tokens + _tokens("".join(pieces))}
+        completion_tokens = _tokens("".join(pieces)) if pieces else 0
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                 "total_tokens": prompt_tokens + completion_tokens}
         ident, created = f"chatcmpl-fake{id(rec):x}", int(time.time())
         if not rec.stream:
-            if not self._wait(beh.latency) or beh.kind == "disconnect":
+            if not self._wait(beh.latency) or beh.kind in ("disconnect", "cut"):
                 self._cut()
                 return None
-            msg = {"role": "assistant", "content": "".join(pieces), "refusal": None}
+            refusal = REFUSAL if beh.kind == "refusal" else None
+            msg = {"role": "assistant", "content": None if refusal else "".join(pieces),
+                   "refusal": refusal}
             self._send_json(200, {
                 "id": ident, "object": "chat.completion", "created": created, "model": rec.model,
-                "system_fingerprint": "fp_fake", "usage": usage, "choices": [{
-                    "index": 0, "message": msg, "logprobs": None, "finish_reason": "stop"}],
+                "system_fingerprint": "fp_fake", "usage": usage if beh.usage else None,
+                "choices": [{"index": 0, "message": msg, "logprobs": None,
+                             "finish_reason": finish}],
             }, limits)
             return 200
 
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        include_usage = include_usage and beh.usage
 
         def event(delta: dict[str, Any] | None, finish: str | None = None, **extra: Any) -> None:
             obj: dict[str, Any] = {
@@ -279,7 +475,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self._cut()  # server stopping: end the stream like a dropped connection
                 return 200
             event({"content": piece})
-        event({}, "stop")
+        if beh.kind == "refusal":
+            event({"refusal": REFUSAL})
+        if finish is not None:
+            event({}, finish)
+        if beh.kind == "cut":
+            self._chunk(b"")  # a well-formed end of the body, with nothing to say it is early
+            return 200
         if include_usage:
             event(None, usage=usage)
         self._chunk(b"data: [DONE]\n\n")
@@ -305,8 +507,12 @@ class FakeOpenAI:
     """OpenAI-compatible chat completions server in a background thread, driven by rules."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0,
-                 default: Behavior | None = None, verbose: bool = False) -> None:
+                 default: Behavior | None = None, verbose: bool = False,
+                 reasoning: bool | str = False) -> None:
         self.host, self.port, self.verbose = host, port, verbose
+        # True (REASONING_MODELS) or a regex: those models answer max_tokens or a temperature
+        # other than 1 with OpenAI's 400 "unsupported parameter/value".
+        self.reasoning = reasoning
         self.default = default or Behavior()
         self.in_flight = self.max_in_flight = 0
         self._rules: list[_Rule] = []
@@ -315,6 +521,10 @@ class FakeOpenAI:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd: _Server | None = None
+        # The Batch API (/v1/files, /v1/batches); imported here as it reuses make_pieces.
+        from tests.support.fake_batches import FakeBatches
+
+        self.batches = FakeBatches()
 
     @property
     def base_url(self) -> str:
@@ -366,12 +576,14 @@ class FakeOpenAI:
             self._records.clear()
             self.default = Behavior()
             self.max_in_flight = self.in_flight
+        self.batches.reset()
 
     @property
     def requests(self) -> list[Record]:
         """Copies of the chat completion records, in arrival order."""
         with self._lock:
-            return [replace(r, headers=dict(r.headers)) for r in self._records]
+            return [replace(r, headers=dict(r.headers), params=dict(r.params))
+                    for r in self._records]
 
     def count(self, match: str | None = None) -> int:
         """Chat completion requests seen, all of them or only those matched by rule ``match``."""
@@ -379,6 +591,24 @@ class FakeOpenAI:
             return sum(1 for r in self._records if match is None or r.match == match)
 
     # -- called by handler threads ------------------------------------------------------
+    def _unsupported(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """OpenAI's 400 error for a reasoning model sent max_tokens or a temperature, if any."""
+        pattern = REASONING_MODELS if self.reasoning is True else self.reasoning
+        if not pattern or not re.search(pattern, str(body.get("model", ""))):
+            return None
+        if "max_tokens" in body:
+            return {"message": "Unsupported parameter: 'max_tokens' is not supported with this "
+                    "model. Use 'max_completion_tokens' instead.",
+                    "type": "invalid_request_error", "param": "max_tokens",
+                    "code": "unsupported_parameter"}
+        temperature = body.get("temperature")
+        if temperature is not None and temperature != 1:
+            return {"message": f"Unsupported value: 'temperature' does not support {temperature} "
+                    "with this model. Only the default (1) value is supported.",
+                    "type": "invalid_request_error", "param": "temperature",
+                    "code": "unsupported_value"}
+        return None
+
     def _pick(self, text: str) -> tuple[str | None, Behavior]:
         with self._lock:
             for rule in self._rules:
@@ -393,6 +623,10 @@ class FakeOpenAI:
             self._records.append(rec)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _status(self, rec: Record, status: int) -> None:
+        with self._lock:
+            rec.status = status
 
     def _end(self, rec: Record, status: int | None, aborted: bool) -> None:
         with self._lock:
@@ -414,13 +648,17 @@ def main(argv: list[str] | None = None) -> None:
                    help="seconds before the reply; total stream duration when streaming")
     p.add_argument("--chunks", type=int, default=8, help="content chunks per completion")
     p.add_argument("--retry-after", type=float, default=None, help="Retry-After for 429")
+    p.add_argument("--no-usage", action="store_true", help="never send usage (llama.cpp)")
+    p.add_argument("--reasoning", action="store_true",
+                   help="o1/o3/o4/gpt-5 models refuse max_tokens and temperature with a 400")
     p.add_argument("--verbose", action="store_true", help="log every request")
     a = p.parse_args(argv)
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):  # also when started in the background (SIG_IGN)
         signal.signal(sig, lambda *_: done.set())
-    srv = FakeOpenAI(a.host, a.port, Behavior(a.kind, a.latency, a.chunks, a.retry_after),
-                     verbose=a.verbose).start()
+    srv = FakeOpenAI(a.host, a.port, Behavior(a.kind, a.latency, a.chunks, a.retry_after,
+                                              usage=not a.no_usage),
+                     verbose=a.verbose, reasoning=a.reasoning).start()
     print(srv.base_url, flush=True)
     while not done.wait(0.5):
         pass

@@ -1,0 +1,229 @@
+"""Article languages: BCP 47 tags, offline detection, and names for prompts.
+
+- ``normalize_language(tag)`` validates a tag a user typed (``zh_cn`` → ``zh-CN``) or ``auto``.
+- ``resolve_language(requested, title)`` turns ``auto`` into the title's own language.
+- ``detect_language(text)`` says which language a text is in, offline: Unicode script for
+  Chinese, Japanese and Korean, ``lingua-language-detector`` (models inside the wheel) for a
+  modest set of other languages; ``und`` when it cannot tell.
+- ``language_name(tag)`` names a tag for a prompt: ``Simplified Chinese (zh-CN)``.
+- ``uses_characters(tag)``: lengths are counted in characters, not words (zh, ja, ko).
+
+Detection costs: texts of ``SHORT_TEXT`` characters or more go to lingua's low-accuracy mode
+(about 0.2 s and 30 MB to load, once per process); shorter Latin-script texts, titles mostly,
+need its high-accuracy mode to be right (about 2 s and 250 MB, loaded only when first needed).
+Both detectors are built lazily, once, and are safe to share between threads. So resolve
+``auto`` once per title where the batch is accepted and store the tag; a worker then only
+needs the cheap detector for the quality check. ``warm_up()`` loads a detector ahead of time.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lingua import LanguageDetector
+
+AUTO = "auto"
+UNDETERMINED = "und"
+DEFAULT_LANGUAGE = "en"
+# Below this many characters lingua's low-accuracy mode guesses wrong too often (its README says
+# so, and English titles come out Vietnamese or Spanish), so short texts use the accurate mode.
+SHORT_TEXT = 120
+
+_TAG = re.compile(r"^[a-zA-Z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+# Languages lingua chooses between (ISO 639-1); CJK is decided by script before lingua runs.
+# A modest set keeps memory down and short texts from being read as a far-off language.
+LINGUA_LANGUAGES = ("en", "de", "fr", "es", "pt", "it", "nl", "ru", "pl", "tr")
+CHARACTER_LANGUAGES = frozenset({"zh", "ja", "ko"})
+
+_NAMES = {
+    "en": "English", "zh": "Chinese", "ja": "Japanese", "ko": "Korean", "de": "German",
+    "fr": "French", "es": "Spanish", "pt": "Portuguese", "it": "Italian", "nl": "Dutch",
+    "ru": "Russian", "pl": "Polish", "tr": "Turkish", "vi": "Vietnamese", "id": "Indonesian",
+    "ar": "Arabic", "hi": "Hindi", "sv": "Swedish", "da": "Danish", "no": "Norwegian",
+    "fi": "Finnish", "cs": "Czech", "uk": "Ukrainian", "el": "Greek", "he": "Hebrew",
+    "th": "Thai", "ms": "Malay", "ro": "Romanian", "hu": "Hungarian",
+    "zh-CN": "Simplified Chinese", "zh-SG": "Simplified Chinese", "zh-Hans": "Simplified Chinese",
+    "zh-TW": "Traditional Chinese", "zh-HK": "Traditional Chinese (Hong Kong)",
+    "zh-Hant": "Traditional Chinese", "en-US": "American English", "en-GB": "British English",
+    "pt-BR": "Brazilian Portuguese", "pt-PT": "European Portuguese",
+}
+
+# Unicode blocks (inclusive) of the scripts decided without lingua.
+_HAN = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0x323AF))
+_KANA = ((0x3040, 0x30FF), (0x31F0, 0x31FF), (0xFF66, 0xFF9F))
+_HANGUL = ((0x1100, 0x11FF), (0x3130, 0x318F), (0xA960, 0xA97F), (0xAC00, 0xD7AF))
+_CJK_CLASS = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi in _HAN + _KANA + _HANGUL)
+# One CJK character, or a run of letters of any other script (digits are not language).
+_TOKEN = re.compile(f"[{_CJK_CLASS}]|[^\\W\\d_{_CJK_CLASS}]+")
+# The same with digits: what lengths and shingles count.
+_WORD = re.compile(f"[{_CJK_CLASS}]|[^\\W_{_CJK_CLASS}]+(?:['’][^\\W_{_CJK_CLASS}]+)*")
+
+
+def _in(ch: str, blocks: tuple[tuple[int, int], ...]) -> bool:
+    code = ord(ch)
+    return any(lo <= code <= hi for lo, hi in blocks)
+
+
+def is_cjk(ch: str) -> bool:
+    """True for one Han, kana or Hangul character."""
+    return _in(ch, _HAN) or _in(ch, _KANA) or _in(ch, _HANGUL)
+
+
+def split_tokens(text: str) -> list[str]:
+    """Each CJK character on its own, and every other word (letters and digits), in order.
+
+    This is how lengths are counted (words for space-separated languages, characters for CJK;
+    a Latin word inside Chinese text counts as one) and what near-duplicate shingles are made of.
+    """
+    return _WORD.findall(text)
+
+
+def normalize_language(tag: str) -> str:
+    """A BCP 47-ish tag in canonical case (``zh-CN``, ``en``, ``zh-Hant``), or ``auto``.
+
+    Underscores are read as hyphens (``zh_cn``). Raises ValueError with a readable message for
+    anything else; the API can show it as is.
+    """
+    if not isinstance(tag, str):
+        raise ValueError(f"language must be a string like 'en' or 'zh-CN', not {tag!r}")
+    cleaned = tag.strip().replace("_", "-")
+    if cleaned.lower() == AUTO:
+        return AUTO
+    if not _TAG.match(cleaned):
+        raise ValueError(
+            f"language {tag!r} is not a BCP 47 tag: use a language code such as 'en', 'de', "
+            "'zh-CN' or 'ja', or 'auto' for each title's own language"
+        )
+    first, *rest = cleaned.split("-")
+    parts = [first.lower()]
+    for part in rest:
+        if len(part) == 2 and part.isalpha():
+            parts.append(part.upper())  # region: CN, TW, US
+        elif len(part) == 4 and part.isalpha():
+            parts.append(part.title())  # script: Hans, Hant, Latn
+        else:
+            parts.append(part.lower())  # region 419, variants, extensions
+    return "-".join(parts)
+
+
+def primary(tag: str) -> str:
+    """The primary language subtag: ``zh`` for ``zh-CN``."""
+    return tag.split("-", 1)[0].lower()
+
+
+def uses_characters(tag: str) -> bool:
+    """True when lengths are counted in characters (Chinese, Japanese, Korean), not words."""
+    return primary(tag) in CHARACTER_LANGUAGES
+
+
+def language_name(tag: str) -> str:
+    """A name for prompts and messages: ``Simplified Chinese (zh-CN)``, ``English (en)``."""
+    name = _NAMES.get(tag) or _NAMES.get(primary(tag))
+    return f"{name} ({tag})" if name else f"the language with the BCP 47 tag {tag}"
+
+
+def detectable(tag: str) -> bool:
+    """Whether detect_language can recognise this language (so a check may rely on it)."""
+    return primary(tag) in CHARACTER_LANGUAGES or primary(tag) in LINGUA_LANGUAGES
+
+
+def _by_script(text: str) -> str | None:
+    """zh-CN / ja / ko when CJK characters outnumber the words of other scripts, else None."""
+    han = kana = hangul = other = 0
+    for token in _TOKEN.findall(text):
+        if len(token) == 1 and is_cjk(token):
+            if _in(token, _HANGUL):
+                hangul += 1
+            elif _in(token, _KANA):
+                kana += 1
+            else:
+                han += 1
+        else:
+            other += 1
+    cjk = han + kana + hangul
+    # A Chinese sentence with "ETF" in it is Chinese; an English article quoting 比特币 is not.
+    if not cjk or cjk < other:
+        return None
+    if hangul > han + kana:
+        return "ko"
+    # Japanese always has kana; a stray の in a long Chinese text does not make it Japanese.
+    if kana and kana >= 0.05 * (han + kana):
+        return "ja"
+    return "zh-CN"
+
+
+_lock = threading.Lock()
+_detectors: dict[bool, LanguageDetector] = {}
+
+
+def _detector(accurate: bool) -> LanguageDetector:
+    detector = _detectors.get(accurate)
+    if detector is None:
+        with _lock:
+            detector = _detectors.get(accurate)
+            if detector is None:
+                from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+                languages = [
+                    Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
+                    for code in LINGUA_LANGUAGES
+                ]
+                builder = LanguageDetectorBuilder.from_languages(*languages)
+                if accurate:
+                    # Unsure about a short text: say so (und) rather than guess Dutch.
+                    builder = builder.with_minimum_relative_distance(0.1)
+                else:
+                    builder = builder.with_low_accuracy_mode()
+                detector = _detectors[accurate] = builder.build()
+    return detector
+
+
+def warm_up(*, accurate: bool = False) -> None:
+    """Load the low-accuracy detector (or the accurate one for short texts) now, not on first
+    use: at process start, so the first article or request does not wait for it."""
+    _detector(accurate).detect_language_of("warm up")
+
+
+def detect_language(text: str) -> str:
+    """The language of ``text`` as a BCP 47 tag: ``zh-CN``, ``ja``, ``ko``, ``en``, ``de`` ...
+
+    ``und`` (undetermined) when the text has no letters or lingua is unsure. Chinese is
+    reported as ``zh-CN`` whatever its script variant; the primary subtag is what to compare.
+    """
+    letters = "".join(_TOKEN.findall(text))
+    if not letters:
+        return UNDETERMINED
+    by_script = _by_script(text)
+    if by_script:
+        return by_script
+    found = _detector(accurate=len(text.strip()) < SHORT_TEXT).detect_language_of(text)
+    if found is None:
+        return UNDETERMINED
+    return found.iso_code_639_1.name.lower()
+
+
+def language_confidence(text: str, tag: str) -> float | None:
+    """How sure lingua is, from 0 to 1, that ``text`` is in the language of ``tag``; None for
+    a language it does not rank (CJK is decided by script, see detect_language)."""
+    code = primary(tag)
+    if code not in LINGUA_LANGUAGES:
+        return None
+    from lingua import IsoCode639_1, Language
+
+    language = Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
+    detector = _detector(accurate=len(text.strip()) < SHORT_TEXT)
+    return float(detector.compute_language_confidence(text, language))
+
+
+def resolve_language(requested: str | None, title: str, default: str = DEFAULT_LANGUAGE) -> str:
+    """The tag to write ``title`` in: ``requested`` normalised, or the title's own language
+    when it is ``auto`` (or empty); ``default`` when the title has no letters to go by."""
+    tag = normalize_language(requested) if requested and requested.strip() else AUTO
+    if tag != AUTO:
+        return tag
+    detected = detect_language(title)
+    return normalize_language(default) if detected == UNDETERMINED else detected

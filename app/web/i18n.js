@@ -1,0 +1,383 @@
+// The page's words: one message table per language, and the few functions that use it.
+// Loaded before app.js (both `defer`), it exposes `window.I18N`.
+//
+// Adding a string: put the key in `en` and in `zh-CN` below (same placeholders), then either
+//   - static markup: <span data-i18n="key"></span>, or for attributes
+//     data-i18n-attr="placeholder:key aria-label:other.key";
+//   - from app.js: I18N.t("key", { count: 3 }) for a string, or I18N.bind(node, "key", params)
+//     to set a node's text and keep it translated when the language is switched.
+// Placeholders are {name}; numbers are formatted for the locale (Intl.NumberFormat), and a value
+// written { $date: iso } as a date (Intl.DateTimeFormat). A message that depends on a count is an
+// object of Intl.PluralRules categories ({ one, other }); `other` is the fallback. Markup inside a
+// message is a slot: <p data-i18n="token.explain"><code data-slot="code">API_TOKEN</code></p>
+// puts the <code> element where the message says {code}. A key missing from zh-CN falls back to
+// en. Text from the API (titles, errors, article bodies) is data and is never translated.
+"use strict";
+
+(() => {
+  const STORAGE_KEY = "trustagency.locale";
+  const DEFAULT = "en";
+
+  const MESSAGES = {
+    en: {
+      "page.title": "TrustAgency · Article generation",
+      "brand.name": "TrustAgency",
+      "brand.tagline": "Article generation",
+      "lang.switch": "中文",
+      "lang.switchTitle": "Show this page in Simplified Chinese",
+      "token.button": "API token",
+      "compose.heading": "New batch",
+      "form.titles": "Titles {hint}",
+      "form.titlesHint": "one per line",
+      "form.placeholder": "How to choose a savings account\nIndex funds explained\nWhat is a credit score?",
+      "form.category": "Category",
+      "category.guide": "Guide",
+      "category.review": "Review",
+      "category.news": "News",
+      "category.comparison": "Comparison",
+      "form.noTitles": "No titles yet",
+      "form.count": { one: "{count} title · {count} article", other: "{count} titles · {count} articles" },
+      "form.generate": "Generate",
+      "form.submitting": "Submitting…",
+      "form.tooMany": "Too many titles: {count} (at most {max} per batch).",
+      "form.titleTooLong": "Title {n} is {length} characters long (at most {max}).",
+      "form.titleControl": "Title {n} contains control characters.",
+      "form.badCategory": "Category must be a short slug: letters a-z, digits, '-' or '_' (for example guide).",
+      "form.needTitle": "Add at least one title, one per line.",
+      "form.fieldError": "{field}: {message}",
+      "toast.submitted": { one: "Batch of {count} submitted.", other: "Batch of {count} submitted." },
+      "batches.heading": "Batches",
+      "batches.total": "{count} in all",
+      "batches.empty": "No batches yet. Paste some titles above and press Generate.",
+      "batches.more": "Show older batches",
+      "batch.titles": { one: "{count} title", other: "{count} titles" },
+      "batch.progressLabel": "Progress of batch {id}",
+      "batch.progressText": "{percent} ({done} of {total} done)",
+      "batch.counts": "{done} of {total} done · {completed} completed · {failed} failed",
+      "batch.countsCancelled": " · {cancelled} cancelled",
+      "batch.eta": "about {duration} left",
+      "batch.elapsedTitle": "Elapsed time",
+      "batch.cancel": "Cancel",
+      "batch.confirmCancel": "Confirm cancel",
+      "batch.retry": "Retry failed",
+      "batch.showItems": "Show items",
+      "batch.hideItems": "Hide items",
+      "status.pending": "pending",
+      "status.processing": "processing",
+      "status.retrying": "retrying",
+      "status.completed": "completed",
+      "status.partially_completed": "partially completed",
+      "status.failed": "failed",
+      "status.cancelled": "cancelled",
+      "status.draft": "draft",
+      "status.needs_review": "needs review",
+      "status.approved": "approved",
+      "status.rejected": "rejected",
+      "status.published": "published",
+      "items.number": "#",
+      "items.title": "Title",
+      "items.status": "Status",
+      "items.attempts": "Attempts",
+      "items.error": "Error",
+      "items.read": "Read",
+      "toast.cancelling": "Cancelling: running articles stop within seconds.",
+      "toast.retried": "Failed items queued again.",
+      "toast.copied": "Markdown copied.",
+      "reader.meta": {
+        one: "{category} · {provider} / {model} · {tokens} token · {created}",
+        other: "{category} · {provider} / {model} · {tokens} tokens · {created}",
+      },
+      "reader.copy": "Copy Markdown",
+      "reader.download": "Download .md",
+      "reader.close": "Close",
+      "token.heading": "API token",
+      "token.explain": "This server needs its {code}. It is kept in this browser only.",
+      "token.label": "Token",
+      "token.save": "Save",
+      "token.refused": "The API refused that token. Please check it.",
+      "api.unreachableShort": "API unreachable",
+      "api.unreachable": "The API is not reachable. Is it running?",
+    },
+    "zh-CN": {
+      "page.title": "TrustAgency · 文章生成",
+      "brand.name": "TrustAgency",
+      "brand.tagline": "文章生成",
+      "lang.switch": "English",
+      "lang.switchTitle": "以英文显示此页面",
+      "token.button": "API 令牌",
+      "compose.heading": "新建批次",
+      "form.titles": "标题 {hint}",
+      "form.titlesHint": "每行一个",
+      "form.placeholder": "如何选择储蓄账户\n指数基金详解\n什么是信用评分？",
+      "form.category": "分类",
+      "category.guide": "指南",
+      "category.review": "评测",
+      "category.news": "新闻",
+      "category.comparison": "对比",
+      "form.noTitles": "还没有标题",
+      "form.count": { other: "{count} 个标题 · {count} 篇文章" },
+      "form.generate": "生成",
+      "form.submitting": "正在提交…",
+      "form.tooMany": "标题太多：共 {count} 个（每批最多 {max} 个）。",
+      "form.titleTooLong": "第 {n} 个标题长 {length} 个字符（最多 {max} 个）。",
+      "form.titleControl": "第 {n} 个标题含有控制字符。",
+      "form.badCategory": "分类须为简短标识：小写字母 a-z、数字、“-”或“_”（例如 guide）。",
+      "form.needTitle": "请至少添加一个标题，每行一个。",
+      "form.fieldError": "{field}：{message}",
+      "toast.submitted": { other: "已提交批次，共 {count} 篇。" },
+      "batches.heading": "批次",
+      "batches.total": "共 {count} 个",
+      "batches.empty": "还没有批次。请在上方粘贴标题，然后点击“生成”。",
+      "batches.more": "显示更早的批次",
+      "batch.titles": { other: "{count} 个标题" },
+      "batch.progressLabel": "批次 {id} 的进度",
+      "batch.progressText": "{percent}（已处理 {done}/{total}）",
+      "batch.counts": "已处理 {done}/{total} · 完成 {completed} · 失败 {failed}",
+      "batch.countsCancelled": " · 取消 {cancelled}",
+      "batch.eta": "预计还需 {duration}",
+      "batch.elapsedTitle": "已用时间",
+      "batch.cancel": "取消",
+      "batch.confirmCancel": "确认取消",
+      "batch.retry": "重试失败项",
+      "batch.showItems": "显示条目",
+      "batch.hideItems": "隐藏条目",
+      "status.pending": "等待中",
+      "status.processing": "处理中",
+      "status.retrying": "重试中",
+      "status.completed": "已完成",
+      "status.partially_completed": "部分完成",
+      "status.failed": "失败",
+      "status.cancelled": "已取消",
+      "status.draft": "草稿",
+      "status.needs_review": "待审核",
+      "status.approved": "已通过",
+      "status.rejected": "已驳回",
+      "status.published": "已发布",
+      "items.number": "#",
+      "items.title": "标题",
+      "items.status": "状态",
+      "items.attempts": "尝试次数",
+      "items.error": "错误",
+      "items.read": "阅读",
+      "toast.cancelling": "正在取消：进行中的文章将在几秒内停止。",
+      "toast.retried": "失败的条目已重新排队。",
+      "toast.copied": "已复制 Markdown。",
+      "reader.meta": { other: "{category} · {provider} / {model} · {tokens} 个 token · {created}" },
+      "reader.copy": "复制 Markdown",
+      "reader.download": "下载 .md",
+      "reader.close": "关闭",
+      "token.heading": "API 令牌",
+      "token.explain": "此服务器需要 {code}。令牌只保存在本浏览器中。",
+      "token.label": "令牌",
+      "token.save": "保存",
+      "token.refused": "API 拒绝了该令牌，请检查后重试。",
+      "api.unreachableShort": "无法连接 API",
+      "api.unreachable": "无法连接到 API，它是否正在运行？",
+    },
+  };
+  const SUPPORTED = Object.keys(MESSAGES);
+
+  // ---- which language ------------------------------------------------------------------------
+  const primary = (tag) => String(tag || "").toLowerCase().split("-")[0];
+
+  function browserLanguages() {
+    const list = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language];
+    return list.filter(Boolean);
+  }
+
+  function match(tag) { // "zh-CN" / "zh" / "zh-Hans-SG" -> "zh-CN"; "en-GB" -> "en"
+    if (!tag) return null;
+    const exact = SUPPORTED.find((s) => s.toLowerCase() === String(tag).toLowerCase());
+    return exact || SUPPORTED.find((s) => primary(s) === primary(tag)) || null;
+  }
+
+  function stored() {
+    try { return match(localStorage.getItem(STORAGE_KEY)); } catch (_) { return null; }
+  }
+
+  function initial() {
+    const saved = stored();
+    if (saved) return saved;
+    for (const tag of browserLanguages()) {
+      const found = match(tag);
+      if (found) return found;
+    }
+    return DEFAULT;
+  }
+
+  let locale = initial();
+  let formats = null;
+
+  function formatLocale() { // the browser's own variant when it speaks this language (en-GB dates)
+    const own = browserLanguages().find((tag) => primary(tag) === primary(locale));
+    try { return Intl.getCanonicalLocales(own || locale)[0]; } catch (_) { return locale; }
+  }
+
+  function makeFormats() {
+    const tag = formatLocale();
+    return {
+      tag,
+      number: new Intl.NumberFormat(tag),
+      percent: new Intl.NumberFormat(tag, { style: "percent", maximumFractionDigits: 0 }),
+      date: new Intl.DateTimeFormat(tag, { dateStyle: "medium", timeStyle: "short" }),
+      plural: new Intl.PluralRules(locale),
+      units: {},
+    };
+  }
+
+  // ---- messages ------------------------------------------------------------------------------
+  function lookup(key) {
+    const own = MESSAGES[locale] && MESSAGES[locale][key];
+    if (own !== undefined) return own;
+    const fallback = MESSAGES[DEFAULT][key];
+    if (fallback === undefined) console.warn(`i18n: no message ${key}`);
+    return fallback === undefined ? key : fallback;
+  }
+
+  function select(message, params) {
+    if (typeof message === "string") return message;
+    const count = typeof params.count === "number" ? params.count
+      : Object.values(params).find((v) => typeof v === "number");
+    const category = typeof count === "number" ? formats.plural.select(count) : "other";
+    return message[category] !== undefined ? message[category] : message.other;
+  }
+
+  function value(v) {
+    if (typeof v === "number") return formats.number.format(v);
+    if (v && typeof v === "object" && "$date" in v) return date(v.$date);
+    return v === null || v === undefined ? "" : String(v);
+  }
+
+  // The message as pieces: strings, and the Nodes given for {slots}.
+  function parts(key, params = {}) {
+    const text = select(lookup(key), params);
+    const out = [];
+    let last = 0;
+    for (const m of text.matchAll(/\{(\w+)\}/g)) {
+      if (m.index > last) out.push(text.slice(last, m.index));
+      const v = params[m[1]];
+      out.push(v instanceof Node ? v : (m[1] in params ? value(v) : m[0]));
+      last = m.index + m[0].length;
+    }
+    if (last < text.length) out.push(text.slice(last));
+    return out;
+  }
+
+  function t(key, params = {}) {
+    return parts(key, params).map((p) => (p instanceof Node ? p.textContent : p)).join("");
+  }
+
+  function number(n, options) {
+    return options ? new Intl.NumberFormat(formats.tag, options).format(n) : formats.number.format(n);
+  }
+
+  function percent(whole) { return formats.percent.format(whole / 100); }
+
+  function date(input) {
+    const d = input instanceof Date ? input : new Date(input);
+    return Number.isNaN(d.getTime()) ? "" : formats.date.format(d);
+  }
+
+  function unit(n, name, digits = 0) { // "5 sec" / "5秒", "1.5 hr" / "1.5小时"
+    const key = `${name}/${digits}`;
+    if (!formats.units[key]) {
+      try {
+        formats.units[key] = new Intl.NumberFormat(formats.tag, {
+          style: "unit", unit: name, unitDisplay: "short", maximumFractionDigits: digits });
+      } catch (_) {
+        formats.units[key] = { format: (x) => `${x} ${name}` };
+      }
+    }
+    return formats.units[key].format(n);
+  }
+
+  function duration(seconds) {
+    const s = Math.max(1, Math.round(seconds));
+    if (s < 60) return unit(s, "second");
+    if (s < 3600) return unit(Math.round(s / 60), "minute");
+    return unit(Math.round(s / 360) / 10, "hour", 1);
+  }
+
+  // ---- the document --------------------------------------------------------------------------
+  const bound = new WeakMap(); // node -> {key, params} for I18N.bind
+  const slots = new WeakMap(); // node -> {name: Node} captured from data-slot children
+
+  function slotsOf(node) {
+    if (!slots.has(node)) {
+      const found = {};
+      for (const child of node.querySelectorAll(":scope > [data-slot]")) found[child.dataset.slot] = child;
+      slots.set(node, found);
+    }
+    return slots.get(node);
+  }
+
+  function translate(node) {
+    const key = node.dataset.i18n;
+    const params = { ...((bound.get(node) || {}).params || {}), ...slotsOf(node) };
+    if (node.tagName === "TITLE") document.title = t(key, params);
+    else node.replaceChildren(...parts(key, params));
+  }
+
+  function apply(root = document) {
+    const nodes = [];
+    if (root.matches && root.matches("[data-i18n], [data-i18n-attr]")) nodes.push(root);
+    nodes.push(...root.querySelectorAll("[data-i18n], [data-i18n-attr]"));
+    for (const node of nodes) {
+      if (node.dataset.i18n) translate(node);
+      for (const pair of (node.dataset.i18nAttr || "").split(/\s+/).filter(Boolean)) {
+        const [attr, key] = pair.split(":");
+        node.setAttribute(attr, t(key));
+      }
+    }
+  }
+
+  // Set a node's text from a message and keep it translated; no key clears it.
+  function bind(node, key, params = {}) {
+    if (!key) {
+      delete node.dataset.i18n;
+      bound.delete(node);
+      node.textContent = "";
+      return;
+    }
+    node.dataset.i18n = key;
+    bound.set(node, { key, params });
+    translate(node);
+  }
+
+  const listeners = [];
+
+  function setDocumentLanguage() {
+    document.documentElement.lang = locale;
+    const toggle = document.getElementById("lang-toggle");
+    if (toggle) toggle.setAttribute("lang", SUPPORTED.find((s) => s !== locale) || DEFAULT);
+  }
+
+  function setLocale(tag, { remember = true } = {}) {
+    const next = match(tag) || DEFAULT;
+    if (remember) { try { localStorage.setItem(STORAGE_KEY, next); } catch (_) { /* private mode */ } }
+    if (next === locale && formats) return;
+    locale = next;
+    formats = makeFormats();
+    setDocumentLanguage();
+    apply(document);
+    for (const listener of listeners) listener(locale);
+  }
+
+  function toggle() {
+    setLocale(SUPPORTED[(SUPPORTED.indexOf(locale) + 1) % SUPPORTED.length]);
+  }
+
+  formats = makeFormats();
+  setDocumentLanguage();
+  apply(document);
+  const button = document.getElementById("lang-toggle");
+  if (button) button.addEventListener("click", toggle);
+
+  window.I18N = Object.freeze({
+    t, parts, bind, apply, number, percent, date, duration, setLocale, toggle,
+    messages: MESSAGES,
+    supported: SUPPORTED,
+    get locale() { return locale; },
+    onChange(listener) { listeners.push(listener); },
+  });
+})();
