@@ -24,9 +24,10 @@ run: install ## start Redis (if none answers), worker, beat, API and Flower; Ctr
 browser: ## install Debian's Chromium for the page tests (skipped when it cannot be had)
 	@bash scripts/ensure_chromium.sh || echo "note: no Chromium; the browser tests will skip"
 
-lint: install ## ruff and mypy
+lint: install ## ruff, mypy and the import layers (.importlinter, docs/architecture.md)
 	$(VENV)/bin/ruff check app tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 test: install browser lint ## the whole suite: real Redis, real workers, SQLite (+PostgreSQL with TEST_POSTGRES_URL)
 	$(PY) -m pytest

@@ -7,5 +7,5 @@ CELERY=.venv/bin/celery
 [ -x "$CELERY" ] || CELERY=celery
 exec "$CELERY" -A app.celery_app beat \
   --loglevel="${LOG_LEVEL:-info}" \
-  --scheduler=app.beat:RedBeatScheduler \
+  --scheduler=app.worker.beat:RedBeatScheduler \
   "$@"

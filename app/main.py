@@ -11,14 +11,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app import celery_app as _celery_app  # noqa: F401  (binds the app the outbox sends with)
+from app.articles import endpoints as articles
+from app.batches import endpoints as batches
 from app.config import get_settings
-from app.limits import BodySizeLimit
-from app.logs import configure_logging
-from app.observability import init_sentry
-from app.routes import articles, health, pages, tasks
-from app.routes import events as event_routes
-from app.routes import metrics as metrics_routes
-from app.routes import schedules as schedule_routes
+from app.core.errors import DomainError
+from app.core.limits import BodySizeLimit
+from app.core.logs import configure_logging
+from app.core.sentry import init_sentry
+from app.ops import endpoints as ops
+from app.schedules import endpoints as schedules
+from app.web import pages
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -36,12 +39,14 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
         field = _field(err.get("loc", ()))
         if err.get("type") == "json_invalid":
             field, msg = "body", f"not valid JSON ({err.get('ctx', {}).get('error', msg)})"
-        # Our own validators already name the exact field (e.g. "titles[3]: ...").
-        if ": " in msg and msg.split(": ", 1)[0].startswith(field):
-            field, msg = msg.split(": ", 1)
         errors.append({"field": field, "message": msg})
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
+
+
+async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
+    """Every domain's error type, in the one shape clients know."""
+    return JSONResponse(exc.as_body(), status_code=exc.status_code)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -70,13 +75,11 @@ def create_app() -> FastAPI:
     )
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
-    app.include_router(tasks.router)
+    app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
+    app.include_router(batches.router)
     app.include_router(articles.router)
-    app.include_router(health.router)
-    app.include_router(schedule_routes.router)
-    app.include_router(metrics_routes.router)
-    app.include_router(event_routes.router)
-    app.include_router(pages.api)
+    app.include_router(schedules.router)
+    app.include_router(ops.router)
     app.include_router(pages.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from app.embedded_redis import RedisServer, free_port
+from app.cli.embedded_redis import RedisServer, free_port
 from bench import procs
 from bench.load import Load
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import time
 
 from app.celery_app import app
+from app.core.redis import get_redis
 from app.llm import get_provider
 from app.llm.base import ArticleRequest
-from app.redis_client import get_redis
 
 DONE_KEY = "bench:done"
 

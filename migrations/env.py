@@ -5,7 +5,7 @@ from logging.config import fileConfig
 from alembic import context
 
 from app.config import get_settings
-from app.db import make_engine
+from app.core.db import make_engine
 from app.models import Base
 
 config = context.config

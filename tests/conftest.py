@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from app.embedded_redis import RedisServer
+from app.cli.embedded_redis import RedisServer
 from tests.support.stack import (
     ROOT,
     Beat,
@@ -23,6 +23,8 @@ from tests.support.stack import (
     postgres_database,
     use_settings,
 )
+
+pytest_plugins = ["tests.unit_db"]  # `db`: the fast unit tests' shared, emptied database
 
 _RUN_DIR = Path(tempfile.mkdtemp(prefix="ta-tests-"))
 _REDIS: RedisServer | None = None

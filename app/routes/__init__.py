@@ -1,1 +1,1 @@
-"""Thin HTTP handlers over app.services."""
+"""The plan's route module paths, re-exporting the domain routers."""

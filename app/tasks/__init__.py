@@ -1,1 +1,1 @@
-"""Thin Celery adapters over app.services: ids in, idempotent, each with its own session."""
+"""The plan's task module paths, re-exporting the domain packages' tasks."""

@@ -8,9 +8,10 @@ from typing import Any
 import redis
 from sqlalchemy import func, select
 
+from app.articles.models import Article
+from app.batches.models import AIGenerationTask, GenerationItem
 from app.config import get_settings
-from app.db import session_scope
-from app.models import AIGenerationTask, Article, GenerationItem
+from app.core.db import session_scope
 
 
 def broker() -> redis.Redis:
@@ -87,7 +88,7 @@ def all_rows() -> list[tuple[str, Any]]:
     """(table, row) for every row of every table, for leak checks."""
     from sqlalchemy import MetaData
 
-    from app.db import get_engine
+    from app.core.db import get_engine
 
     engine = get_engine()
     meta = MetaData()

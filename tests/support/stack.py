@@ -41,7 +41,7 @@ def postgres_database(admin_url: str) -> Iterator[str]:
         migrate(url)
         yield url
     finally:
-        from app.db import reset_engine
+        from app.core.db import reset_engine
 
         reset_engine()
         with admin.connect() as conn:
@@ -52,9 +52,10 @@ def postgres_database(admin_url: str) -> Iterator[str]:
 def use_settings(**env: str | None) -> None:
     """Point this process (API via TestClient, services) at other settings."""
     from app.config import get_settings
-    from app.db import reset_engine
+    from app.core.db import reset_engine
+    from app.core.redis import get_redis
     from app.llm import get_provider
-    from app.redis_client import get_redis
+    from app.llm.instrumentation import instrumented_provider
 
     for key, value in env.items():
         if value is None:
@@ -63,6 +64,7 @@ def use_settings(**env: str | None) -> None:
             os.environ[key.upper()] = str(value)
     get_settings.cache_clear()
     get_provider.cache_clear()
+    instrumented_provider.cache_clear()
     get_redis.cache_clear()
     reset_engine()
 

@@ -1,0 +1,62 @@
+"""Reading the articles the workers wrote."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+
+from app.articles import repository
+from app.articles.errors import ArticleError
+from app.articles.models import Article
+from app.articles.render import markdown_to_html
+from app.articles.schemas import ArticleOut, ArticlePage, article_out
+from app.core.auth import SessionDep, require_token
+from app.core.schemas import MAX_OFFSET
+
+router = APIRouter(prefix="/api/articles", tags=["articles"], dependencies=[Depends(require_token)])
+
+# An article's HTML may only be shown, never run anything (raw HTML in it is escaped too).
+FRAGMENT_HEADERS = {"Content-Security-Policy": "default-src 'none'",
+                    "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
+
+
+@router.get("", response_model=ArticlePage)
+def list_articles(
+    session: SessionDep,
+    task_id: str | None = Query(None, max_length=64, description="Only this batch's articles"),
+    limit: int = Query(100, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+) -> ArticlePage:
+    rows, total = repository.list_articles(session, task_id=task_id, limit=limit, offset=offset)
+    return ArticlePage(
+        items=[article_out(a) for a in rows], total=total, limit=limit, offset=offset
+    )
+
+
+def _article_or_404(session: SessionDep, article_id: int) -> Article:
+    article = repository.get_article(session, article_id)
+    if article is None:
+        raise ArticleError.not_found("article_id", f"no article {article_id}")
+    return article
+
+
+@router.get("/{article_id}", response_model=ArticleOut)
+def get_article(article_id: int, session: SessionDep) -> ArticleOut:
+    return article_out(_article_or_404(session, article_id))
+
+
+@router.get("/{article_id}/markdown", response_class=PlainTextResponse)
+def get_article_markdown(article_id: int, session: SessionDep) -> Response:
+    """The article as a Markdown file (`curl -OJ` saves it as article-<id>.md)."""
+    return Response(
+        _article_or_404(session, article_id).content,
+        media_type="text/markdown; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="article-{article_id}.md"'},
+    )
+
+
+@router.get("/{article_id}/html", response_class=HTMLResponse)
+def article_html(article_id: int, session: SessionDep) -> HTMLResponse:
+    """The article rendered as an HTML fragment for the reader (raw HTML in it is escaped)."""
+    article = _article_or_404(session, article_id)
+    return HTMLResponse(markdown_to_html(article.content), headers=FRAGMENT_HEADERS)

@@ -1,0 +1,65 @@
+"""Cancel flags in Redis: set after the cancel commits, read between streamed chunks.
+
+Best effort: a worker also sees the cancel in the database on its next lease heartbeat.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import redis
+from sqlalchemy.orm import Session
+
+from app.core import names, outbox
+from app.core.redis import get_redis
+
+log = logging.getLogger(__name__)
+
+def flag_cancel(session: Session, batch_id: str) -> None:
+    """Raise the batch's cancel flag once `session` commits (so a worker that sees the flag
+    also sees the cancelled items)."""
+    outbox.after_commit(session, lambda: _set_flag(batch_id), f"cancel flag of {batch_id}")
+
+
+def _set_flag(batch_id: str) -> None:
+    try:
+        get_redis().set(names.cancel_key(batch_id), "1", ex=names.CANCEL_TTL_SECONDS)
+    except redis.RedisError as exc:
+        # Workers also see the cancel through the database on their next heartbeat.
+        log.warning("could not set the cancel flag of batch %s: %s", batch_id, exc)
+
+
+# Answers shared by every item of a batch running in this process (threads pool: up to
+# --concurrency of them), so a process asks Redis about a batch at most every CANCEL_MAX_AGE s
+# instead of each stream every checkpoint. A cancel still stops streams within a second.
+CANCEL_MAX_AGE = 0.5
+_seen: dict[str, tuple[float, bool]] = {}
+
+
+_asking = threading.Lock()
+
+
+def cancel_flagged(batch_id: str) -> bool:
+    now = time.monotonic()
+    cached = _seen.get(batch_id)
+    if cached is not None and (cached[1] or now - cached[0] < CANCEL_MAX_AGE):
+        return cached[1]
+    # One thread asks; the others keep the answer they have rather than asking too.
+    if cached is not None and not _asking.acquire(blocking=False):
+        return cached[1]
+    if cached is None:
+        _asking.acquire()
+    try:
+        flagged = bool(get_redis().exists(names.cancel_key(batch_id)))
+    except redis.RedisError:
+        return False
+    finally:
+        _asking.release()
+    if len(_seen) > 1000:  # forget batches not asked about for a while
+        for key, (when, _) in list(_seen.items()):
+            if now - when > 60:
+                _seen.pop(key, None)
+    _seen[batch_id] = (time.monotonic(), flagged)
+    return flagged

@@ -1,0 +1,137 @@
+"""The task-queue API: submit a batch, follow it, cancel it, list batches. Thin: the logic is
+in app.batches.service, the commit at the end of the request (app.core.auth.SessionDep)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
+
+from app.batches import repository, service
+from app.batches.enums import BatchStatus
+from app.batches.errors import BatchError
+from app.batches.live import BatchStream
+from app.batches.progress import Snapshot, eta_seconds
+from app.batches.schemas import BatchOut, BatchPage, GenerateRequest, ProgressOut, batch_out
+from app.core.auth import SessionDep, require_token, token_from_header_or_query
+from app.core.models import utcnow
+from app.core.schemas import MAX_OFFSET
+
+router = APIRouter(prefix="/api/tasks", tags=["tasks"])
+authed = [Depends(require_token)]
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No batch with this id"}}
+
+
+@router.post(
+    "/generate-articles",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=BatchOut,
+    dependencies=authed,
+    responses={409: {"description": "Idempotency-Key reused for a different batch"}},
+)
+def generate_articles(
+    body: GenerateRequest,
+    response: Response,
+    session: SessionDep,
+    idempotency_key: str | None = Header(
+        None, max_length=128, description="Send the same key again to get the same batch back"
+    ),
+) -> BatchOut:
+    """Submit titles; one article per title is written in the background."""
+    batch, created = service.submit(session, body.titles, body.category, idempotency_key)
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    response.headers["Location"] = f"/api/tasks/{batch.id}/status"
+    return batch_out(batch)
+
+
+@router.get("", response_model=BatchPage, dependencies=authed)
+def list_tasks(
+    session: SessionDep,
+    limit: int = Query(20, ge=1, le=200),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    status_: BatchStatus | None = Query(None, alias="status",
+                                        description="Only batches in this state"),
+) -> BatchPage:
+    """Batches, newest first."""
+    rows, total = repository.list_batches(session, limit=limit, offset=offset, status=status_)
+    return BatchPage(items=[batch_out(b) for b in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/{task_id}/status", response_model=BatchOut, responses=NOT_FOUND,
+            dependencies=authed)
+def task_status(task_id: str, session: SessionDep) -> Response:
+    """The batch with its counts and one row per item."""
+    batch = service.get_or_404(session, task_id)
+    out = batch_out(batch, items=repository.item_rows(session, task_id))
+    # Serialised once here: returning the model makes FastAPI dump, re-validate and dump it
+    # again, which is most of the cost of this route, the one pollers hit.
+    return Response(out.model_dump_json(), media_type="application/json")
+
+
+@router.get("/{task_id}/progress", response_model=ProgressOut, responses=NOT_FOUND,
+            dependencies=authed)
+def task_progress(task_id: str, session: SessionDep) -> ProgressOut:
+    """`current` items out of `total` reached a final state; `progress` is 0-100."""
+    batch = service.get_or_404(session, task_id)
+    snapshot = Snapshot.of(batch)
+    eta = eta_seconds(batch.started_at, utcnow(), snapshot.current, snapshot.total, snapshot.final)
+    return ProgressOut(**snapshot.as_dict(), eta_seconds=eta)
+
+
+@router.post(
+    "/{task_id}/cancel",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=BatchOut,
+    dependencies=authed,
+    responses={**NOT_FOUND, 409: {"description": "The batch already ended"}},
+)
+def cancel_task(task_id: str, session: SessionDep, response: Response) -> BatchOut:
+    """Stop a batch: queued items never run, running ones stop, written articles stay."""
+    service.cancel(session, task_id)
+    return _with_items(session, task_id, response)
+
+
+@router.post(
+    "/{task_id}/retry-failed",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=BatchOut,
+    dependencies=authed,
+    responses={**NOT_FOUND, 409: {"description": "Still running, cancelled, or nothing failed"}},
+)
+def retry_failed(task_id: str, session: SessionDep, response: Response) -> BatchOut:
+    """Queue a finished batch's failed items again (attempts start over); the rest stays."""
+    service.retry_failed(session, task_id)
+    return _with_items(session, task_id, response)
+
+
+def _with_items(session: SessionDep, task_id: str, response: Response) -> BatchOut:
+    session.flush()
+    response.headers["Location"] = f"/api/tasks/{task_id}/status"
+    return batch_out(service.get_or_404(session, task_id, with_items=True), with_items=True)
+
+
+@router.get(
+    "/{task_id}/events",
+    dependencies=[Depends(token_from_header_or_query)],
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "An event stream"},
+        **NOT_FOUND,
+    },
+)
+async def task_events(task_id: str) -> StreamingResponse:
+    """Progress as it happens: a `snapshot` first, `progress` on every change (with the `item`
+    that changed), comment heartbeats, and a final `snapshot` after which the stream ends."""
+    stream = BatchStream(task_id)
+    if not await stream.open():
+        raise BatchError.not_found("task_id", f"no batch {task_id!r}")
+    return StreamingResponse(
+        stream.events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        background=BackgroundTask(stream.close),  # also when the stream never started
+    )

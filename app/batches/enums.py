@@ -1,0 +1,41 @@
+"""The states of a batch and of its items (docs/architecture.md draws the machine)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class BatchStatus(StrEnum):
+    PENDING = "pending"
+    """Stored; no item has started yet."""
+    PROCESSING = "processing"
+    """At least one item started and not all have ended."""
+    COMPLETED = "completed"
+    """Every item has its article."""
+    PARTIALLY_COMPLETED = "partially_completed"
+    """Every item ended; some have articles, some failed or were cancelled."""
+    FAILED = "failed"
+    """Every item ended and none has an article."""
+    CANCELLED = "cancelled"
+    """An editor cancelled it; the articles written before stay."""
+
+
+class ItemStatus(StrEnum):
+    PENDING = "pending"
+    """Waiting for its first attempt."""
+    PROCESSING = "processing"
+    """Claimed by a worker, which holds its lease."""
+    RETRYING = "retrying"
+    """An attempt failed with a retryable error; the next one is due at next_attempt_at."""
+    COMPLETED = "completed"
+    """Its article is stored."""
+    FAILED = "failed"
+    """Gave up, with a readable reason in `error`."""
+    CANCELLED = "cancelled"
+    """Its batch was cancelled before or while it ran."""
+
+
+BATCH_FINAL = frozenset({BatchStatus.COMPLETED, BatchStatus.PARTIALLY_COMPLETED,
+                         BatchStatus.FAILED, BatchStatus.CANCELLED})
+ITEM_FINAL = frozenset({ItemStatus.COMPLETED, ItemStatus.FAILED, ItemStatus.CANCELLED})
+ITEM_WAITING = frozenset({ItemStatus.PENDING, ItemStatus.RETRYING})

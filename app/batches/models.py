@@ -1,0 +1,87 @@
+"""A batch of titles and its items: rows that change only through app.batches.state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.batches.enums import BatchStatus, ItemStatus
+from app.core.models import Base, new_id, utcnow
+
+if TYPE_CHECKING:
+    from app.articles.models import Article
+
+
+class AIGenerationTask(Base):
+    """One batch of titles submitted together."""
+
+    __tablename__ = "ai_generation_tasks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    status: Mapped[str] = mapped_column(String(24), default=BatchStatus.PENDING, index=True)
+    category: Mapped[str] = mapped_column(String(64))
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled: Mapped[int] = mapped_column(Integer, default=0)
+    # Highest progress ever reported, so readers never see it go backwards.
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    celery_task_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    celery_status: Mapped[str | None] = mapped_column(String(24))
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    extra: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_progress_update: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    items: Mapped[list[GenerationItem]] = relationship(
+        back_populates="batch", order_by="GenerationItem.index", cascade="all, delete-orphan"
+    )
+
+
+class GenerationItem(Base):
+    """One title of a batch: claimed by a worker, retried, and ended exactly once."""
+
+    __tablename__ = "generation_items"
+    __table_args__ = (
+        UniqueConstraint("task_id", "index", name="uq_item_task_index"),
+        Index("ix_item_status_lease", "status", "lease_expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(
+        ForeignKey("ai_generation_tasks.id", ondelete="CASCADE"), index=True
+    )
+    index: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(24), default=ItemStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    worker: Mapped[str | None] = mapped_column(String(255))
+    enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    batch: Mapped[AIGenerationTask] = relationship(back_populates="items")
+    article: Mapped[Article | None] = relationship(back_populates="item", uselist=False)

@@ -1,0 +1,79 @@
+"""The batches domain's reads (its writes are the transitions in app.batches.state)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from app.articles.models import Article
+from app.batches.models import AIGenerationTask, GenerationItem
+
+
+def get(session: Session, batch_id: str, *, with_items: bool = False) -> AIGenerationTask | None:
+    query = select(AIGenerationTask).where(AIGenerationTask.id == batch_id)
+    if with_items:
+        query = query.options(
+            # Only the article's id: loading every article's content made /status slow.
+            selectinload(AIGenerationTask.items)
+            .selectinload(GenerationItem.article)
+            .load_only(Article.id, Article.item_id)
+        ).execution_options(populate_existing=True)  # items moved by bulk UPDATEs
+    return session.scalars(query).one_or_none()
+
+
+def find_by_key(session: Session, key: str) -> AIGenerationTask | None:
+    return session.scalars(
+        select(AIGenerationTask).where(AIGenerationTask.idempotency_key == key)
+    ).one_or_none()
+
+
+def item_rows(session: Session, batch_id: str) -> list[dict[str, Any]]:
+    """A batch's items as plain dicts with their article's id, in order: what /status shows,
+    without building ORM objects (a third of the cost for a 200-item batch)."""
+    result = session.execute(
+        select(
+            GenerationItem.id,
+            GenerationItem.index,
+            GenerationItem.title,
+            GenerationItem.status,
+            GenerationItem.attempts,
+            GenerationItem.error,
+            GenerationItem.started_at,
+            GenerationItem.finished_at,
+            Article.id.label("article_id"),
+        )
+        .outerjoin(Article, Article.item_id == GenerationItem.id)
+        .where(GenerationItem.task_id == batch_id)
+        .order_by(GenerationItem.index)
+    )
+    keys = list(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result]
+
+
+def list_batches(
+    session: Session, *, limit: int, offset: int, status: str | None = None
+) -> tuple[list[AIGenerationTask], int]:
+    query = select(AIGenerationTask)
+    count = select(func.count()).select_from(AIGenerationTask)
+    if status:
+        query = query.where(AIGenerationTask.status == status)
+        count = count.where(AIGenerationTask.status == status)
+    rows = session.scalars(
+        query.order_by(AIGenerationTask.created_at.desc(), AIGenerationTask.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(rows), int(session.scalar(count) or 0)
+
+
+def counts_by_status(session: Session) -> tuple[dict[str, int], dict[str, int]]:
+    """(batches by status, items by status): what /metrics reports."""
+    batches = dict(session.execute(  # type: ignore[arg-type]
+        select(AIGenerationTask.status, func.count()).group_by(AIGenerationTask.status)
+    ).all())
+    items = dict(session.execute(  # type: ignore[arg-type]
+        select(GenerationItem.status, func.count()).group_by(GenerationItem.status)
+    ).all())
+    return batches, items

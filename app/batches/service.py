@@ -1,0 +1,141 @@
+"""Submitting, cancelling and retrying batches: the logic behind the task routes.
+
+Nothing here commits: the caller's unit of work does, and the messages recorded here on the
+session (app.core.outbox) go out after that commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.batches import cancel as cancel_flags
+from app.batches import repository, state
+from app.batches.enums import BATCH_FINAL
+from app.batches.errors import BatchError
+from app.batches.models import AIGenerationTask, GenerationItem
+from app.batches.progress import Snapshot, announce
+from app.batches.validation import clean_category, clean_titles, fingerprint
+from app.core import names, outbox
+
+log = logging.getLogger(__name__)
+
+
+def create_batch(
+    session: Session,
+    titles: list[str],
+    category: str,
+    *,
+    batch_id: str | None = None,
+    idempotency_key: str | None = None,
+    extra: dict | None = None,
+) -> AIGenerationTask:
+    """Insert a batch and one item per title (flushed). Validates its input."""
+    titles = clean_titles(titles)
+    category = clean_category(category)
+    batch = AIGenerationTask(
+        category=category,
+        total=len(titles),
+        celery_task_id=str(uuid.uuid4()),
+        celery_status="PENDING",
+        idempotency_key=idempotency_key,
+        extra={**(extra or {}), "fingerprint": fingerprint(titles, category)},
+    )
+    if batch_id:
+        batch.id = batch_id
+    batch.items = [GenerationItem(index=i, title=t) for i, t in enumerate(titles)]
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def submit(
+    session: Session,
+    titles: list[str],
+    category: str,
+    idempotency_key: str | None = None,
+    extra: dict | None = None,
+) -> tuple[AIGenerationTask, bool]:
+    """Store a new batch and queue its dispatch after the commit: (batch, True). For a key
+    seen before, the earlier batch: (batch, False); BatchError 409 if it was another request.
+    """
+    if idempotency_key:
+        existing = repository.find_by_key(session, idempotency_key)
+        if existing is not None:
+            return _same_request(existing, titles, category), False
+    try:
+        with session.begin_nested():  # a concurrent insert of the same key fails only this
+            batch = create_batch(
+                session, titles, category, idempotency_key=idempotency_key, extra=extra
+            )
+    except IntegrityError:
+        existing = repository.find_by_key(session, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return _same_request(existing, titles, category), False
+    outbox.enqueue(session, names.BATCH_TASK, [batch.id], task_id=batch.celery_task_id)
+    log.info("batch %s submitted: %d title(s), category %s", batch.id, batch.total,
+             batch.category)
+    return batch, True
+
+
+def _same_request(batch: AIGenerationTask, titles: list[str], category: str) -> AIGenerationTask:
+    if (batch.extra or {}).get("fingerprint") != fingerprint(
+        clean_titles(titles), clean_category(category)
+    ):
+        raise BatchError.conflict(
+            "idempotency-key", "this Idempotency-Key was already used for a different batch"
+        )
+    return batch
+
+
+def get_or_404(session: Session, batch_id: str, *, with_items: bool = False) -> AIGenerationTask:
+    batch = repository.get(session, batch_id, with_items=with_items)
+    if batch is None:
+        raise BatchError.not_found("task_id", f"no batch {batch_id!r}")
+    return batch
+
+
+def _locked_or_404(session: Session, batch_id: str) -> AIGenerationTask:
+    batch = state.lock_batch(session, batch_id)
+    if batch is None:
+        raise BatchError.not_found("task_id", f"no batch {batch_id!r}")
+    return batch
+
+
+def cancel(session: Session, batch_id: str) -> AIGenerationTask:
+    """Stop spending on a batch: waiting items are cancelled now, running ones at their next
+    checkpoint (the flag is raised after the commit). 409 once the batch has ended."""
+    batch = _locked_or_404(session, batch_id)
+    if batch.status in BATCH_FINAL:
+        raise BatchError.conflict(
+            "task_id", f"batch {batch_id} already ended with status {batch.status}"
+        )
+    snapshot = state.cancel_batch(session, batch)
+    announce(session, snapshot)
+    cancel_flags.flag_cancel(session, batch_id)
+    log.info("batch %s: cancel requested (%s)", batch_id, snapshot.status)
+    return batch
+
+
+def retry_failed(session: Session, batch_id: str) -> AIGenerationTask:
+    """Put a finished batch's failed items back in the queue. 409 while it runs, when it was
+    cancelled, or when nothing failed."""
+    batch = _locked_or_404(session, batch_id)
+    if batch.status not in BATCH_FINAL:
+        raise BatchError.conflict("task_id", f"batch {batch_id} is still {batch.status}; "
+                                  "wait for it to end")
+    if batch.cancel_requested:
+        raise BatchError.conflict("task_id", f"batch {batch_id} was cancelled; submit its "
+                                  "titles again instead")
+    ids = state.reopen_failed_items(session, batch)
+    if not ids:
+        raise BatchError.conflict("task_id", f"batch {batch_id} has no failed items")
+    announce(session, Snapshot.of(batch))
+    for item_id in ids:
+        outbox.enqueue(session, names.ITEM_TASK, [item_id], ignore_result=True)
+    log.info("batch %s: %d failed item(s) queued again", batch_id, len(ids))
+    return batch

@@ -1,0 +1,284 @@
+"""The batch/item state machine: every status change goes through a function here.
+
+Each transition is one conditional UPDATE whose row count says whether it happened, so two
+workers (or a worker and the reaper) racing on one item cannot both win. Item transitions that
+end an item also recount the batch while holding its row lock, so counts add up and progress
+never goes backwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from app.articles import repository as articles
+from app.batches.enums import BATCH_FINAL, ITEM_WAITING, BatchStatus, ItemStatus
+from app.batches.models import AIGenerationTask, GenerationItem
+from app.batches.progress import Snapshot
+from app.core.models import utcnow
+from app.llm.base import Generated
+
+log = logging.getLogger(__name__)
+
+
+
+def lock_batch(session: Session, batch_id: str) -> AIGenerationTask | None:
+    """Load the batch row locked for update (PostgreSQL; SQLite serialises writers anyway)."""
+    return session.execute(
+        select(AIGenerationTask).where(AIGenerationTask.id == batch_id).with_for_update()
+    ).scalar_one_or_none()
+
+
+def _final_status(batch: AIGenerationTask) -> str:
+    if batch.cancel_requested:
+        return BatchStatus.CANCELLED
+    if batch.completed == batch.total:
+        return BatchStatus.COMPLETED
+    if batch.completed == 0:
+        return BatchStatus.FAILED
+    return BatchStatus.PARTIALLY_COMPLETED
+
+
+def refresh_batch(
+    session: Session, batch_id: str, locked: AIGenerationTask | None = None
+) -> Snapshot:
+    """Recount a batch from its items and move it to its next state. Call inside a transaction;
+    pass `locked` when this transaction already holds the batch row's lock."""
+    batch = locked or lock_batch(session, batch_id)
+    if batch is None:
+        raise LookupError(batch_id)
+    session.flush()
+    counts: dict[str, int] = dict(
+        session.execute(  # type: ignore[arg-type]
+            select(GenerationItem.status, func.count())
+            .where(GenerationItem.task_id == batch_id)
+            .group_by(GenerationItem.status)
+        ).all()
+    )
+    now = utcnow()
+    batch.completed = counts.get(ItemStatus.COMPLETED, 0)
+    batch.failed = counts.get(ItemStatus.FAILED, 0)
+    batch.cancelled = counts.get(ItemStatus.CANCELLED, 0)
+    done = batch.completed + batch.failed + batch.cancelled
+    progress = int(done * 100 / batch.total) if batch.total else 100
+    batch.progress = max(batch.progress or 0, progress)
+    batch.last_progress_update = now
+    if batch.status not in BATCH_FINAL:
+        if batch.total and done >= batch.total:
+            batch.status = _final_status(batch)
+            batch.finished_at = now
+            batch.celery_status = "SUCCESS"
+            batch.started_at = batch.started_at or now
+        elif done or counts.get(ItemStatus.PROCESSING) or counts.get(ItemStatus.RETRYING):
+            batch.status = BatchStatus.PROCESSING
+            batch.started_at = batch.started_at or now
+            batch.celery_status = "PROGRESS"
+    return Snapshot.of(batch)
+
+
+def start_batch(session: Session, batch_id: str) -> AIGenerationTask | None:
+    """pending → processing when its items are handed to the workers."""
+    batch = lock_batch(session, batch_id)
+    if batch is not None and batch.status == BatchStatus.PENDING:
+        batch.status = BatchStatus.PROCESSING
+        batch.started_at = batch.started_at or utcnow()
+        batch.celery_status = "PROGRESS"
+    return batch
+
+
+def claim_item(session: Session, item_id: int, worker: str, lease: int) -> GenerationItem | None:
+    """Take an item for one LLM attempt, or return None when it is not ours to run.
+
+    Waiting items can be claimed, and so can a processing item whose lease ran out (its worker
+    died). Items of a batch being cancelled are not.
+    """
+    now = utcnow()
+    not_cancelled = (
+        select(AIGenerationTask.id)
+        .where(
+            AIGenerationTask.id == GenerationItem.task_id,
+            AIGenerationTask.cancel_requested.is_(False),
+        )
+        .exists()
+    )
+    result = session.execute(
+        update(GenerationItem)
+        .where(
+            GenerationItem.id == item_id,
+            not_cancelled,
+            (GenerationItem.status.in_(ITEM_WAITING))
+            | (
+                (GenerationItem.status == ItemStatus.PROCESSING)
+                & (GenerationItem.lease_expires_at < now)
+            ),
+        )
+        .values(
+            status=ItemStatus.PROCESSING,
+            attempts=GenerationItem.attempts + 1,
+            worker=worker,
+            started_at=func.coalesce(GenerationItem.started_at, now),
+            lease_expires_at=now + timedelta(seconds=lease),
+            next_attempt_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return session.get(GenerationItem, item_id, populate_existing=True)
+
+
+def heartbeat(session: Session, item_id: int, worker: str, lease: int) -> bool:
+    """Extend the lease; False when the item is no longer ours (reclaimed or cancelled)."""
+    result = session.execute(
+        update(GenerationItem)
+        .where(
+            GenerationItem.id == item_id,
+            GenerationItem.status == ItemStatus.PROCESSING,
+            GenerationItem.worker == worker,
+        )
+        .values(lease_expires_at=utcnow() + timedelta(seconds=lease))
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def _end_processing(session: Session, item: GenerationItem, **values: Any) -> bool:
+    # Only the claim that is still current may end the attempt: a runner whose lease ran out
+    # and whose item another worker reclaimed must not complete, fail or retry that claim.
+    result = session.execute(
+        update(GenerationItem)
+        .where(
+            GenerationItem.id == item.id,
+            GenerationItem.status == ItemStatus.PROCESSING,
+            GenerationItem.worker == item.worker,
+        )
+        .values(lease_expires_at=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def complete_item(
+    session: Session, item: GenerationItem, category: str, generated: Generated
+) -> Snapshot | None:
+    """processing → completed with its article; None when someone else already ended it."""
+    batch = lock_batch(session, item.task_id)
+    if not _end_processing(
+        session, item, status=ItemStatus.COMPLETED, error=None, finished_at=utcnow()
+    ):
+        return None
+    articles.insert_generated(
+        session, item_id=item.id, task_id=item.task_id, title=item.title, category=category,
+        generated=generated,
+    )
+    return refresh_batch(session, item.task_id, batch)
+
+
+def fail_item(session: Session, item: GenerationItem, error: str) -> Snapshot | None:
+    """processing → failed with a readable reason."""
+    batch = lock_batch(session, item.task_id)
+    if not _end_processing(
+        session, item, status=ItemStatus.FAILED, error=error[:2000], finished_at=utcnow()
+    ):
+        return None
+    return refresh_batch(session, item.task_id, batch)
+
+
+def cancel_running_item(session: Session, item: GenerationItem) -> Snapshot | None:
+    """processing → cancelled when the batch was cancelled mid-stream."""
+    batch = lock_batch(session, item.task_id)
+    if not _end_processing(
+        session, item, status=ItemStatus.CANCELLED, error="cancelled", finished_at=utcnow()
+    ):
+        return None
+    return refresh_batch(session, item.task_id, batch)
+
+
+def retry_item(session: Session, item: GenerationItem, error: str, at: datetime) -> bool:
+    """processing → retrying: the attempt failed and another is due at `at`."""
+    return _end_processing(
+        session, item, status=ItemStatus.RETRYING, error=error[:2000], next_attempt_at=at
+    )
+
+
+def cancel_batch(session: Session, batch: AIGenerationTask) -> Snapshot:
+    """Flag the batch and cancel its waiting items; running ones stop at their next checkpoint."""
+    batch.cancel_requested = True
+    session.execute(
+        update(GenerationItem)
+        .where(GenerationItem.task_id == batch.id, GenerationItem.status.in_(ITEM_WAITING))
+        .values(
+            status=ItemStatus.CANCELLED,
+            error="cancelled",
+            finished_at=utcnow(),
+            next_attempt_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return refresh_batch(session, batch.id)
+
+
+def fail_batch(session: Session, batch_id: str, error: str) -> Snapshot | None:
+    """The batch could not be dispatched at all: fail its waiting items with the reason."""
+    batch = lock_batch(session, batch_id)
+    if batch is None:
+        return None
+    batch.error = error[:2000]
+    session.execute(
+        update(GenerationItem)
+        .where(GenerationItem.task_id == batch_id, GenerationItem.status.in_(ITEM_WAITING))
+        .values(status=ItemStatus.FAILED, error=error[:2000], finished_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    snapshot = refresh_batch(session, batch_id)
+    if batch.total == 0 and batch.status not in BATCH_FINAL:
+        batch.status = BatchStatus.FAILED
+        batch.finished_at = utcnow()
+        batch.celery_status = "FAILURE"
+        snapshot = Snapshot.of(batch)
+    return snapshot
+
+
+def reopen_failed_items(session: Session, batch: AIGenerationTask) -> list[int]:
+    """failed → pending for a batch that ended with failures: the editor asked to try again.
+
+    The items start over (attempts 0, no error) and the batch is processing again. Its progress
+    is recounted from the items, so it drops back: a retry is a new run, not a step backwards
+    within one. Call with the batch row locked; enqueue the returned ids after the commit.
+    """
+    now = utcnow()
+    ids = list(
+        session.scalars(
+            select(GenerationItem.id)
+            .where(GenerationItem.task_id == batch.id, GenerationItem.status == ItemStatus.FAILED)
+            .order_by(GenerationItem.index)
+        )
+    )
+    if not ids:
+        return ids
+    session.execute(
+        update(GenerationItem)
+        .where(GenerationItem.id.in_(ids), GenerationItem.status == ItemStatus.FAILED)
+        .values(
+            status=ItemStatus.PENDING,
+            attempts=0,
+            error=None,
+            worker=None,
+            finished_at=None,
+            next_attempt_at=None,
+            lease_expires_at=None,
+            enqueued_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    batch.status = BatchStatus.PROCESSING
+    batch.finished_at = None
+    batch.error = None
+    batch.celery_status = "PROGRESS"
+    batch.progress = 0  # recounted below from the items that stay done
+    refresh_batch(session, batch.id)
+    return ids

@@ -1,0 +1,1 @@
+"""The `trustagency` command: the API client, `trustagency up`, the embedded Redis."""

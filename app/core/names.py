@@ -1,0 +1,45 @@
+"""Every task name, queue name and Redis key prefix, in one place.
+
+Task names are the plan's module paths (`app.tasks.ai_generation.*`), kept although the code
+moved into the domain packages: producers, Flower and beat entries already use them.
+"""
+
+from __future__ import annotations
+
+# --- Celery task names -------------------------------------------------------------------
+BATCH_TASK = "app.tasks.ai_generation.generate_article_batch"
+ITEM_TASK = "app.tasks.ai_generation.generate_single_article"
+UPDATE_STATUS_TASK = "app.tasks.ai_generation.update_task_status"
+BATCH_ERROR_TASK = "app.tasks.ai_generation.handle_generation_error"
+REAP_TASK = "app.tasks.maintenance.reap_stuck_items"
+CLEANUP_TASK = "app.tasks.maintenance.cleanup_old_data"
+SYNC_SCHEDULES_TASK = "app.tasks.maintenance.sync_schedules"
+RUN_SCHEDULE_TASK = "app.tasks.maintenance.run_schedule"
+DEBUG_TASK = "app.celery_app.debug_task"
+
+# --- queues --------------------------------------------------------------------------------
+# Article work; Celery's default queue name, so a plain `celery worker` consumes it.
+ITEM_QUEUE = "celery"
+# Recovery and housekeeping: never behind article messages (see docs/architecture.md).
+MAINTENANCE_QUEUE = "maintenance"
+
+# --- Redis keys (REDIS_URL) ------------------------------------------------------------------
+PREFIX = "ta:"
+REDBEAT_PREFIX = PREFIX + "redbeat:"
+RATE_LIMIT_KEY = PREFIX + "ratelimit:llm"
+SCHEDULES_LOCK = PREFIX + "lock:schedules"
+CANCEL_TTL_SECONDS = 7 * 24 * 3600
+
+
+def events_channel(batch_id: str) -> str:
+    """Pub/sub channel of a batch's progress events."""
+    return f"{PREFIX}events:{batch_id}"
+
+
+def cancel_key(batch_id: str) -> str:
+    """Set when a batch is cancelled; running items poll it between streamed chunks."""
+    return f"{PREFIX}cancel:{batch_id}"
+
+
+def dispatch_lock(batch_id: str) -> str:
+    return f"{PREFIX}lock:dispatch:{batch_id}"

@@ -1,0 +1,78 @@
+"""LLM calls counted where they happen: latency, tokens and retries (Prometheus)."""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+
+from app.core import prometheus  # noqa: F401  (multiprocess values before any metric)
+from app.llm import get_provider
+from app.llm.base import LLMProvider
+
+LLM_LATENCY = Histogram(
+    "trustagency_llm_request_duration_seconds",
+    "Time of one LLM request (the whole stream), by provider, model and outcome.",
+    ["provider", "model", "outcome"],
+    buckets=(0.25, 0.5, 1, 2, 5, 10, 20, 30, 45, 60, 90, 120, 180, 300),
+)
+LLM_TOKENS = Counter(
+    "trustagency_llm_tokens",
+    "Tokens reported by the LLM provider, by provider, model and kind (prompt, completion).",
+    ["provider", "model", "kind"],
+)
+LLM_RETRIES = Counter(
+    "trustagency_llm_retries",
+    "Item attempts that failed and were scheduled again, by error class.",
+    ["error_class"],
+)
+
+# Outcome labels stay a small fixed set; anything else is "error".
+_OUTCOMES = {
+    "RateLimited", "TransientError", "PermanentError", "Cancelled", "LeaseLost",
+    "DeadlineExceeded", "SoftTimeLimitExceeded",
+}
+
+
+class _Instrumented:
+    """A provider whose `generate` is timed and whose token usage is counted."""
+
+    def __init__(self, provider: Any) -> None:
+        self._provider = provider
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._provider, name)
+
+    def generate(self, request: Any, checkpoint: Any) -> Any:
+        provider = self._provider
+        name = str(getattr(provider, "name", "unknown"))
+        model = str(getattr(provider, "model", None) or name)
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            generated = provider.generate(request, checkpoint)
+            outcome = "ok"
+        except BaseException as exc:
+            outcome = type(exc).__name__ if type(exc).__name__ in _OUTCOMES else "error"
+            raise
+        finally:
+            LLM_LATENCY.labels(name, model, outcome).observe(time.perf_counter() - started)
+        LLM_TOKENS.labels(name, model, "prompt").inc(generated.prompt_tokens)
+        LLM_TOKENS.labels(name, model, "completion").inc(generated.completion_tokens)
+        return generated
+
+
+def instrumented(provider: Any) -> Any:
+    return _Instrumented(provider)
+
+
+def count_retry(exc: BaseException) -> None:
+    LLM_RETRIES.labels(type(exc).__name__).inc()
+
+
+@lru_cache
+def instrumented_provider() -> LLMProvider:
+    """The process's provider, wrapped once (not once per item)."""
+    return instrumented(get_provider())  # type: ignore[no-any-return]

@@ -1,0 +1,43 @@
+"""Health (liveness apart from readiness) and Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from app.ops import health
+from app.ops.metrics import render
+
+router = APIRouter()
+
+
+@router.get("/api/health", tags=["health"])
+async def get_health() -> Any:
+    """200 when the database, the broker and at least one worker answer; 503 naming the part
+    that does not."""
+    report = await run_in_threadpool(health.check)
+    return JSONResponse(report, status_code=200 if not report["down"] else 503)
+
+
+@router.get("/api/health/ready", tags=["health"])
+async def get_ready() -> Any:
+    """Readiness (the same checks as /api/health): send traffic here only when it is 200."""
+    return await get_health()
+
+
+@router.get("/api/health/live", tags=["health"])
+async def get_live() -> dict[str, str]:
+    """Liveness: the process answers. Restart it only when this fails."""
+    return {"status": "ok"}
+
+
+@router.get("/metrics", response_class=Response, tags=["monitoring"],
+            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus metrics"}})
+async def metrics() -> Response:
+    """Batches and items by status, queue depth, live workers, LLM latency, tokens, retries.
+    Keep it off the public internet (see deploy/nginx)."""
+    body, content_type = await run_in_threadpool(render)
+    return Response(body, media_type=content_type)

@@ -1,0 +1,1 @@
+"""Scheduled batches: cron rows in the database, mirrored into RedBeat for beat."""

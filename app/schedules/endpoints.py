@@ -1,0 +1,70 @@
+"""Scheduled batches: a cron expression (UTC) and the titles to submit each time it fires."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from app.core.auth import SessionDep, require_token
+from app.core.schemas import MAX_OFFSET
+from app.schedules import repository, service
+from app.schedules.cron import next_run
+from app.schedules.models import Schedule
+from app.schedules.schemas import ScheduleIn, ScheduleOut, SchedulePage, SchedulePatch
+
+router = APIRouter(
+    prefix="/api/schedules", tags=["schedules"], dependencies=[Depends(require_token)]
+)
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No schedule with this id"}}
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"description": "Redis (where beat reads schedules) is unavailable; nothing changed"}
+}
+
+
+def _out(schedule: Schedule) -> ScheduleOut:
+    fields = {name: getattr(schedule, name) for name in ScheduleOut.model_fields
+              if name != "next_run_at"}
+    return ScheduleOut(**fields, next_run_at=next_run(schedule))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ScheduleOut,
+             responses={409: {"description": "The name is taken"}, **UNAVAILABLE})
+def create_schedule(body: ScheduleIn, session: SessionDep, response: Response) -> ScheduleOut:
+    """Submit these titles as a batch every time the cron expression fires."""
+    schedule = service.create(session, body.name, body.cron, body.titles, body.category,
+                              body.enabled)
+    response.headers["Location"] = f"/api/schedules/{schedule.id}"
+    return _out(schedule)
+
+
+@router.get("", response_model=SchedulePage)
+def list_schedules(
+    session: SessionDep,
+    limit: int = Query(50, ge=1, le=200),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+) -> SchedulePage:
+    rows, total = repository.list_schedules(session, limit=limit, offset=offset)
+    return SchedulePage(items=[_out(s) for s in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/{schedule_id}", response_model=ScheduleOut, responses=NOT_FOUND)
+def get_schedule(schedule_id: str, session: SessionDep) -> ScheduleOut:
+    return _out(service.get_or_404(session, schedule_id))
+
+
+@router.patch("/{schedule_id}", response_model=ScheduleOut,
+              responses={**NOT_FOUND, 409: {"description": "The name is taken"}, **UNAVAILABLE})
+def update_schedule(schedule_id: str, body: SchedulePatch, session: SessionDep) -> ScheduleOut:
+    """Change any field; the next run follows the change without restarting beat."""
+    changes = service.Changes.of(**body.model_dump(exclude_none=True))
+    return _out(service.update(session, schedule_id, changes))
+
+
+@router.delete("/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses={**NOT_FOUND, **UNAVAILABLE})
+def delete_schedule(schedule_id: str, session: SessionDep) -> Response:
+    """Stop and forget the schedule. Batches it already made stay."""
+    service.delete(session, schedule_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,165 @@
+"""Scheduled batches: create, change, delete and run them.
+
+The database is the truth; each change is mirrored into the schedule's RedBeat entry after it
+commits (app.schedules.redbeat). Nothing here commits: the request or task does.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.batches import repository as batch_repository
+from app.batches import service as batches
+from app.batches.errors import BatchError
+from app.batches.validation import clean_category, clean_titles
+from app.core import outbox
+from app.core.models import utcnow
+from app.core.redis import get_redis
+from app.schedules import redbeat, repository
+from app.schedules.cron import clean_cron
+from app.schedules.errors import ScheduleError
+from app.schedules.models import Schedule
+
+log = logging.getLogger(__name__)
+
+
+def clean_name(name: object) -> str:
+    value = " ".join(name.split()) if isinstance(name, str) else ""
+    if not value:
+        raise ScheduleError.invalid("name", "must not be blank")
+    if len(value) > 100:
+        raise ScheduleError.invalid("name", f"at most 100 characters, got {len(value)}")
+    return value
+
+
+@dataclass
+class Changes:
+    """Validated fields to set (None = leave as is)."""
+
+    name: str | None = None
+    cron: str | None = None
+    titles: list[str] | None = None
+    category: str | None = None
+    enabled: bool | None = None
+
+    @classmethod
+    def of(cls, **fields: Any) -> Changes:
+        return cls(
+            name=clean_name(fields["name"]) if fields.get("name") is not None else None,
+            cron=clean_cron(fields["cron"]) if fields.get("cron") is not None else None,
+            titles=clean_titles(fields["titles"]) if fields.get("titles") is not None else None,
+            category=(
+                clean_category(fields["category"]) if fields.get("category") is not None else None
+            ),
+            enabled=fields.get("enabled"),
+        )
+
+
+def _require_redis() -> None:
+    """Beat reads schedules from Redis: refuse a change it could not see, before storing it."""
+    try:
+        get_redis().ping()
+    except redis.RedisError as exc:
+        raise ScheduleError.unavailable(
+            "broker", f"Redis is unavailable, the schedule was not changed ({exc})"
+        ) from exc
+
+
+def _mirror_after_commit(session: Session, schedule_id: str) -> None:
+    outbox.after_commit(session, lambda: redbeat.sync_one(schedule_id),
+                        f"RedBeat entry of schedule {schedule_id}")
+
+
+def _flush(session: Session) -> None:
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise ScheduleError.conflict("name", "another schedule already has this name") from None
+
+
+def create(session: Session, name: str, cron: str, titles: list[str], category: str,
+           enabled: bool = True) -> Schedule:
+    changes = Changes.of(name=name, cron=cron, titles=titles, category=category)
+    _require_redis()
+    schedule = Schedule(name=changes.name, cron=changes.cron, titles=changes.titles,
+                        category=changes.category, enabled=enabled)
+    session.add(schedule)
+    _flush(session)
+    _mirror_after_commit(session, schedule.id)
+    log.info("schedule %s (%r) created: %s", schedule.id, schedule.name, schedule.cron)
+    return schedule
+
+
+def update(session: Session, schedule_id: str, changes: Changes) -> Schedule:
+    schedule = get_or_404(session, schedule_id)
+    _require_redis()
+    for field in ("name", "cron", "titles", "category", "enabled"):
+        value = getattr(changes, field)
+        if value is not None:
+            setattr(schedule, field, value)
+    schedule.updated_at = utcnow()
+    _flush(session)
+    _mirror_after_commit(session, schedule.id)
+    log.info("schedule %s updated (enabled=%s, cron=%s)", schedule.id, schedule.enabled,
+             schedule.cron)
+    return schedule
+
+
+def delete(session: Session, schedule_id: str) -> None:
+    schedule = get_or_404(session, schedule_id)
+    _require_redis()
+    session.delete(schedule)
+    session.flush()
+    _mirror_after_commit(session, schedule_id)
+    log.info("schedule %s deleted", schedule_id)
+
+
+def get_or_404(session: Session, schedule_id: str) -> Schedule:
+    schedule = repository.get(session, schedule_id)
+    if schedule is None:
+        raise ScheduleError.not_found("id", f"no schedule {schedule_id!r}")
+    return schedule
+
+
+# --- a run -------------------------------------------------------------------------------
+
+
+def run(session: Session, schedule_id: str, run_id: str) -> dict[str, Any]:
+    """One run: an ordinary batch linked to the schedule, dispatched after the commit.
+
+    `run_id` (the Celery task id) makes a redelivered run return the batch it already made.
+    """
+    schedule = repository.get(session, schedule_id)
+    if schedule is None or not schedule.enabled:
+        why = "deleted" if schedule is None else "disabled"
+        log.info("schedule %s is %s; nothing to run", schedule_id, why)
+        if schedule is None:
+            _mirror_after_commit(session, schedule_id)  # drops the orphaned entry
+        return {"schedule_id": schedule_id, "skipped": why}
+    key = f"schedule:{schedule_id}:{run_id}"
+    earlier = batch_repository.find_by_key(session, key)
+    if earlier is not None:  # the same run delivered again
+        return {"schedule_id": schedule_id, "batch_id": earlier.id, "created": False}
+    try:
+        batch, created = batches.submit(
+            session, list(schedule.titles), schedule.category, idempotency_key=key,
+            extra={"schedule_id": schedule_id},
+        )
+    except BatchError as exc:
+        schedule.last_error = str(exc)
+        log.error("schedule %s could not run: %s", schedule_id, exc)
+        return {"schedule_id": schedule_id, "error": str(exc)}
+    if created:
+        schedule.run_count += 1
+        schedule.last_run_at = utcnow()
+        schedule.last_batch_id = batch.id
+        schedule.last_error = None
+        log.info("schedule %s started batch %s (%d titles)", schedule_id, batch.id, batch.total)
+    return {"schedule_id": schedule_id, "batch_id": batch.id, "created": created}

@@ -1,1 +1,0 @@
-"""The logic: routes and tasks are thin adapters over these modules."""

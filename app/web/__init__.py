@@ -1,0 +1,1 @@
+"""The editor's page: static HTML, CSS and JavaScript served by the API."""

@@ -1,0 +1,1 @@
+"""The Celery application: configuration, beat scheduler, signal handlers."""

@@ -1,0 +1,82 @@
+"""The Celery application `trustagency` and its configuration: JSON only, UTC, time limits,
+late acks. Signal handlers live in app.worker.signals; app/celery_app.py ties both together."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery
+
+from app.config import get_settings
+from app.core import names, queue
+
+settings = get_settings()
+
+app = Celery(
+    "trustagency",
+    broker=settings.celery_broker_url,
+    backend=settings.celery_result_backend,
+    include=["app.batches.tasks", "app.schedules.tasks"],
+)
+
+app.conf.update(
+    # The plan's settings.
+    task_serializer=settings.celery_task_serializer,
+    accept_content=["json"],  # a pickled message is refused, never run
+    result_serializer="json",
+    timezone="UTC",
+    enable_utc=True,
+    task_track_started=True,
+    task_time_limit=settings.celery_task_time_limit,
+    task_soft_time_limit=settings.celery_task_soft_time_limit,
+    # Long LLM calls: ack after the work, requeue when a worker dies mid-task, and let each
+    # process hold one message at a time so a slow call does not strand others behind it.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    # Above the hard limit, or Redis redelivers tasks that are still running
+    # (docs/architecture.md, "Traps").
+    broker_transport_options={"visibility_timeout": settings.celery_visibility_timeout},
+    broker_connection_retry_on_startup=True,
+    broker_connection_max_retries=None,
+    result_expires=settings.celery_result_expires,
+    result_extended=True,
+    # Events for Flower (CELERY_TASK_EVENTS; see bench/RESULTS.md for what they cost).
+    worker_send_task_events=settings.celery_task_events,
+    task_send_sent_event=settings.celery_task_events,
+    # RedBeat keeps the schedule and its lock in Redis; app/worker/beat.py survives restarts.
+    beat_scheduler="app.worker.beat:RedBeatScheduler",
+    redbeat_redis_url=settings.redis_url,
+    redbeat_key_prefix=names.REDBEAT_PREFIX,
+    redbeat_redis_options={},  # explicit: the broker's transport options are not RedBeat's
+    redbeat_lock_timeout=max(30, int(settings.reaper_interval * 5)),
+    beat_max_loop_interval=5,
+    beat_schedule={
+        "reap-stuck-items": {
+            "task": names.REAP_TASK,
+            "schedule": settings.reaper_interval,
+            "options": {"expires": settings.reaper_interval},
+        },
+        "cleanup-old-data": {
+            "task": names.CLEANUP_TASK,
+            "schedule": settings.cleanup_interval,
+            "options": {"expires": settings.cleanup_interval},
+        },
+        # Schedules live in the database; their RedBeat entries are rebuilt if Redis lost them.
+        "sync-schedules": {
+            "task": names.SYNC_SCHEDULES_TASK,
+            "schedule": 60.0,
+            "options": {"expires": 60.0},
+        },
+    },
+)
+
+
+queue.bind(app)
+
+
+@app.task(bind=True, name=names.DEBUG_TASK)
+def debug_task(self: Any) -> str:
+    """The plan's smoke test: prints its request."""
+    print(f"Request: {self.request!r}")
+    return "ok"
