@@ -6,14 +6,20 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import (
+    JSON,
+    Boolean,
     DateTime,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.articles.enums import ArticleStatus
 from app.core.models import Base, utcnow
 
 if TYPE_CHECKING:
@@ -24,6 +30,7 @@ class Article(Base):
     """The article written for one item; unique per item, so a re-run cannot duplicate it."""
 
     __tablename__ = "articles"
+    __table_args__ = (Index("ix_article_category_created", "category", "created_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     item_id: Mapped[int] = mapped_column(
@@ -41,5 +48,43 @@ class Article(Base):
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     total_tokens: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default=ArticleStatus.DRAFT, index=True)
+    language: Mapped[str | None] = mapped_column(String(35))
+    version: Mapped[int] = mapped_column(Integer, default=1)  # the current ArticleVersion
+    quality_flags: Mapped[list | None] = mapped_column(JSON)  # [{name, message}] of failed checks
+    cost_usd: Mapped[float | None] = mapped_column(Float)  # None: the model has no known price
+    lane: Mapped[str] = mapped_column(String(16), default="realtime")
+    tokens_estimated: Mapped[bool] = mapped_column(Boolean, default=False)
+    finish_reason: Mapped[str | None] = mapped_column(String(32))
+    profile_id: Mapped[int | None] = mapped_column(Integer)
+    profile_version: Mapped[int | None] = mapped_column(Integer)
+    reviewer: Mapped[str | None] = mapped_column(String(100))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    review_note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     item: Mapped[GenerationItem] = relationship(back_populates="article")
+    versions: Mapped[list[ArticleVersion]] = relationship(
+        back_populates="article", order_by="ArticleVersion.version",
+        cascade="all, delete-orphan",
+    )
+
+
+class ArticleVersion(Base):
+    """The generated original, every edit and every regeneration of an article, kept."""
+
+    __tablename__ = "article_versions"
+    __table_args__ = (UniqueConstraint("article_id", "version", name="uq_article_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))  # VersionSource
+    author: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
+    model: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    article: Mapped[Article] = relationship(back_populates="versions")

@@ -35,6 +35,22 @@ class ItemStatus(StrEnum):
     """Its batch was cancelled before or while it ran."""
 
 
+class Priority(StrEnum):
+    HIGH = "high"
+    """Overtakes normal batches within about one LLM latency."""
+    NORMAL = "normal"
+    """The default."""
+    LOW = "low"
+    """Runs when nothing else waits; its weight grows with age, so it is never starved."""
+
+
+class BatchMode(StrEnum):
+    REALTIME = "realtime"
+    """Each item streamed through the chat completions API as soon as a slot is free."""
+    BATCH = "batch"
+    """Sent through the provider's Batch API: about half the price, within 24 hours."""
+
+
 BATCH_FINAL = frozenset({BatchStatus.COMPLETED, BatchStatus.PARTIALLY_COMPLETED,
                          BatchStatus.FAILED, BatchStatus.CANCELLED})
 ITEM_FINAL = frozenset({ItemStatus.COMPLETED, ItemStatus.FAILED, ItemStatus.CANCELLED})

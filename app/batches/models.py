@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -18,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.batches.enums import BatchStatus, ItemStatus
+from app.batches.enums import BatchMode, BatchStatus, ItemStatus, Priority
 from app.core.models import Base, new_id, utcnow
 
 if TYPE_CHECKING:
@@ -51,6 +52,23 @@ class AIGenerationTask(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_progress_update: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Fair scheduling (app.batches.fairness): weight by priority, shares by owner first.
+    priority: Mapped[str] = mapped_column(String(8), default=Priority.NORMAL)
+    owner: Mapped[str | None] = mapped_column(String(100), index=True)
+    # BCP 47 tag, or "auto": each item's own language, resolved when the batch is stored.
+    language: Mapped[str] = mapped_column(String(35), default="auto")
+    mode: Mapped[str] = mapped_column(String(16), default=BatchMode.REALTIME)
+    # Costs so far, summed from the items' articles; the cap pauses the batch when reached.
+    max_cost_usd: Mapped[float | None] = mapped_column(Float)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    cost_unknown: Mapped[int] = mapped_column(Integer, default=0)  # articles with no price
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    paused_reason: Mapped[str | None] = mapped_column(Text)
+    resume_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Quality: articles written again after a failed check, and articles left for review.
+    regenerated: Mapped[int] = mapped_column(Integer, default=0)
+    needs_review: Mapped[int] = mapped_column(Integer, default=0)
 
     items: Mapped[list[GenerationItem]] = relationship(
         back_populates="batch", order_by="GenerationItem.index", cascade="all, delete-orphan"
@@ -64,6 +82,7 @@ class GenerationItem(Base):
     __table_args__ = (
         UniqueConstraint("task_id", "index", name="uq_item_task_index"),
         Index("ix_item_status_lease", "status", "lease_expires_at"),
+        Index("ix_item_backlog", "status", "enqueued_at", "task_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -76,7 +95,14 @@ class GenerationItem(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str | None] = mapped_column(String(255))
+    # Set when its message went to the broker; NULL while it waits in its batch's backlog.
     enqueued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    language: Mapped[str | None] = mapped_column(String(35))
+    # What the next attempt adds to the prompt: an editor's request or a failed check's reason.
+    feedback: Mapped[str | None] = mapped_column(Text)
+    regenerations: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    provider_batch_id: Mapped[str | None] = mapped_column(String(64))
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

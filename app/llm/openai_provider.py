@@ -108,7 +108,7 @@ def _cause(exc: BaseException) -> str:
 
 
 def classify(exc: Exception) -> LLMError:
-    """Map an SDK exception to our retry classes (DESIGN.md §4)."""
+    """Map an SDK exception to our retry classes (docs/architecture.md)."""
     if isinstance(exc, openai.APITimeoutError):
         return TransientError(f"timeout: {exc}{_cause(exc)}")
     if isinstance(exc, openai.APIConnectionError):
@@ -156,7 +156,7 @@ class OpenAIProvider:
         self.temperature = temperature
         self.token_parameter = token_parameter
         self.send_temperature = send_temperature
-        # max_retries=0: the worker's counted retries are the only ones (DESIGN.md §7).
+        # max_retries=0: the worker's counted retries are the only ones (docs/architecture.md).
         self.client = openai.OpenAI(
             api_key=api_key or "not-needed",
             base_url=base_url,

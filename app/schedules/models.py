@@ -36,6 +36,11 @@ class Schedule(Base):
     last_batch_id: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Passed to each batch it makes (None: the batch's defaults).
+    language: Mapped[str | None] = mapped_column(String(35))
+    priority: Mapped[str | None] = mapped_column(String(8))
+    owner: Mapped[str | None] = mapped_column(String(100))
+    mode: Mapped[str | None] = mapped_column(String(16))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )

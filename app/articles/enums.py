@@ -1,0 +1,27 @@
+"""The review states of an article and where its versions come from."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ArticleStatus(StrEnum):
+    DRAFT = "draft"
+    """Written and every quality check passed; nobody reviewed it yet."""
+    NEEDS_REVIEW = "needs_review"
+    """Kept although a quality check still failed after the allowed regenerations."""
+    APPROVED = "approved"
+    """An editor approved it."""
+    REJECTED = "rejected"
+    """An editor rejected it (it can be edited or regenerated and reviewed again)."""
+    PUBLISHED = "published"
+    """Approved and published."""
+
+
+class VersionSource(StrEnum):
+    GENERATED = "generated"
+    """The first article the LLM wrote for the item."""
+    EDIT = "edit"
+    """An editor changed the title or content."""
+    REGENERATED = "regenerated"
+    """Written again by the LLM on request (with the editor's feedback)."""
