@@ -41,5 +41,10 @@ def cancel_key(batch_id: str) -> str:
     return f"{PREFIX}cancel:{batch_id}"
 
 
+def worker_key(hostname: str) -> str:
+    """A live worker's heartbeat (app.core.workers); `*` for a pattern."""
+    return f"{PREFIX}worker:{hostname}"
+
+
 def dispatch_lock(batch_id: str) -> str:
     return f"{PREFIX}lock:dispatch:{batch_id}"

@@ -8,6 +8,8 @@ from __future__ import annotations
 import gc
 import inspect
 import logging
+import os
+import socket
 from typing import Any
 
 from celery.signals import (
@@ -20,11 +22,14 @@ from celery.signals import (
     worker_init,
     worker_process_init,
     worker_ready,
+    worker_shutdown,
 )
 
 from app.config import get_settings
+from app.core import workers
 from app.core.db import reset_engine
 from app.core.logs import bind_log_context, clear_log_context, configure_logging, prepare_handler
+from app.core.redis import get_redis
 from app.core.sentry import init_sentry
 
 # Imported here, before the pool forks: prefork children inherit the SDK (half a second to
@@ -105,6 +110,30 @@ def _prune_metric_files(**_: Any) -> None:
 @worker_ready.connect
 def _worker_metrics(**_: Any) -> None:
     start_worker_exporter()
+
+
+_heartbeat: workers.Heartbeat | None = None
+
+
+@worker_ready.connect
+def _start_heartbeat(sender: Any = None, **_: Any) -> None:
+    """This worker's key in the registry (app.core.workers): alive, and how many slots."""
+    global _heartbeat
+    consumer = sender
+    hostname = getattr(consumer, "hostname", None) or socket.gethostname()
+    pool = getattr(getattr(consumer, "pool", None), "limit", None)
+    concurrency = int(pool or getattr(getattr(consumer, "app", None), "conf", {}).get(
+        "worker_concurrency") or settings.celery_concurrency)
+    pool_name = type(getattr(consumer, "pool", None)).__module__.rsplit(".", 1)[-1]
+    info = workers.started_now(hostname, concurrency, pool_name, os.getpid())
+    _heartbeat = workers.Heartbeat(get_redis(), info).start()
+    log.info("worker %s registered with %d slot(s) (%s pool)", hostname, concurrency, pool_name)
+
+
+@worker_shutdown.connect
+def _stop_heartbeat(**_: Any) -> None:
+    if _heartbeat is not None:
+        _heartbeat.stop()
 
 
 @beat_init.connect
