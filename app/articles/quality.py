@@ -45,6 +45,8 @@ from app.llm.language import (
     uses_characters,
 )
 
+# datasketch (and numpy behind it) takes about a second to import: the functions below import
+# it on first use, so the API and workers with the duplicate check off never pay for it.
 if TYPE_CHECKING:
     from datasketch import MinHash
 

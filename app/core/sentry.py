@@ -32,6 +32,7 @@ def init_sentry(component: str) -> bool:
     settings = get_settings()
     if settings.sentry_dsn is None:
         return False
+    # Imported only when a DSN is set: the SDK and its integrations cost start-up time.
     import sentry_sdk
     from sentry_sdk.integrations.celery import CeleryIntegration
     from sentry_sdk.integrations.fastapi import FastApiIntegration

@@ -6,6 +6,8 @@ from functools import lru_cache
 
 from app.config import get_settings
 from app.llm.base import LLMProvider
+from app.llm.offline import OfflineProvider
+from app.llm.openai_provider import OpenAIProvider
 
 
 @lru_cache
@@ -13,8 +15,6 @@ def get_provider() -> LLMProvider:
     """One provider (and HTTP connection pool) per process."""
     settings = get_settings()
     if settings.llm_provider == "openai":
-        from app.llm.openai_provider import OpenAIProvider
-
         key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
         return OpenAIProvider(
             api_key=key,
@@ -26,6 +26,4 @@ def get_provider() -> LLMProvider:
             token_parameter=settings.llm_token_parameter,
             send_temperature=settings.llm_send_temperature,
         )
-    from app.llm.offline import OfflineProvider
-
     return OfflineProvider(delay=settings.offline_delay)

@@ -22,6 +22,7 @@ import re
 import threading
 from typing import TYPE_CHECKING
 
+# lingua loads its models when imported: imported on first detection, not at start-up.
 if TYPE_CHECKING:
     from lingua import LanguageDetector
 

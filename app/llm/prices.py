@@ -160,6 +160,7 @@ def _from_overrides(overrides: dict[str, dict[str, float]], model: str) -> Price
 
 
 def _from_genai_prices(provider: str, model: str, day: dt.date) -> Price | None:
+    # Imported on first use: the price snapshot is parsed at import (most runs never need it).
     from genai_prices import data_snapshot
 
     provider_id = GENAI_PROVIDER.get(provider, provider)
