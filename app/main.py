@@ -13,7 +13,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import celery_app as _celery_app  # noqa: F401  (binds the app the outbox sends with)
 from app.articles import endpoints as articles
+from app.articles import library_endpoints as library
 from app.batches import endpoints as batches
+from app.batches import exports
 from app.config import get_settings
 from app.core.errors import DomainError
 from app.core.limits import BodySizeLimit
@@ -22,6 +24,7 @@ from app.core.sentry import init_sentry
 from app.ops import endpoints as ops
 from app.schedules import endpoints as schedules
 from app.web import pages
+from app.web.docs import mount_docs
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -72,15 +75,20 @@ def create_app() -> FastAPI:
         title="TrustAgency article generation",
         version="0.1.0",
         description="Submit titles, follow progress, read the articles written by Celery workers.",
+        docs_url=None,  # mount_docs serves Swagger UI from local files below
+        redoc_url=None,  # ReDoc would load from a CDN
     )
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.include_router(batches.router)
+    app.include_router(exports.router)
+    app.include_router(library.router)  # before articles: /export.zip is not an article id
     app.include_router(articles.router)
     app.include_router(schedules.router)
     app.include_router(ops.router)
     app.include_router(pages.router)
+    mount_docs(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     return app
 

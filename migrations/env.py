@@ -6,7 +6,7 @@ from alembic import context
 
 from app.config import get_settings
 from app.core.db import make_engine
-from app.models import Base
+from app.models import Base, in_models
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -30,7 +30,7 @@ def run_migrations_online() -> None:
     engine = make_engine(_url())
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=True)
+                          render_as_batch=True, include_name=in_models)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

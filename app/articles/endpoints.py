@@ -1,36 +1,23 @@
-"""Reading the articles the workers wrote."""
+"""Reading the articles the workers wrote (the library, its search and export:
+app.articles.library_endpoints)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from app.articles import repository
 from app.articles.errors import ArticleError
 from app.articles.models import Article
 from app.articles.render import markdown_to_html
-from app.articles.schemas import ArticleOut, ArticlePage, article_out
+from app.articles.schemas import ArticleOut, article_out
 from app.core.auth import SessionDep, require_token
-from app.core.schemas import MAX_OFFSET
 
 router = APIRouter(prefix="/api/articles", tags=["articles"], dependencies=[Depends(require_token)])
 
 # An article's HTML may only be shown, never run anything (raw HTML in it is escaped too).
 FRAGMENT_HEADERS = {"Content-Security-Policy": "default-src 'none'",
                     "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
-
-
-@router.get("", response_model=ArticlePage)
-def list_articles(
-    session: SessionDep,
-    task_id: str | None = Query(None, max_length=64, description="Only this batch's articles"),
-    limit: int = Query(100, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
-) -> ArticlePage:
-    rows, total = repository.list_articles(session, task_id=task_id, limit=limit, offset=offset)
-    return ArticlePage(
-        items=[article_out(a) for a in rows], total=total, limit=limit, offset=offset
-    )
 
 
 def _article_or_404(session: SessionDep, article_id: int) -> Article:

@@ -88,3 +88,9 @@ class ArticleVersion(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     article: Mapped[Article] = relationship(back_populates="versions")
+
+
+# What migration 0004 builds for full-text search that a model cannot describe: an FTS5 table
+# (and its shadow tables, named after it) on SQLite, pg_trgm GIN indexes on PostgreSQL.
+SEARCH_TABLE = "articles_fts"
+SEARCH_INDEXES = frozenset({"ix_articles_title_trgm", "ix_articles_content_trgm"})

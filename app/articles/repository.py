@@ -1,27 +1,156 @@
-"""All of the articles domain's SQL."""
+"""All of the articles domain's SQL, the library's search included.
+
+Full text (migration 0004): a term of 3 or more characters is looked up in the SQLite FTS5
+`trigram` index (`articles_fts`, any substring, so Chinese words need no segmenter) or, on
+PostgreSQL, by `ILIKE '%term%'` over title and content, which their pg_trgm GIN indexes serve.
+A term of 1-2 characters has no trigram: LIKE / ILIKE finds it by scanning.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    column,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.articles.models import Article
+from app.articles.models import SEARCH_TABLE, Article
 from app.core.models import utcnow
 from app.llm.base import Generated
 
+TRIGRAM = 3  # the shortest term the trigram indexes can find
+BATCH_ORDER = "item_id"  # a batch's items are inserted in their order: ids follow it
+_SORT_KEYS: dict[str, Any] = {
+    "created_at": Article.created_at,
+    "updated_at": func.coalesce(Article.updated_at, Article.created_at),  # last change
+    "title": func.lower(Article.title),
+    BATCH_ORDER: Article.item_id,
+}
+_FTS = table(SEARCH_TABLE, column("rowid", Integer))
+# What an export writes (app.articles.export): every column but the review and lane details.
+EXPORT_COLUMNS = (
+    Article.id, Article.task_id, Article.title, Article.category, Article.language,
+    Article.status, Article.version, Article.model, Article.provider, Article.prompt_tokens,
+    Article.completion_tokens, Article.total_tokens, Article.cost_usd, Article.created_at,
+    Article.updated_at, Article.content,
+)
+
+
+@dataclass(frozen=True)
+class ArticleQuery:
+    """Which articles, in which order. Every filter given must hold; times are UTC."""
+
+    category: str | None = None
+    status: str | None = None
+    language: str | None = None  # "zh" also finds "zh-CN", "zh-TW"
+    task_id: str | None = None
+    since: datetime | None = None  # created_at >= since
+    until: datetime | None = None  # created_at < until
+    terms: tuple[str, ...] = ()  # each in the title or the content
+    sort: str = "created_at"
+    order: str = "desc"
+
+
+def _like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _fts_phrase(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _search(dialect: str, terms: tuple[str, ...]) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    indexed = [t for t in terms if len(t) >= TRIGRAM] if dialect == "sqlite" else []
+    if indexed:
+        match = literal_column(SEARCH_TABLE).op("MATCH")(
+            " AND ".join(_fts_phrase(t) for t in indexed))
+        conditions.append(Article.id.in_(select(_FTS.c.rowid).where(match)))
+    for term in terms:
+        if term in indexed:
+            continue
+        pattern = _like(term)
+        if dialect == "postgresql":
+            conditions.append(or_(Article.title.ilike(pattern, escape="\\"),
+                                  Article.content.ilike(pattern, escape="\\")))
+        else:  # SQLite's LIKE already ignores ASCII case
+            conditions.append(or_(Article.title.like(pattern, escape="\\"),
+                                  Article.content.like(pattern, escape="\\")))
+    return conditions
+
+
+def _where(session: Session, query: ArticleQuery) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if query.category:
+        conditions.append(Article.category == query.category)
+    if query.status:
+        conditions.append(Article.status == query.status)
+    if query.language:
+        language = func.lower(Article.language)
+        tag = query.language.lower()  # letters, digits and "-" only (app.articles.library)
+        conditions.append(or_(language == tag, language.like(f"{tag}-%")))
+    if query.task_id:
+        conditions.append(Article.task_id == query.task_id)
+    if query.since is not None:
+        conditions.append(Article.created_at >= query.since)
+    if query.until is not None:
+        conditions.append(Article.created_at < query.until)
+    if query.terms:
+        conditions.extend(_search(session.get_bind().dialect.name, query.terms))
+    return conditions
+
+
+def _ordered(statement: Select[*tuple[Any, ...]], query: ArticleQuery
+             ) -> Select[*tuple[Any, ...]]:
+    key = _SORT_KEYS[query.sort]
+    if query.order == "asc":
+        return statement.order_by(key.asc(), Article.id.asc())
+    return statement.order_by(key.desc(), Article.id.desc())
+
+
+def count_articles(session: Session, query: ArticleQuery) -> int:
+    statement = select(func.count()).select_from(Article).where(*_where(session, query))
+    return int(session.scalar(statement) or 0)
+
 
 def list_articles(
-    session: Session, *, task_id: str | None, limit: int, offset: int
+    session: Session, query: ArticleQuery, *, limit: int, offset: int
 ) -> tuple[list[Article], int]:
-    query = select(Article)
-    count = select(func.count()).select_from(Article)
-    if task_id:
-        query = query.where(Article.task_id == task_id)
-        count = count.where(Article.task_id == task_id)
-    rows = session.scalars(query.order_by(Article.id).limit(limit).offset(offset)).all()
-    return list(rows), int(session.scalar(count) or 0)
+    """One page of the articles `query` selects, and how many it selects in all."""
+    statement = _ordered(select(Article).where(*_where(session, query)), query)
+    rows = session.scalars(statement.limit(limit).offset(offset)).all()
+    return list(rows), count_articles(session, query)
+
+
+def export_rows(
+    session: Session, query: ArticleQuery, *, batch_size: int = 50
+) -> Iterator[dict[str, Any]]:
+    """The selected articles as plain mappings (EXPORT_COLUMNS), read `batch_size` rows at a
+    time: a server-side cursor on PostgreSQL, SQLite's own stepping cursor, so an export of
+    any size holds one batch of rows, never all of them."""
+    statement = _ordered(select(*EXPORT_COLUMNS).where(*_where(session, query)), query)
+    # On the session's connection, not through the ORM: its result would buffer a second batch.
+    result = session.connection().execute(statement, execution_options={"yield_per": batch_size})
+    try:
+        for row in result.mappings():
+            yield dict(row)
+    finally:
+        result.close()
 
 
 def get_article(session: Session, article_id: int) -> Article | None:

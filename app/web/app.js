@@ -2,6 +2,8 @@
 // (never innerHTML); the one exception is the article body, which the server renders from
 // Markdown with raw HTML escaped. The page's Content-Security-Policy forbids inline script too.
 // Every word it shows comes from the message table in i18n.js (window.I18N, loaded first).
+// It shares its helpers as window.TA with library.js (the article library) and reader.js (the
+// reader's review, editor and history), which load after it.
 "use strict";
 
 (() => {
@@ -256,6 +258,8 @@
       cancel: el("button", { type: "button", class: "danger cancel" }),
       retry: el("button", { type: "button", class: "retry" }),
       toggle: el("button", { type: "button", class: "ghost toggle", "aria-expanded": "false" }),
+      library: el("button", { type: "button", class: "ghost in-library" }),
+      export: el("button", { type: "button", class: "export" }),
       items: el("div", { class: "items" }),
       error: el("p", { class: "batch-error" }),
     };
@@ -267,11 +271,15 @@
       parts.bar,
       el("div", { class: "batch-meta" }, parts.counts, parts.eta, parts.elapsed, parts.percent),
       parts.error,
-      el("div", { class: "actions" }, parts.toggle, parts.retry, parts.cancel),
+      el("div", { class: "actions" }, parts.toggle, parts.library, parts.export, parts.retry,
+        parts.cancel),
       parts.items,
     );
     parts.cancel.addEventListener("click", () => cancelBatch(entry));
     parts.retry.addEventListener("click", () => retryFailed(entry));
+    parts.library.addEventListener("click", () => window.Library.show({ task_id: id }));
+    parts.export.addEventListener("click", () =>
+      downloadFile(`/api/tasks/${encodeURIComponent(id)}/export.zip`, `${id.slice(0, 8)}.zip`));
     parts.toggle.addEventListener("click", async () => {
       entry.expanded = !entry.expanded;
       if (entry.expanded && !entry.items) await refresh(entry).catch((e) => toast(e.message, "bad"));
@@ -317,6 +325,9 @@
     else p.cancel.textContent = t(entry.confirmCancel ? "batch.confirmCancel" : "batch.cancel");
     p.retry.hidden = running || !d.failed || d.status === "cancelled";
     p.retry.textContent = t("batch.retry");
+    p.library.hidden = p.export.hidden = !d.completed;
+    p.library.textContent = t("batch.inLibrary");
+    p.export.textContent = t("batch.export");
     p.toggle.textContent = t(entry.expanded ? "batch.hideItems" : "batch.showItems");
     p.toggle.setAttribute("aria-expanded", String(entry.expanded));
     p.items.hidden = !entry.expanded;
@@ -517,8 +528,9 @@
 
   async function openArticle(articleId) {
     try {
-      const [article, html] = await Promise.all([
-        api(`/api/articles/${articleId}`),
+      const [[article, etag], html] = await Promise.all([
+        api(`/api/articles/${articleId}`, { raw: true })
+          .then(async (r) => [await r.json(), r.headers.get("ETag")]),
         api(`/api/articles/${articleId}/html`, { raw: true }).then((r) => r.text()),
       ]);
       current = article;
@@ -529,8 +541,12 @@
       // Server-rendered from Markdown with raw HTML escaped (app/services/render.py).
       $("reader-body").innerHTML = html;
       const dialog = $("reader");
+      dialog.dataset.articleId = article.id;
       if (!dialog.open) dialog.showModal();
       $("reader-body").scrollTop = 0;
+      // reader.js shows its state, review buttons, editor and history for it.
+      document.dispatchEvent(new CustomEvent("ta:article", { detail: { article, etag, html } }));
+      return article;
     } catch (err) {
       toast(err.message, "bad");
     }
@@ -597,13 +613,28 @@
       name = dispositionName(response.headers.get("Content-Disposition")) || name;
       content = await response.text();
     } catch (_) { /* unreachable: save the copy we have, named by the same rule */ }
-    const blob = new Blob([content], { type: "text/markdown;charset=utf-8" });
+    saveBlob(new Blob([content], { type: "text/markdown;charset=utf-8" }), name);
+  }
+
+  function saveBlob(blob, name) {
     const url = URL.createObjectURL(blob);
     const link = el("a", { href: url, download: name, class: "offscreen" });
     document.body.append(link);
     link.click();
     link.remove();
     setTimeout(() => URL.revokeObjectURL(url), 1000);
+  }
+
+  // A file from the API (a ZIP export): fetched with the token, saved under the server's name.
+  async function downloadFile(path, fallbackName) {
+    try {
+      const response = await api(path, { raw: true, headers: { Accept: "application/zip" } });
+      const name = dispositionName(response.headers.get("Content-Disposition")) || fallbackName;
+      saveBlob(await response.blob(), name);
+      toast(t("toast.downloaded", { name }));
+    } catch (err) {
+      toast(err.message, "bad");
+    }
   }
 
   // ---- switching the language: everything app.js wrote is written again --------------------
@@ -640,5 +671,7 @@
     }, 1000);
   }
 
+  window.TA = Object.freeze({ api, el, toast, statusLabel, downloadFile, openArticle, ApiError,
+    get current() { return current; } });
   start();
 })();

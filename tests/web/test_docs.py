@@ -114,3 +114,20 @@ def test_docs_need_a_schema_and_the_assets(tmp_path):
         mount_docs(FastAPI(docs_url=None, openapi_url=None))
     with pytest.raises(RuntimeError, match="swagger-ui-bundle.js"):
         mount_docs(FastAPI(docs_url=None), assets_dir=tmp_path)
+
+
+def test_the_service_serves_its_own_docs_from_local_files():
+    from app.main import app
+
+    client = TestClient(app)
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert sorted(asset_urls(page.text)) == ["/docs/assets/favicon-32x32.png",
+                                             "/docs/assets/swagger-ui-bundle.js",
+                                             "/docs/assets/swagger-ui.css"]
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+    schema = client.get("/docs/openapi.json").json()
+    assert schema["openapi"] == "3.0.3"
+    assert {"/api/articles", "/api/articles/export.zip", "/api/tasks/{task_id}/export.zip"} <= set(
+        schema["paths"])
+    assert client.get("/redoc").status_code == 404  # it would load from a CDN
