@@ -253,6 +253,10 @@
       eta: el("span", { class: "eta" }),
       elapsed: el("span", { class: "elapsed" }),
       percent: el("span", { class: "percent" }),
+      cost: el("span", { class: "cost" }),
+      paused: el("p", { class: "batch-paused" }),
+      lane: el("p", { class: "batch-lane muted" }),
+      resume: el("button", { type: "button", class: "resume" }),
       cancel: el("button", { type: "button", class: "danger cancel" }),
       retry: el("button", { type: "button", class: "retry" }),
       toggle: el("button", { type: "button", class: "ghost toggle", "aria-expanded": "false" }),
@@ -265,13 +269,14 @@
         el("div", { class: "batch-title" }, parts.category, parts.total, parts.id, parts.created),
         parts.status),
       parts.bar,
-      el("div", { class: "batch-meta" }, parts.counts, parts.eta, parts.elapsed, parts.percent),
-      parts.error,
-      el("div", { class: "actions" }, parts.toggle, parts.retry, parts.cancel),
+      el("div", { class: "batch-meta" }, parts.counts, parts.cost, parts.eta, parts.elapsed, parts.percent),
+      parts.error, parts.paused, parts.lane,
+      el("div", { class: "actions" }, parts.toggle, parts.retry, parts.resume, parts.cancel),
       parts.items,
     );
     parts.cancel.addEventListener("click", () => cancelBatch(entry));
     parts.retry.addEventListener("click", () => retryFailed(entry));
+    parts.resume.addEventListener("click", () => resumeBatch(entry));
     parts.toggle.addEventListener("click", async () => {
       entry.expanded = !entry.expanded;
       if (entry.expanded && !entry.items) await refresh(entry).catch((e) => toast(e.message, "bad"));
@@ -311,6 +316,7 @@
       ? t("batch.eta", { duration: I18N.duration(d.eta_seconds) }) : "";
     p.error.textContent = d.error || "";
     p.error.hidden = !d.error;
+    renderCosts(entry);
     p.cancel.hidden = !running;
     p.cancel.disabled = Boolean(d.cancel_requested);
     if (!running) resetCancel(entry);
@@ -321,6 +327,47 @@
     p.toggle.setAttribute("aria-expanded", String(entry.expanded));
     p.items.hidden = !entry.expanded;
     if (entry.expanded && entry.items) renderItems(entry);
+  }
+
+  // ---- costs, the pause and the Batch API lane ---------------------------------------------
+  const usd = (n) => I18N.number(n, { style: "currency", currency: "USD", maximumFractionDigits: n >= 1 ? 2 : 6 });
+
+  function renderCosts(entry) {
+    const d = entry.data;
+    const p = entry.parts;
+    const tokens = (d.prompt_tokens || 0) + (d.completion_tokens || 0);
+    if (d.cost_usd === null && d.cost_unknown) p.cost.textContent = t("batch.costUnknown");
+    else if (typeof d.cost_usd === "number") {
+      p.cost.textContent = t("batch.cost", { cost: usd(d.cost_usd), tokens })
+        + (typeof d.cost_remaining_usd === "number" ? t("batch.costLeft", { cost: usd(d.cost_remaining_usd) }) : "");
+    } else p.cost.textContent = "";
+    p.cost.title = d.cost_note || t("batch.costTitle");
+    const paused = d.status === "paused";
+    p.paused.hidden = !paused;
+    p.paused.textContent = !paused ? "" : (d.resume_at
+      ? t("batch.pausedUntil", { reason: d.paused_reason || "", time: { $date: d.resume_at } })
+      : t("batch.paused", { reason: d.paused_reason || "" }));
+    p.resume.hidden = !paused;
+    p.resume.textContent = t("batch.resume");
+    const lane = (d.provider_batches || []).map((b) => t("batch.providerBatch", b));
+    const notes = [d.mode === "batch" ? t("batch.lane") : "", ...lane, d.note || ""].filter(Boolean);
+    p.lane.textContent = notes.join(" · ");
+    p.lane.hidden = notes.length === 0;
+  }
+
+  async function resumeBatch(entry) {
+    entry.parts.resume.disabled = true;
+    try {
+      const data = await api(`/api/tasks/${encodeURIComponent(entry.data.task_id)}/resume`, { method: "POST" });
+      mergeBatch(entry, data);
+      render(entry);
+      toast(t("toast.resumed"));
+      follow(entry);
+    } catch (err) {
+      toast(err.message, "bad");
+    } finally {
+      entry.parts.resume.disabled = false;
+    }
   }
 
   function statusLabel(status) { // a status we have no words for is shown as the API names it
@@ -451,7 +498,9 @@
   }
 
   function applyEvent(entry, event) {
-    const fields = ["status", "total", "completed", "failed", "cancelled", "progress", "eta_seconds"];
+    const fields = ["status", "total", "completed", "failed", "cancelled", "progress", "eta_seconds",
+      "cost_usd", "cost_remaining_usd", "prompt_tokens", "completion_tokens", "cost_unknown", "cost_note",
+      "paused_reason", "resume_at"];
     const update = {};
     for (const key of fields) if (key in event) update[key] = event[key];
     if ("started_at" in event) update.started_at = event.started_at;
