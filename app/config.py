@@ -119,6 +119,8 @@ class Settings(BaseSettings):
     # Installation-wide spend caps in USD, shared by all workers (app/batches/budget.py; 0 = off).
     budget_daily_usd: float = Field(0.0, ge=0)
     budget_monthly_usd: float = Field(0.0, ge=0)
+    # How often beat polls the provider's Batch API for batches in `mode: "batch"` (seconds).
+    batch_poll_seconds: float = Field(30.0, gt=0)
 
     # --- quality checks -------------------------------------------------------------------
     # Run on each generated article (app/articles/quality.py); listing fewer turns the others

@@ -159,10 +159,11 @@ def get_article(session: Session, article_id: int) -> Article | None:
 
 def insert_generated(
     session: Session, *, item_id: int, task_id: str, title: str, category: str,
-    generated: Generated,
+    generated: Generated, cost_usd: float | None = None, lane: str = "realtime",
 ) -> None:
     """Store an item's article. One statement whatever happens: the unique item_id keeps a
-    first article, never a second, when a redelivered task completes the item again."""
+    first article, never a second, when a redelivered task completes the item again.
+    `cost_usd` is None for a model with no known price; `lane` is realtime or batch."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(
         insert(Article)
@@ -177,6 +178,8 @@ def insert_generated(
             prompt_tokens=generated.prompt_tokens,
             completion_tokens=generated.completion_tokens,
             total_tokens=generated.total_tokens,
+            cost_usd=cost_usd,
+            lane=lane,
             created_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["item_id"])

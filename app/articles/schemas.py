@@ -20,6 +20,9 @@ class ArticleOut(OutModel):
     provider: str
     model: str
     tokens: dict[str, int]
+    # USD at the price of the lane it was written in; null when the model has no known price.
+    cost_usd: float | None = None
+    lane: str = "realtime"  # realtime, or batch (the provider's Batch API)
     created_at: datetime
 
 
@@ -41,6 +44,8 @@ def article_out(article: Any) -> ArticleOut:
         provider=article.provider,
         model=article.model,
         created_at=article.created_at,
+        cost_usd=article.cost_usd,
+        lane=article.lane or "realtime",
         tokens={
             "prompt": article.prompt_tokens,
             "completion": article.completion_tokens,

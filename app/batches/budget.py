@@ -13,7 +13,9 @@ what the call really cost (`release` when it never reached the provider). So the
 a cap only by what the calls in flight cost beyond their worst-case estimate; with true
 worst-case estimates, never.
 
-The counters always run, also with every cap off, so `spent` can feed /metrics and the page.
+The counters run whenever they are called, also with every cap off; the worker calls them only
+when some cap applies to the call (app.batches.costs), so an installation without caps spends
+no Redis round trip on them.
 Money is kept as integer nano-dollars in Redis: sums are exact and floats never drift.
 Windows are taken from the caller's `now` (UTC), not Redis's clock, so tests can move time; a
 reservation and its reconcile always count in the window the reservation was made in.
@@ -32,14 +34,14 @@ from typing import Literal
 import redis
 
 from app.config import get_settings
+from app.core import names
 
-# Redis keys. These will move to a central keys module; until then every key written here
-# starts with PREFIX.
-PREFIX = "ta:budget:"
-DAY_PREFIX = PREFIX + "day:"  # + YYYY-MM-DD (UTC): USD spent and reserved that day
-MONTH_PREFIX = PREFIX + "month:"  # + YYYY-MM (UTC)
-BATCH_PREFIX = PREFIX + "batch:"  # + batch id: the batch's own spend and reservations
-HOLD_PREFIX = PREFIX + "hold:"  # + key_id: one reservation in flight (amount and its keys)
+# Redis keys (app.core.names): every key written here starts with PREFIX.
+PREFIX = names.BUDGET_PREFIX
+DAY_PREFIX = names.BUDGET_DAY_PREFIX  # + YYYY-MM-DD (UTC): USD spent and reserved that day
+MONTH_PREFIX = names.BUDGET_MONTH_PREFIX  # + YYYY-MM (UTC)
+BATCH_PREFIX = names.BUDGET_BATCH_PREFIX  # + batch id: the batch's own spend and reservations
+HOLD_PREFIX = names.BUDGET_HOLD_PREFIX  # + key_id: one reservation in flight (amount and keys)
 
 UNITS = 1_000_000_000  # nano-dollars per USD in the counters
 # Counters outlive their window by this much, so a late reconcile still finds them.

@@ -9,8 +9,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.batches import state
-from app.batches.enums import BATCH_FINAL, ItemStatus
+from app.batches import lane, state
+from app.batches.enums import BatchMode, ItemStatus
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot, announce
 from app.batches.service import create_batch
@@ -20,6 +20,9 @@ from app.core.models import utcnow
 from app.core.redis import get_redis
 
 log = logging.getLogger(__name__)
+
+OFFLINE_NOTE = ("batch mode needs a provider with a Batch API (OpenAI or a compatible server); "
+                "the offline writer wrote this batch in real time")
 
 
 def enqueue_items(session: Session, item_ids: list[int], countdown: float | None = None) -> None:
@@ -46,9 +49,10 @@ def dispatch_batch(batch_id: str) -> Snapshot | None:
             batch = state.start_batch(session, batch_id)
             if batch is None:
                 raise LookupError(f"batch {batch_id} does not exist")
-            if batch.status in BATCH_FINAL or batch.cancel_requested:
+            if not state.is_dispatchable(batch):  # ended, cancelled or paused
                 return Snapshot.of(batch)
-            ids = list(
+            use_lane = _use_lane(batch)
+            ids = [] if use_lane else list(
                 session.scalars(
                     select(GenerationItem.id)
                     .where(
@@ -71,6 +75,8 @@ def dispatch_batch(batch_id: str) -> Snapshot | None:
             # Sent after the commit: a worker must find the rows. A crash between the commit
             # and the sends leaves items marked enqueued with no message; recovery finds them.
             enqueue_items(session, ids)
+        if use_lane:
+            lane.submit(batch_id)  # its items go to the provider's Batch API, not the queue
         log.info("batch %s: enqueued %d item(s)", batch_id, len(ids))
         return snapshot
     finally:
@@ -78,6 +84,17 @@ def dispatch_batch(batch_id: str) -> Snapshot | None:
             lock.release()
         except LockError:
             log.warning("dispatch lock of batch %s expired before release", batch_id)
+
+
+def _use_lane(batch: AIGenerationTask) -> bool:
+    """A batch in mode "batch" goes to the Batch API when this worker's provider has one;
+    with the offline writer it runs in real time, with a note saying so."""
+    if batch.mode != BatchMode.BATCH:
+        return False
+    if lane.available():
+        return True
+    batch.extra = {**(batch.extra or {}), "note": OFFLINE_NOTE}
+    return False
 
 
 def ensure_batch(

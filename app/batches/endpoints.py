@@ -14,7 +14,14 @@ from app.batches.enums import BatchStatus
 from app.batches.errors import BatchError
 from app.batches.live import BatchStream
 from app.batches.progress import Snapshot, eta_seconds
-from app.batches.schemas import BatchOut, BatchPage, GenerateRequest, ProgressOut, batch_out
+from app.batches.schemas import (
+    BatchOut,
+    BatchPage,
+    BatchPatch,
+    GenerateRequest,
+    ProgressOut,
+    batch_out,
+)
 from app.core.auth import SessionDep, require_token, token_from_header_or_query
 from app.core.models import utcnow
 from app.core.schemas import MAX_OFFSET
@@ -41,7 +48,8 @@ def generate_articles(
     ),
 ) -> BatchOut:
     """Submit titles; one article per title is written in the background."""
-    batch, created = service.submit(session, body.titles, body.category, idempotency_key)
+    batch, created = service.submit(session, body.titles, body.category, idempotency_key,
+                                    mode=body.mode, max_cost_usd=body.max_cost_usd)
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/api/tasks/{batch.id}/status"
@@ -105,6 +113,32 @@ def cancel_task(task_id: str, session: SessionDep, response: Response) -> BatchO
 def retry_failed(task_id: str, session: SessionDep, response: Response) -> BatchOut:
     """Queue a finished batch's failed items again (attempts start over); the rest stays."""
     service.retry_failed(session, task_id)
+    return _with_items(session, task_id, response)
+
+
+@router.patch(
+    "/{task_id}",
+    response_model=BatchOut,
+    dependencies=authed,
+    responses={**NOT_FOUND, 409: {"description": "The batch already ended"}},
+)
+def update_task(task_id: str, body: BatchPatch, session: SessionDep) -> BatchOut:
+    """Change a running or paused batch's spend cap (`max_cost_usd`, null for none) or
+    `priority`. A paused batch stays paused until POST /resume."""
+    batch = service.update(session, task_id, body.model_dump(include=body.model_fields_set))
+    return batch_out(batch)
+
+
+@router.post(
+    "/{task_id}/resume",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=BatchOut,
+    dependencies=authed,
+    responses={**NOT_FOUND, 409: {"description": "Not paused, or the cap is still reached"}},
+)
+def resume_task(task_id: str, session: SessionDep, response: Response) -> BatchOut:
+    """Resume a batch a budget paused (raise the cap first: PATCH or the setting)."""
+    service.resume(session, task_id)
     return _with_items(session, task_id, response)
 
 

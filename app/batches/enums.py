@@ -10,6 +10,9 @@ class BatchStatus(StrEnum):
     """Stored; no item has started yet."""
     PROCESSING = "processing"
     """At least one item started and not all have ended."""
+    PAUSED = "paused"
+    """A budget was reached: no new LLM call starts (running items finish) until it resumes at
+    `resume_at`, or by POST /resume after the cap was raised; `paused_reason` says which."""
     COMPLETED = "completed"
     """Every item has its article."""
     PARTIALLY_COMPLETED = "partially_completed"

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.batches import costs
 from app.batches.enums import BATCH_FINAL, ITEM_FINAL
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.core import names, outbox, queue
@@ -36,6 +37,15 @@ class Snapshot:
     failed: int
     cancelled: int
     celery_task_id: str | None
+    # Costs (app.batches.costs.Summary) and the pause, so live readers see them change.
+    cost_usd: float | None = None
+    cost_remaining_usd: float | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_unknown: int = 0
+    cost_note: str | None = None
+    paused_reason: str | None = None
+    resume_at: str | None = None  # ISO 8601, UTC
 
     @property
     def final(self) -> bool:
@@ -57,7 +67,18 @@ class Snapshot:
             failed=batch.failed,
             cancelled=batch.cancelled,
             celery_task_id=batch.celery_task_id,
+            **costs.summary(batch).as_dict(),
+            paused_reason=batch.paused_reason,
+            resume_at=_iso(batch.resume_at),
         )
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:  # SQLite hands back naive UTC
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def celery_meta(snapshot: Snapshot) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from datetime import timedelta
 import redis
 from sqlalchemy import and_, or_, select, update
 
-from app.batches import dispatch, state
+from app.batches import dispatch, repository, state
 from app.batches.enums import BatchStatus, ItemStatus
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import announce
@@ -92,7 +92,7 @@ def reap() -> ReapReport:
                     select(GenerationItem.id)
                     .join(AIGenerationTask)
                     .where(
-                        AIGenerationTask.cancel_requested.is_(False),
+                        repository.dispatchable(),  # not cancelled, ended or paused
                         or_(
                             and_(
                                 GenerationItem.status == ItemStatus.PENDING,

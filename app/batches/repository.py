@@ -2,13 +2,71 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.articles.models import Article
+from app.batches.enums import BATCH_FINAL, BatchMode, BatchStatus, ItemStatus
 from app.batches.models import AIGenerationTask, GenerationItem
+
+# The `worker` of an item sent to the Batch API lane: this prefix + the provider batch id.
+LANE_WORKER = "batch-api:"
+
+
+def dispatchable() -> ColumnElement[bool]:
+    """Batches whose waiting items may go to workers (and be claimed): not ended, not
+    cancelled, not paused by a budget. The SQL twin of app.batches.state.is_dispatchable;
+    a dispatcher feeding items must filter its batches with it."""
+    return and_(
+        AIGenerationTask.cancel_requested.is_(False),
+        AIGenerationTask.status.notin_([*BATCH_FINAL, BatchStatus.PAUSED]),
+    )
+
+
+def paused_due(session: Session, now: datetime) -> list[str]:
+    """Paused batches whose budget window has rolled over (resume_at passed)."""
+    return list(session.scalars(
+        select(AIGenerationTask.id).where(AIGenerationTask.status == BatchStatus.PAUSED,
+                                          AIGenerationTask.resume_at <= now)
+        .order_by(AIGenerationTask.resume_at)
+    ))
+
+
+def open_provider_batches(session: Session, batch_id: str | None = None
+                          ) -> list[tuple[str, str]]:
+    """(batch id, provider batch id) of every provider batch still holding items."""
+    query = (select(GenerationItem.task_id, GenerationItem.provider_batch_id).distinct()
+             .where(GenerationItem.status == ItemStatus.PROCESSING,
+                    GenerationItem.provider_batch_id.is_not(None),
+                    GenerationItem.worker.startswith(LANE_WORKER)))
+    if batch_id is not None:
+        query = query.where(GenerationItem.task_id == batch_id)
+    return [(str(t), str(p)) for t, p in session.execute(query).all()]
+
+
+def lane_items(session: Session, provider_batch_id: str) -> list[GenerationItem]:
+    """The items a provider batch still holds."""
+    return list(session.scalars(
+        select(GenerationItem).where(
+            GenerationItem.provider_batch_id == provider_batch_id,
+            GenerationItem.status == ItemStatus.PROCESSING,
+            GenerationItem.worker == LANE_WORKER + provider_batch_id,
+        ).order_by(GenerationItem.index)
+    ))
+
+
+def unsent_lane_items(session: Session, batch_id: str) -> list[GenerationItem]:
+    """A batch-mode batch's items never sent to the provider (pending, no provider batch)."""
+    return list(session.scalars(
+        select(GenerationItem).join(AIGenerationTask).where(
+            GenerationItem.task_id == batch_id, AIGenerationTask.mode == BatchMode.BATCH,
+            GenerationItem.status == ItemStatus.PENDING,
+            GenerationItem.provider_batch_id.is_(None),
+        ).order_by(GenerationItem.index)
+    ))
 
 
 def get(session: Session, batch_id: str, *, with_items: bool = False) -> AIGenerationTask | None:
@@ -42,6 +100,8 @@ def item_rows(session: Session, batch_id: str) -> list[dict[str, Any]]:
             GenerationItem.error,
             GenerationItem.started_at,
             GenerationItem.finished_at,
+            GenerationItem.cost_usd,
+            GenerationItem.provider_batch_id,
             Article.id.label("article_id"),
         )
         .outerjoin(Article, Article.item_id == GenerationItem.id)

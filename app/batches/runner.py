@@ -8,9 +8,11 @@ import socket
 from dataclasses import dataclass
 from datetime import timedelta
 
+import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
-from app.batches import state
+from app.batches import costs, state
+from app.batches.budget import Refusal, Reservation
 from app.batches.checkpoint import Cancelled, Checkpoint, DeadlineExceeded, LeaseLost
 from app.batches.enums import BatchStatus, ItemStatus
 from app.batches.models import AIGenerationTask, GenerationItem
@@ -20,8 +22,16 @@ from app.core.db import session_scope
 from app.core.logs import bind_log_context
 from app.core.models import utcnow
 from app.llm import ratelimit
-from app.llm.base import ArticleRequest, Generated, LLMError, RateLimited, TransientError
-from app.llm.instrumentation import count_retry, instrumented_provider
+from app.llm.base import (
+    ArticleRequest,
+    Generated,
+    LLMError,
+    LLMProvider,
+    RateLimited,
+    TransientError,
+    Truncated,
+)
+from app.llm.instrumentation import count_cost, count_retry, instrumented_provider
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +56,11 @@ def backoff(attempt: int) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
+def article_request(item: GenerationItem, batch: AIGenerationTask) -> ArticleRequest:
+    """What to ask the model for this item: the same in real time and in the Batch API lane."""
+    return ArticleRequest(title=item.title, category=batch.category)
+
+
 def run_item(item_id: int, *, worker: str | None = None, deadline: float | None = None) -> Outcome:
     """One attempt at one item. Safe to call any number of times for the same item."""
     settings = get_settings()
@@ -53,11 +68,12 @@ def run_item(item_id: int, *, worker: str | None = None, deadline: float | None 
     with session_scope() as session:
         item = state.claim_item(session, item_id, worker, settings.item_lease_seconds)
         if item is None:
-            log.info("item %s is not claimable (done, running elsewhere or cancelled)", item_id)
+            log.info("item %s is not claimable (done, running elsewhere, cancelled or paused)",
+                     item_id)
             return SKIPPED
         batch = session.get(AIGenerationTask, item.task_id)
         assert batch is not None
-        request = ArticleRequest(title=item.title, category=batch.category)
+        request = article_request(item, batch)
         # A claim moves no count, so no recount under the batch lock (the hot path of every
         # item); only a batch nobody dispatched yet (plan-style call) needs moving along.
         if batch.status == BatchStatus.PENDING:
@@ -73,10 +89,20 @@ def run_item(item_id: int, *, worker: str | None = None, deadline: float | None 
         item.attempts,
         item.title[:80],
     )
+    provider = instrumented_provider()
+    try:
+        # Before any call: its worst-case cost under the daily, monthly and batch caps.
+        reservation = _reserve(item, batch, provider, request, worker)
+    except redis.RedisError as exc:  # fail closed, as with the rate limiter
+        return _after_error(item, TransientError(f"budget counters unavailable: {exc}"))
+    if isinstance(reservation, Refusal):
+        return _pause(item, reservation)
+    generated: Generated | None = None
+    billed: float | None = 0.0  # what a failed call cost: nothing, unless the provider answered
     try:
         # Waits for the shared LLM_RPM/LLM_TPM slot first (cancel and deadline still apply).
         with Checkpoint(item, worker, deadline) as checkpoint:
-            generated = ratelimit.generate(instrumented_provider(), request, checkpoint)
+            generated = ratelimit.generate(provider, request, checkpoint)
     except Cancelled:
         return _finish(item, "cancelled")
     except LeaseLost:
@@ -88,11 +114,34 @@ def run_item(item_id: int, *, worker: str | None = None, deadline: float | None 
         limit = settings.celery_task_soft_time_limit
         return _fail(item, f"time limit exceeded: soft limit of {limit} s reached")
     except LLMError as exc:
+        if isinstance(exc, Truncated) and exc.generated is not None:  # billed, not stored
+            billed = _count(exc.generated)
         return _after_error(item, exc)
     except Exception as exc:  # a bug or an odd provider reply: retry, bounded like the rest
         log.exception("item %s: unexpected error", item.id)
         return _after_error(item, TransientError(f"unexpected error: {exc}"))
-    return _complete(item, request.category, generated)
+    finally:
+        if generated is None:
+            costs.settle(reservation, billed)
+    cost = _count(generated)
+    costs.settle(reservation, cost)
+    return _complete(item, request.category, generated, cost)
+
+
+def _reserve(item: GenerationItem, batch: AIGenerationTask, provider: LLMProvider,
+             request: ArticleRequest, worker: str) -> Reservation | Refusal | None:
+    if not costs.caps_apply(batch):
+        return None
+    model = request.model or str(getattr(provider, "model", provider.name))
+    amount = costs.worst_case(provider.name, model, request)
+    return costs.reserve(f"item-{item.id}:{item.attempts}:{worker}", amount, batch)
+
+
+def _count(generated: Generated) -> float | None:
+    """The call's cost at the real-time price, counted in /metrics."""
+    cost = costs.article_cost(generated)
+    count_cost(generated.provider, generated.model, "realtime", cost)
+    return cost
 
 
 def time_limit_hit(item_id: int, limit: int, worker: str | None = None) -> Outcome:
@@ -106,15 +155,27 @@ def time_limit_hit(item_id: int, limit: int, worker: str | None = None) -> Outco
     return _fail(item, f"time limit exceeded: soft limit of {limit} s reached")
 
 
-def _complete(item: GenerationItem, category: str, generated: Generated) -> Outcome:
+def _complete(item: GenerationItem, category: str, generated: Generated,
+              cost: float | None) -> Outcome:
     with session_scope() as session:
-        snapshot = state.complete_item(session, item, category, generated)
+        snapshot = state.complete_item(session, item, category, generated, cost)
         if snapshot is not None:
             announce(session, snapshot, item_event(item, ItemStatus.COMPLETED))
     log.info(
         "batch %s item %s completed (%s tokens)", item.task_id, item.id, generated.total_tokens
     )
     return Outcome(ItemStatus.COMPLETED)
+
+
+def _pause(item: GenerationItem, refusal: Refusal) -> Outcome:
+    """No call starts: the item waits again (its attempt not counted) and the batch pauses."""
+    with session_scope() as session:
+        snapshot = state.pause_item(session, item, refusal)
+        if snapshot is not None:
+            event = item_event(item, ItemStatus.PENDING, refusal.reason)
+            announce(session, snapshot, {**event, "attempts": item.attempts - 1})
+    log.warning("batch %s paused before item %s: %s", item.task_id, item.id, refusal.reason)
+    return Outcome(BatchStatus.PAUSED)
 
 
 def _fail(item: GenerationItem, error: str) -> Outcome:

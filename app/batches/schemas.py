@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
+from app.batches import costs
+from app.batches.enums import BatchMode, Priority
 from app.config import get_settings
 from app.core.schemas import OutModel
 
@@ -33,6 +35,33 @@ class GenerateRequest(BaseModel):
         "(case is folded, surrounding spaces dropped).", examples=["guide"],
         json_schema_extra={"minLength": 1, "maxLength": 200},
     )
+    mode: StrictStr = Field(
+        BatchMode.REALTIME, description="`realtime` (streamed as slots free up) or `batch` "
+        "(the provider's Batch API: about half the price, within 24 hours).",
+        json_schema_extra={"enum": list(BatchMode)})
+    max_cost_usd: float | None = Field(
+        None, description="This batch's own spend cap in USD: it pauses when the next call's "
+        "worst-case cost would pass it (null: no cap).", examples=[5.0],
+        json_schema_extra={"exclusiveMinimum": 0})
+
+
+class BatchPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_cost_usd: float | None = Field(
+        None, description="The new spend cap in USD (null removes it). A paused batch stays "
+        "paused until POST /resume.", json_schema_extra={"exclusiveMinimum": 0})
+    priority: StrictStr | None = Field(None, json_schema_extra={"enum": list(Priority)})
+
+
+class ProviderBatchOut(BaseModel):
+    """One provider batch of the Batch API lane, as last polled."""
+
+    id: str
+    status: str
+    total: int = 0
+    completed: int = 0
+    failed: int = 0
 
 
 class ItemOut(OutModel):
@@ -45,6 +74,8 @@ class ItemOut(OutModel):
     error: str | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    cost_usd: float | None = None
+    provider_batch_id: str | None = None
 
 
 class BatchOut(OutModel):
@@ -65,10 +96,26 @@ class BatchOut(OutModel):
     last_progress_update: datetime | None
     error: str | None
     schedule_id: str | None = None
+    # Tokens and cost so far, and the cost left at the batch's own average (app.batches.costs):
+    # cost_usd is null, and cost_note says why, while an article has no known price.
+    cost_usd: float | None = None
+    cost_remaining_usd: float | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_unknown: int = 0
+    cost_note: str | None = None
+    # Why a budget paused it, and when its window rolls over (null: only raising the cap helps).
+    paused_reason: str | None = None
+    resume_at: datetime | None = None
+    mode: str = BatchMode.REALTIME
+    priority: str = Priority.NORMAL
+    max_cost_usd: float | None = None
+    note: str | None = None  # e.g. batch mode run in real time by the offline writer
+    provider_batches: list[ProviderBatchOut] = []
     items: list[ItemOut] | None = None
 
 
-class ProgressOut(BaseModel):
+class ProgressOut(OutModel):
     task_id: str
     status: str
     current: int
@@ -78,6 +125,14 @@ class ProgressOut(BaseModel):
     failed: int
     cancelled: int
     eta_seconds: float | None = None
+    cost_usd: float | None = None
+    cost_remaining_usd: float | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_unknown: int = 0
+    cost_note: str | None = None
+    paused_reason: str | None = None
+    resume_at: datetime | None = None
 
 
 class BatchPage(BaseModel):
@@ -105,9 +160,12 @@ def batch_out(
                 error=i.error,
                 started_at=i.started_at,
                 finished_at=i.finished_at,
+                cost_usd=i.cost_usd,
+                provider_batch_id=i.provider_batch_id,
             )
             for i in batch.items
         ]
+    extra = batch.extra or {}
     return BatchOut(
         task_id=batch.id,
         status=batch.status,
@@ -125,6 +183,16 @@ def batch_out(
         finished_at=batch.finished_at,
         last_progress_update=batch.last_progress_update,
         error=batch.error,
-        schedule_id=(batch.extra or {}).get("schedule_id"),
+        schedule_id=extra.get("schedule_id"),
+        mode=batch.mode or BatchMode.REALTIME,
+        priority=batch.priority or Priority.NORMAL,
+        max_cost_usd=batch.max_cost_usd,
+        note=extra.get("note"),
+        provider_batches=[ProviderBatchOut(**{k: e[k] for k in ProviderBatchOut.model_fields
+                                              if k in e})
+                          for e in extra.get("provider_batches", [])],
+        **costs.summary(batch).as_dict(),
+        paused_reason=batch.paused_reason,
+        resume_at=batch.resume_at,
         items=out_items,
     )

@@ -8,18 +8,28 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import UTC
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.batches import cancel as cancel_flags
-from app.batches import repository, state
-from app.batches.enums import BATCH_FINAL
+from app.batches import costs, repository, state
+from app.batches.enums import BATCH_FINAL, BatchMode, BatchStatus
 from app.batches.errors import BatchError
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot, announce
-from app.batches.validation import clean_category, clean_titles, fingerprint
+from app.batches.validation import (
+    clean_category,
+    clean_max_cost,
+    clean_mode,
+    clean_priority,
+    clean_titles,
+    fingerprint,
+)
 from app.core import names, outbox
+from app.core.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +42,16 @@ def create_batch(
     batch_id: str | None = None,
     idempotency_key: str | None = None,
     extra: dict | None = None,
+    mode: object = None,
+    max_cost_usd: object = None,
 ) -> AIGenerationTask:
     """Insert a batch and one item per title (flushed). Validates its input."""
     titles = clean_titles(titles)
     category = clean_category(category)
     batch = AIGenerationTask(
         category=category,
+        mode=clean_mode(mode),
+        max_cost_usd=clean_max_cost(max_cost_usd),
         total=len(titles),
         celery_task_id=str(uuid.uuid4()),
         celery_status="PENDING",
@@ -58,6 +72,8 @@ def submit(
     category: str,
     idempotency_key: str | None = None,
     extra: dict | None = None,
+    mode: object = None,
+    max_cost_usd: object = None,
 ) -> tuple[AIGenerationTask, bool]:
     """Store a new batch and queue its dispatch after the commit: (batch, True). For a key
     seen before, the earlier batch: (batch, False); BatchError 409 if it was another request.
@@ -69,7 +85,8 @@ def submit(
     try:
         with session.begin_nested():  # a concurrent insert of the same key fails only this
             batch = create_batch(
-                session, titles, category, idempotency_key=idempotency_key, extra=extra
+                session, titles, category, idempotency_key=idempotency_key, extra=extra,
+                mode=mode, max_cost_usd=max_cost_usd,
             )
     except IntegrityError:
         existing = repository.find_by_key(session, idempotency_key) if idempotency_key else None
@@ -117,6 +134,8 @@ def cancel(session: Session, batch_id: str) -> AIGenerationTask:
     snapshot = state.cancel_batch(session, batch)
     announce(session, snapshot)
     cancel_flags.flag_cancel(session, batch_id)
+    if batch.mode == BatchMode.BATCH:  # its provider batches are cancelled at once
+        outbox.enqueue(session, names.POLL_PROVIDER_BATCHES_TASK, [batch_id])
     log.info("batch %s: cancel requested (%s)", batch_id, snapshot.status)
     return batch
 
@@ -138,4 +157,50 @@ def retry_failed(session: Session, batch_id: str) -> AIGenerationTask:
     for item_id in ids:
         outbox.enqueue(session, names.ITEM_TASK, [item_id], ignore_result=True)
     log.info("batch %s: %d failed item(s) queued again", batch_id, len(ids))
+    return batch
+
+
+def update(session: Session, batch_id: str, changes: dict[str, Any]) -> AIGenerationTask:
+    """PATCH: the batch's own spend cap (`max_cost_usd`, null for none) and its `priority`.
+    409 once the batch has ended. Raising the cap does not resume a paused batch: resume does.
+    """
+    batch = _locked_or_404(session, batch_id)
+    if batch.status in BATCH_FINAL:
+        raise BatchError.conflict(
+            "task_id", f"batch {batch_id} already ended with status {batch.status}")
+    if "max_cost_usd" in changes:
+        batch.max_cost_usd = clean_max_cost(changes["max_cost_usd"])
+    if "priority" in changes:
+        batch.priority = clean_priority(changes["priority"])
+    announce(session, Snapshot.of(batch))
+    log.info("batch %s updated: %s", batch_id, changes)
+    return batch
+
+
+def resume(session: Session, batch_id: str, *, automatic: bool = False) -> AIGenerationTask:
+    """paused → processing, its waiting items back in the queue. 409 when it is not paused,
+    or (asked by an editor) when the next article would not fit the cap it is paused on.
+    `automatic`: the budget window rolled over (app.batches.resume.resume_due)."""
+    batch = _locked_or_404(session, batch_id)
+    if batch.status != BatchStatus.PAUSED:
+        raise BatchError.conflict("task_id", f"batch {batch_id} is {batch.status}, not paused")
+    if not automatic and (why := costs.blocking_reason(batch)):
+        raise BatchError.conflict("task_id", f"batch {batch_id} would pause again: {why}")
+    rows = state.resume_batch(session, batch)
+    now, unsent = utcnow(), False
+    for row in rows:
+        if batch.mode == BatchMode.BATCH and row.provider_batch_id is None:
+            unsent = True  # never sent to the provider: its dispatch sends it
+            continue
+        due = row.next_attempt_at
+        if due is not None and due.tzinfo is None:
+            due = due.replace(tzinfo=UTC)
+        countdown = (due - now).total_seconds() if due is not None else 0.0
+        outbox.enqueue(session, names.ITEM_TASK, [row.id], ignore_result=True,
+                       countdown=countdown if countdown > 0 else None)
+    if unsent:
+        outbox.enqueue(session, names.BATCH_TASK, [batch.id])
+    announce(session, Snapshot.of(batch))
+    log.info("batch %s resumed (%s): %d waiting item(s)", batch_id,
+             "window rolled over" if automatic else "by request", len(rows))
     return batch

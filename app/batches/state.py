@@ -9,6 +9,7 @@ never goes backwards.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,9 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.articles import repository as articles
-from app.batches.enums import BATCH_FINAL, ITEM_WAITING, BatchStatus, ItemStatus
+from app.batches import costs, repository
+from app.batches.budget import Refusal
+from app.batches.enums import BATCH_FINAL, ITEM_WAITING, BatchMode, BatchStatus, ItemStatus
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot
 from app.core.models import utcnow
@@ -24,6 +27,12 @@ from app.llm.base import Generated
 
 log = logging.getLogger(__name__)
 
+
+def is_dispatchable(batch: AIGenerationTask) -> bool:
+    """May this batch's waiting items be handed to workers (and claimed)? Not once it ended, was
+    cancelled, or while it is paused by a budget. The SQL twin is repository.dispatchable()."""
+    return (batch.status not in BATCH_FINAL and batch.status != BatchStatus.PAUSED
+            and not batch.cancel_requested)
 
 
 def lock_batch(session: Session, batch_id: str) -> AIGenerationTask | None:
@@ -73,6 +82,8 @@ def refresh_batch(
             batch.finished_at = now
             batch.celery_status = "SUCCESS"
             batch.started_at = batch.started_at or now
+        elif batch.status == BatchStatus.PAUSED:
+            pass  # only resume_batch (or the end of every item) moves it on
         elif done or counts.get(ItemStatus.PROCESSING) or counts.get(ItemStatus.RETRYING):
             batch.status = BatchStatus.PROCESSING
             batch.started_at = batch.started_at or now
@@ -94,22 +105,19 @@ def claim_item(session: Session, item_id: int, worker: str, lease: int) -> Gener
     """Take an item for one LLM attempt, or return None when it is not ours to run.
 
     Waiting items can be claimed, and so can a processing item whose lease ran out (its worker
-    died). Items of a batch being cancelled are not.
+    died). Items of a batch being cancelled, or paused by a budget, are not.
     """
     now = utcnow()
-    not_cancelled = (
+    dispatchable = (
         select(AIGenerationTask.id)
-        .where(
-            AIGenerationTask.id == GenerationItem.task_id,
-            AIGenerationTask.cancel_requested.is_(False),
-        )
+        .where(AIGenerationTask.id == GenerationItem.task_id, repository.dispatchable())
         .exists()
     )
     result = session.execute(
         update(GenerationItem)
         .where(
             GenerationItem.id == item_id,
-            not_cancelled,
+            dispatchable,
             (GenerationItem.status.in_(ITEM_WAITING))
             | (
                 (GenerationItem.status == ItemStatus.PROCESSING)
@@ -163,19 +171,35 @@ def _end_processing(session: Session, item: GenerationItem, **values: Any) -> bo
 
 
 def complete_item(
-    session: Session, item: GenerationItem, category: str, generated: Generated
+    session: Session, item: GenerationItem, category: str, generated: Generated,
+    cost_usd: float | None = None, lane: str = "realtime",
 ) -> Snapshot | None:
-    """processing → completed with its article; None when someone else already ended it."""
+    """processing → completed with its article; None when someone else already ended it.
+
+    The article's cost (None: no known price) is added to the item and to the batch's tokens
+    and cost in this same transaction, so the totals always match the articles."""
     batch = lock_batch(session, item.task_id)
-    if not _end_processing(
-        session, item, status=ItemStatus.COMPLETED, error=None, finished_at=utcnow()
-    ):
+    if batch is None or not _store(session, batch, item, category, generated, cost_usd, lane):
         return None
+    return refresh_batch(session, item.task_id, batch)
+
+
+def _store(session: Session, batch: AIGenerationTask, item: GenerationItem, category: str,
+           generated: Generated, cost_usd: float | None, lane: str) -> bool:
+    if not _end_processing(session, item, status=ItemStatus.COMPLETED, error=None,
+                           finished_at=utcnow(), cost_usd=cost_usd):
+        return False
     articles.insert_generated(
         session, item_id=item.id, task_id=item.task_id, title=item.title, category=category,
-        generated=generated,
+        generated=generated, cost_usd=cost_usd, lane=lane,
     )
-    return refresh_batch(session, item.task_id, batch)
+    batch.prompt_tokens = (batch.prompt_tokens or 0) + generated.prompt_tokens
+    batch.completion_tokens = (batch.completion_tokens or 0) + generated.completion_tokens
+    if cost_usd is None:
+        batch.cost_unknown = (batch.cost_unknown or 0) + 1
+    else:
+        batch.cost_usd = (batch.cost_usd or 0.0) + cost_usd
+    return True
 
 
 def fail_item(session: Session, item: GenerationItem, error: str) -> Snapshot | None:
@@ -205,9 +229,125 @@ def retry_item(session: Session, item: GenerationItem, error: str, at: datetime)
     )
 
 
+def pause_item(session: Session, item: GenerationItem, refusal: Refusal) -> Snapshot | None:
+    """processing → pending without counting the attempt: a budget refused the call before it
+    started. Its batch pauses with the refusal's reason (an item of a batch cancelled meanwhile
+    ends cancelled instead); None when the claim was not ours."""
+    batch = lock_batch(session, item.task_id)
+    if batch is None:
+        return None
+    if batch.cancel_requested:
+        ended = _end_processing(session, item, status=ItemStatus.CANCELLED, error="cancelled",
+                                finished_at=utcnow())
+    else:
+        ended = _end_processing(session, item, status=ItemStatus.PENDING, worker=None,
+                                attempts=GenerationItem.attempts - 1, enqueued_at=None,
+                                next_attempt_at=None)
+    if not ended:
+        return None
+    pause_batch(batch, refusal)
+    return refresh_batch(session, item.task_id, batch)
+
+
+def pause_batch(batch: AIGenerationTask, refusal: Refusal) -> None:
+    """processing → paused (call with the row locked): no new call starts, running ones end."""
+    if batch.status in BATCH_FINAL or batch.cancel_requested:
+        return
+    batch.status = BatchStatus.PAUSED
+    batch.paused_reason = refusal.reason[:2000]
+    batch.resume_at = refusal.resume_at
+    batch.extra = {**(batch.extra or {}), costs.PAUSED_CALL: refusal.amount_usd}
+
+
+def resume_batch(session: Session, batch: AIGenerationTask) -> list[Any]:
+    """paused → processing (call with the row locked): the cap was raised or its window rolled
+    over. Returns the waiting items' (id, next_attempt_at, provider_batch_id) rows, marked
+    enqueued: hand them to the workers after the commit."""
+    if batch.status != BatchStatus.PAUSED:
+        return []
+    batch.status = BatchStatus.PROCESSING
+    batch.paused_reason = batch.resume_at = None
+    rows = list(session.execute(
+        select(GenerationItem.id, GenerationItem.next_attempt_at, GenerationItem.provider_batch_id)
+        .where(GenerationItem.task_id == batch.id, GenerationItem.status.in_(ITEM_WAITING))
+        .order_by(GenerationItem.index)
+    ).all())
+    # Items never sent to the Batch API wait for their batch's dispatch, not the item queue.
+    queued = [r.id for r in rows
+              if batch.mode != BatchMode.BATCH or r.provider_batch_id is not None]
+    if queued:
+        session.execute(
+            update(GenerationItem).where(GenerationItem.id.in_(queued))
+            .values(enqueued_at=utcnow()).execution_options(synchronize_session=False)
+        )
+    refresh_batch(session, batch.id, batch)
+    return rows
+
+
+# --- the Batch API lane (app.batches.lane) ------------------------------------------------
+
+def send_to_lane(session: Session, batch_id: str, provider_batch_id: str,
+                 item_ids: list[int]) -> Snapshot:
+    """pending → processing inside a provider batch: one attempt each, no lease (the provider
+    holds them; the reaper leaves them alone, the poller ends them)."""
+    now = utcnow()
+    batch = lock_batch(session, batch_id)
+    session.execute(
+        update(GenerationItem)
+        .where(GenerationItem.id.in_(item_ids), GenerationItem.task_id == batch_id,
+               GenerationItem.status == ItemStatus.PENDING)
+        .values(status=ItemStatus.PROCESSING, attempts=GenerationItem.attempts + 1,
+                worker=repository.LANE_WORKER + provider_batch_id,
+                provider_batch_id=provider_batch_id,
+                started_at=func.coalesce(GenerationItem.started_at, now), enqueued_at=now,
+                lease_expires_at=None, next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return refresh_batch(session, batch_id, batch)
+
+
+@dataclass(frozen=True)
+class LaneOutcome:
+    """How one line of a provider batch ended: an answer, or an error to retry or fail on."""
+
+    item: GenerationItem
+    generated: Generated | None = None
+    cost_usd: float | None = None
+    error: str | None = None
+    retry: bool = False  # hand back to the real-time lane
+
+
+def end_lane_items(session: Session, batch_id: str, category: str,
+                   outcomes: list[LaneOutcome]) -> tuple[Snapshot | None, list[int]]:
+    """End the lines of a provider batch in one transaction and recount once. Lines of a
+    cancelled batch that have no answer are cancelled. Returns the snapshot and the ids handed
+    back to the real-time lane (retrying, due now: enqueue them after the commit)."""
+    batch = lock_batch(session, batch_id)
+    if batch is None:
+        return None, []
+    now, retried = utcnow(), []
+    for out in outcomes:
+        error = (out.error or "")[:2000]
+        if out.generated is not None:
+            _store(session, batch, out.item, category, out.generated, out.cost_usd, "batch")
+        elif batch.cancel_requested:
+            _end_processing(session, out.item, status=ItemStatus.CANCELLED, error="cancelled",
+                            finished_at=now)
+        elif out.retry:
+            if _end_processing(session, out.item, status=ItemStatus.RETRYING, error=error,
+                               next_attempt_at=now, enqueued_at=now):
+                retried.append(out.item.id)
+        else:
+            _end_processing(session, out.item, status=ItemStatus.FAILED, error=error,
+                            finished_at=now)
+    return refresh_batch(session, batch_id, batch), retried
+
+
 def cancel_batch(session: Session, batch: AIGenerationTask) -> Snapshot:
     """Flag the batch and cancel its waiting items; running ones stop at their next checkpoint."""
     batch.cancel_requested = True
+    if batch.status == BatchStatus.PAUSED:  # winding down now, not waiting for a budget
+        batch.status, batch.paused_reason, batch.resume_at = BatchStatus.PROCESSING, None, None
     session.execute(
         update(GenerationItem)
         .where(GenerationItem.task_id == batch.id, GenerationItem.status.in_(ITEM_WAITING))

@@ -13,7 +13,7 @@ from typing import Any
 from celery import Task, shared_task
 from celery.exceptions import Ignore, SoftTimeLimitExceeded
 
-from app.batches import dispatch, recovery, retention, runner, state
+from app.batches import dispatch, lane, recovery, resume, retention, runner, state
 from app.batches.progress import announce, celery_meta
 from app.config import get_settings
 from app.core import names
@@ -97,3 +97,15 @@ def reap_stuck_items() -> dict[str, Any]:
 def cleanup_old_data() -> dict[str, Any]:
     """Delete finished batches past BATCH_RETENTION_DAYS (0 = keep everything)."""
     return retention.cleanup()
+
+
+@shared_task(name=names.POLL_PROVIDER_BATCHES_TASK, ignore_result=True)
+def poll_provider_batches(batch_id: str | None = None) -> dict[str, Any]:
+    """Poll the provider's Batch API for batches in mode "batch" (one batch's, or all)."""
+    return lane.poll(batch_id)
+
+
+@shared_task(name=names.RESUME_PAUSED_TASK, ignore_result=True)
+def resume_paused_batches() -> list[str]:
+    """Resume the batches paused by a budget whose window has rolled over."""
+    return resume.resume_due()

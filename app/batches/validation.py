@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 
+from app.batches.enums import BatchMode, Priority
 from app.batches.errors import BatchError
 from app.config import get_settings
 
@@ -49,6 +51,39 @@ def clean_category(category: object) -> str:
             "letter or digit",
         )
     return value
+
+
+MAX_COST_USD = 1_000_000.0  # a typo guard, not a policy: caps above this are refused
+
+
+def clean_mode(mode: object) -> BatchMode:
+    """realtime (the default) or batch (the provider's Batch API)."""
+    if mode is None:
+        return BatchMode.REALTIME
+    value = mode.strip().lower() if isinstance(mode, str) else ""
+    if value not in set(BatchMode):
+        raise BatchError.invalid("mode", f"must be one of {', '.join(BatchMode)}, got {mode!r}")
+    return BatchMode(value)
+
+
+def clean_max_cost(value: object, field: str = "max_cost_usd") -> float | None:
+    """A batch's own spend cap in USD: None (no cap) or a positive number."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BatchError.invalid(field, "must be a number of US dollars, or null for no cap")
+    if not math.isfinite(value) or value <= 0 or value > MAX_COST_USD:
+        raise BatchError.invalid(field, f"must be above 0 and at most {MAX_COST_USD:,.0f}, "
+                                 f"got {value}")
+    return float(value)
+
+
+def clean_priority(priority: object) -> Priority:
+    value = priority.strip().lower() if isinstance(priority, str) else ""
+    if value not in set(Priority):
+        raise BatchError.invalid("priority",
+                                 f"must be one of {', '.join(Priority)}, got {priority!r}")
+    return Priority(value)
 
 
 def fingerprint(titles: list[str], category: str) -> str:

@@ -11,6 +11,8 @@ import httpx
 
 DEFAULT_API_URL = "http://127.0.0.1:8000"
 FINAL = {"completed", "partially_completed", "failed", "cancelled"}
+# Watching stops here too: a batch a budget paused waits for a cap to be raised or a new day.
+STOP = FINAL | {"paused"}
 
 EXIT_OK, EXIT_NOT_ALL_DONE, EXIT_INPUT, EXIT_UNREACHABLE, EXIT_AUTH, EXIT_REFUSED = range(6)
 EXIT_INTERRUPTED = 130
@@ -101,17 +103,19 @@ class Api:
 
 
 def follow(api: Api, task_id: str, on_update: Callable[[dict[str, Any]], None]) -> dict:
-    """Watch a batch until it ends (live events, else polling /progress); return /status."""
+    """Watch a batch until it ends or pauses (live events, else polling /progress); return
+    /status."""
     try:
         for event in api.events(task_id):
             on_update(event)
-            if event.get("type") == "snapshot" and event.get("status") in FINAL:
+            if (event.get("type") == "snapshot" and event.get("status") in FINAL
+                    or event.get("status") == "paused"):
                 return api.request("GET", f"/api/tasks/{task_id}/status")
     except (httpx.HTTPError, ValueError):
         pass  # no event stream (a proxy, an older server): poll instead
     while True:
         progress = api.request("GET", f"/api/tasks/{task_id}/progress")
         on_update(progress)
-        if progress["status"] in FINAL:
+        if progress["status"] in STOP:
             return api.request("GET", f"/api/tasks/{task_id}/status")
         time.sleep(1.0)

@@ -34,19 +34,20 @@ from app.cli.client import (
     EXIT_INTERRUPTED,
     EXIT_NOT_ALL_DONE,
     EXIT_OK,
-    FINAL,
+    STOP,
     Api,
     CliError,
     Interrupted,
     follow,
 )
+from app.cli.costs import batch_notes, cost_line, usd
 
 FILE_SUFFIXES = (".txt", ".csv", ".md", ".list", ".lst")
 
 EXIT_CODES = """\
 exit codes:
   0    success (generate, status --wait, retry: every item of the batch completed)
-  1    the batch ended with failed or cancelled items
+  1    the batch ended with failed or cancelled items, or a budget paused it
   2    bad input: usage, a field the API rejected (422), an unknown batch (404)
   3    the API cannot be reached
   4    the API wants a (valid) token: 401
@@ -99,7 +100,11 @@ def _watch(api: Api, out: Output, batch: dict, task_id: str) -> dict:
                 detail += f" · [red]{event['failed']} failed[/]"
             if event.get("cancelled"):
                 detail += f" · {event['cancelled']} cancelled"
+            if event.get("cost_usd") is not None:
+                detail += f" · {usd(event['cost_usd'])}"
             detail += f" · {event.get('status', '')}"
+            if event.get("status") == "paused" and event.get("paused_reason"):
+                detail += f" ([yellow]{event['paused_reason']}[/])"
             bar.update(row, completed=event.get("current", 0), total=event.get("total"),
                        detail=detail)
 
@@ -107,19 +112,26 @@ def _watch(api: Api, out: Output, batch: dict, task_id: str) -> dict:
 
 
 def print_batch(out: Output, status: dict) -> None:
-    title = (f"batch {status['task_id']} · {status['category']} · [bold]{status['status']}[/] · "
+    mode = " · Batch API" if status.get("mode") == "batch" else ""
+    title = (f"batch {status['task_id']} · {status['category']}{mode} · "
+             f"[bold]{status['status']}[/] · "
              f"{status['completed']} completed, {status['failed']} failed, "
              f"{status['cancelled']} cancelled of {status['total']}")
-    table = Table(title=title, title_justify="left", expand=False)
-    for name in ("#", "title", "status", "attempts", "article", "error"):
+    table = Table(title=title, title_justify="left", expand=False, caption=cost_line(status),
+                  caption_justify="left")
+    for name in ("#", "title", "status", "attempts", "article", "cost", "error"):
         table.add_column(name, overflow="fold")
     style = {"completed": "green", "failed": "red", "cancelled": "dim"}
     for item in status.get("items") or []:
+        cost = usd(item["cost_usd"]) if item.get("cost_usd") is not None else ""
         table.add_row(str(item["index"] + 1), item["title"],
                       f"[{style.get(item['status'], 'cyan')}]{item['status']}[/]",
-                      str(item["attempts"]), str(item["article_id"] or ""), item["error"] or "",
-                      )
+                      str(item["attempts"]), str(item["article_id"] or ""), cost,
+                      item["error"] or "")
     out.out.print(table)
+    notes = batch_notes(status)
+    for note in notes:
+        out.out.print(note)
 
 
 def finish(out: Output, status: dict) -> int:
@@ -129,6 +141,8 @@ def finish(out: Output, status: dict) -> int:
         if status["status"] == "completed":
             out.out.print(f"All {status['total']} articles written. Save them with:\n"
                           f"  trustagency articles {status['task_id']} --out articles/")
+        elif status["status"] == "paused":
+            pass  # print_batch said why and how to resume
         else:
             out.out.print(f"[yellow]The batch ended {status['status']}.[/] Retry its failed "
                           f"items with: trustagency retry {status['task_id']}")
@@ -163,8 +177,10 @@ def read_titles(sources: list[str], stdin: TextIO) -> list[str]:
 def cmd_generate(api: Api, out: Output, args: argparse.Namespace) -> int:
     titles = read_titles(args.titles, sys.stdin)
     headers = {"Idempotency-Key": args.idempotency_key} if args.idempotency_key else {}
-    batch = api.request("POST", "/api/tasks/generate-articles", headers=headers,
-                        json={"titles": titles, "category": args.category})
+    body: dict[str, Any] = {"titles": titles, "category": args.category, "mode": args.mode}
+    if args.max_cost is not None:
+        body["max_cost_usd"] = args.max_cost
+    batch = api.request("POST", "/api/tasks/generate-articles", headers=headers, json=body)
     out.note(f"Submitted batch [bold]{batch['task_id']}[/]: {batch['total']} title(s), "
              f"category {batch['category']}")
     if args.no_wait:
@@ -176,7 +192,7 @@ def cmd_generate(api: Api, out: Output, args: argparse.Namespace) -> int:
 def cmd_status(api: Api, out: Output, args: argparse.Namespace) -> int:
     status = api.request("GET", f"/api/tasks/{args.task_id}/status")
     if args.wait:
-        if status["status"] not in FINAL:
+        if status["status"] not in STOP:
             status = watch(api, out, status)
         return finish(out, status)
     out.result(status, lambda: print_batch(out, status))
@@ -195,6 +211,18 @@ def cmd_cancel(api: Api, out: Output, args: argparse.Namespace) -> int:
 def cmd_retry(api: Api, out: Output, args: argparse.Namespace) -> int:
     batch = api.request("POST", f"/api/tasks/{args.task_id}/retry-failed")
     out.note(f"Queued the failed items of batch {batch['task_id']} again")
+    if args.no_wait:
+        out.result(batch, lambda: print_batch(out, batch))
+        return EXIT_OK
+    return finish(out, watch(api, out, batch))
+
+
+def cmd_resume(api: Api, out: Output, args: argparse.Namespace) -> int:
+    if args.max_cost is not None:
+        api.request("PATCH", f"/api/tasks/{args.task_id}", json={"max_cost_usd": args.max_cost})
+        out.note(f"Raised the cap of batch {args.task_id} to {usd(args.max_cost)}")
+    batch = api.request("POST", f"/api/tasks/{args.task_id}/resume")
+    out.note(f"Resumed batch {batch['task_id']}")
     if args.no_wait:
         out.result(batch, lambda: print_batch(out, batch))
         return EXIT_OK
@@ -285,6 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  trustagency generate --category guide titles.txt\n"
         "  printf 'One title\\nAnother\\n' | trustagency generate -c news -\n"
         "  trustagency status 3f2a... --json\n"
+        "  trustagency generate --mode batch --max-cost 5 titles.txt\n"
         "  trustagency articles 3f2a... --out articles/",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -312,6 +341,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="print the batch id and return without watching")
     generate.add_argument("--idempotency-key",
                           help="send the same key again to get the same batch back")
+    generate.add_argument("--mode", choices=("realtime", "batch"), default="realtime",
+                          help="realtime (default), or batch: the provider's Batch API, about "
+                               "half the price, within 24 hours")
+    generate.add_argument("--max-cost", type=float, metavar="USD",
+                          help="this batch's spend cap: it pauses instead of passing it")
     generate.set_defaults(func=cmd_generate)
 
     status = command("status", "show a batch and its items",
@@ -332,6 +366,15 @@ def build_parser() -> argparse.ArgumentParser:
     retry.add_argument("task_id", metavar="ID")
     retry.add_argument("--no-wait", action="store_true", help="return without watching")
     retry.set_defaults(func=cmd_retry)
+
+    resume = command("resume", "resume a batch a budget paused",
+                     "Resume a paused batch (raising its cap first with --max-cost) and watch "
+                     "it. Exits 5 when it is not paused or the cap is still reached.")
+    resume.add_argument("task_id", metavar="ID")
+    resume.add_argument("--max-cost", type=float, metavar="USD",
+                        help="raise the batch's own cap (max_cost_usd) to this first")
+    resume.add_argument("--no-wait", action="store_true", help="return without watching")
+    resume.set_defaults(func=cmd_resume)
 
     articles = command("articles", "list a batch's articles or write them as Markdown files",
                        "List the articles of a batch, or write each one to DIR as "

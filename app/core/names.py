@@ -15,6 +15,9 @@ REAP_TASK = "app.tasks.maintenance.reap_stuck_items"
 CLEANUP_TASK = "app.tasks.maintenance.cleanup_old_data"
 SYNC_SCHEDULES_TASK = "app.tasks.maintenance.sync_schedules"
 RUN_SCHEDULE_TASK = "app.tasks.maintenance.run_schedule"
+# Costs, budgets and the Batch API lane (routed to MAINTENANCE_QUEUE by app.worker.celery).
+POLL_PROVIDER_BATCHES_TASK = "app.tasks.maintenance.poll_provider_batches"
+RESUME_PAUSED_TASK = "app.tasks.maintenance.resume_paused_batches"
 DEBUG_TASK = "app.celery_app.debug_task"
 
 # --- queues --------------------------------------------------------------------------------
@@ -29,6 +32,13 @@ REDBEAT_PREFIX = PREFIX + "redbeat:"
 RATE_LIMIT_KEY = PREFIX + "ratelimit:llm"
 SCHEDULES_LOCK = PREFIX + "lock:schedules"
 CANCEL_TTL_SECONDS = 7 * 24 * 3600
+# Spend caps (app.batches.budget): USD spent and reserved per UTC day, month and batch, and one
+# hash per reservation in flight.
+BUDGET_PREFIX = PREFIX + "budget:"
+BUDGET_DAY_PREFIX = BUDGET_PREFIX + "day:"  # + YYYY-MM-DD (UTC)
+BUDGET_MONTH_PREFIX = BUDGET_PREFIX + "month:"  # + YYYY-MM (UTC)
+BUDGET_BATCH_PREFIX = BUDGET_PREFIX + "batch:"  # + batch id
+BUDGET_HOLD_PREFIX = BUDGET_PREFIX + "hold:"  # + reservation key_id
 
 
 def events_channel(batch_id: str) -> str:
@@ -48,3 +58,8 @@ def worker_key(hostname: str) -> str:
 
 def dispatch_lock(batch_id: str) -> str:
     return f"{PREFIX}lock:dispatch:{batch_id}"
+
+
+def provider_batch_lock(provider_batch_id: str) -> str:
+    """Held while one poller reads a provider batch's results (app.batches.lane)."""
+    return f"{PREFIX}lock:provider-batch:{provider_batch_id}"

@@ -23,6 +23,12 @@ LLM_TOKENS = Counter(
     "Tokens reported by the LLM provider, by provider, model and kind (prompt, completion).",
     ["provider", "model", "kind"],
 )
+LLM_COST = Counter(
+    "trustagency_llm_cost_usd",
+    "USD spent on LLM calls at the price table's rates, by provider, model and lane "
+    "(realtime, batch). Calls to a model with no known price are not counted.",
+    ["provider", "model", "lane"],
+)
 LLM_RETRIES = Counter(
     "trustagency_llm_retries",
     "Item attempts that failed and were scheduled again, by error class.",
@@ -66,6 +72,18 @@ class _Instrumented:
 
 def instrumented(provider: Any) -> Any:
     return _Instrumented(provider)
+
+
+def count_cost(provider: str, model: str, lane: str, usd: float | None) -> None:
+    """Add one call's cost (None: the model has no price, nothing to add)."""
+    if usd is not None:
+        LLM_COST.labels(provider, model, lane).inc(usd)
+
+
+def count_tokens(provider: str, model: str, prompt: int, completion: int) -> None:
+    """Tokens of a call made outside `instrumented` (the Batch API lane)."""
+    LLM_TOKENS.labels(provider, model, "prompt").inc(prompt)
+    LLM_TOKENS.labels(provider, model, "completion").inc(completion)
 
 
 def count_retry(exc: BaseException) -> None:

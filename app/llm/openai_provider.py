@@ -228,6 +228,15 @@ class OpenAIProvider:
             kwargs["temperature"] = self.temperature if temperature is None else temperature
         return kwargs
 
+    def batch_params(self, request: ArticleRequest) -> dict[str, Any]:
+        """One call's parameters for a Batch API line (app.llm.batch_lane): the model, token
+        parameter and temperature the streamed call would send, without the messages."""
+        model = request.model or self.model
+        kwargs = self._kwargs(model, self._params_for(model), request, [])
+        for key in ("messages", "stream", "stream_options"):
+            kwargs.pop(key, None)
+        return kwargs
+
     def _hint(self, param: str | None) -> str:
         if param in _TOKEN_PARAMETERS and self.token_parameter != "auto":
             return f" (LLM_TOKEN_PARAMETER={self.token_parameter}; auto adapts to the model)"

@@ -24,6 +24,9 @@ Cron = Annotated[StrictStr, Field(
     examples=["0 6 * * mon"], json_schema_extra={"minLength": 1, "maxLength": 100})]
 Category = Annotated[StrictStr, Field(examples=["guide"],
                                       json_schema_extra={"minLength": 1, "maxLength": 200})]
+Mode = Annotated[StrictStr, Field(
+    description="The lane of each batch it makes: `realtime` or `batch` (the Batch API).",
+    json_schema_extra={"enum": ["realtime", "batch"]})]
 
 
 class ScheduleIn(BaseModel):
@@ -34,6 +37,7 @@ class ScheduleIn(BaseModel):
     titles: Titles
     category: Category
     enabled: StrictBool = True
+    mode: Mode | None = None
 
 
 class SchedulePatch(BaseModel):
@@ -44,6 +48,7 @@ class SchedulePatch(BaseModel):
     titles: Titles | None = None
     category: Category | None = None
     enabled: StrictBool | None = None
+    mode: Mode | None = None
 
 
 class ScheduleOut(OutModel):
@@ -53,6 +58,7 @@ class ScheduleOut(OutModel):
     titles: list[str]
     category: str
     enabled: bool
+    mode: str | None = None
     run_count: int
     last_run_at: datetime | None
     last_batch_id: str | None

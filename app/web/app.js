@@ -255,6 +255,10 @@
       eta: el("span", { class: "eta" }),
       elapsed: el("span", { class: "elapsed" }),
       percent: el("span", { class: "percent" }),
+      cost: el("span", { class: "cost" }),
+      paused: el("p", { class: "batch-paused" }),
+      lane: el("p", { class: "batch-lane muted" }),
+      resume: el("button", { type: "button", class: "resume" }),
       cancel: el("button", { type: "button", class: "danger cancel" }),
       retry: el("button", { type: "button", class: "retry" }),
       toggle: el("button", { type: "button", class: "ghost toggle", "aria-expanded": "false" }),
@@ -269,10 +273,11 @@
         el("div", { class: "batch-title" }, parts.category, parts.total, parts.id, parts.created),
         parts.status),
       parts.bar,
-      el("div", { class: "batch-meta" }, parts.counts, parts.eta, parts.elapsed, parts.percent),
-      parts.error,
+      el("div", { class: "batch-meta" }, parts.counts, parts.cost, parts.eta, parts.elapsed,
+        parts.percent),
+      parts.error, parts.paused, parts.lane,
       el("div", { class: "actions" }, parts.toggle, parts.library, parts.export, parts.retry,
-        parts.cancel),
+        parts.resume, parts.cancel),
       parts.items,
     );
     parts.cancel.addEventListener("click", () => cancelBatch(entry));
@@ -280,6 +285,7 @@
     parts.library.addEventListener("click", () => window.Library.show({ task_id: id }));
     parts.export.addEventListener("click", () =>
       downloadFile(`/api/tasks/${encodeURIComponent(id)}/export.zip`, `${id.slice(0, 8)}.zip`));
+    parts.resume.addEventListener("click", () => resumeBatch(entry));
     parts.toggle.addEventListener("click", async () => {
       entry.expanded = !entry.expanded;
       if (entry.expanded && !entry.items) await refresh(entry).catch((e) => toast(e.message, "bad"));
@@ -319,6 +325,7 @@
       ? t("batch.eta", { duration: I18N.duration(d.eta_seconds) }) : "";
     p.error.textContent = d.error || "";
     p.error.hidden = !d.error;
+    renderCosts(entry);
     p.cancel.hidden = !running;
     p.cancel.disabled = Boolean(d.cancel_requested);
     if (!running) resetCancel(entry);
@@ -332,6 +339,47 @@
     p.toggle.setAttribute("aria-expanded", String(entry.expanded));
     p.items.hidden = !entry.expanded;
     if (entry.expanded && entry.items) renderItems(entry);
+  }
+
+  // ---- costs, the pause and the Batch API lane ---------------------------------------------
+  const usd = (n) => I18N.number(n, { style: "currency", currency: "USD", maximumFractionDigits: n >= 1 ? 2 : 6 });
+
+  function renderCosts(entry) {
+    const d = entry.data;
+    const p = entry.parts;
+    const tokens = (d.prompt_tokens || 0) + (d.completion_tokens || 0);
+    if (d.cost_usd === null && d.cost_unknown) p.cost.textContent = t("batch.costUnknown");
+    else if (typeof d.cost_usd === "number") {
+      p.cost.textContent = t("batch.cost", { cost: usd(d.cost_usd), tokens })
+        + (typeof d.cost_remaining_usd === "number" ? t("batch.costLeft", { cost: usd(d.cost_remaining_usd) }) : "");
+    } else p.cost.textContent = "";
+    p.cost.title = d.cost_note || t("batch.costTitle");
+    const paused = d.status === "paused";
+    p.paused.hidden = !paused;
+    p.paused.textContent = !paused ? "" : (d.resume_at
+      ? t("batch.pausedUntil", { reason: d.paused_reason || "", time: { $date: d.resume_at } })
+      : t("batch.paused", { reason: d.paused_reason || "" }));
+    p.resume.hidden = !paused;
+    p.resume.textContent = t("batch.resume");
+    const lane = (d.provider_batches || []).map((b) => t("batch.providerBatch", b));
+    const notes = [d.mode === "batch" ? t("batch.lane") : "", ...lane, d.note || ""].filter(Boolean);
+    p.lane.textContent = notes.join(" · ");
+    p.lane.hidden = notes.length === 0;
+  }
+
+  async function resumeBatch(entry) {
+    entry.parts.resume.disabled = true;
+    try {
+      const data = await api(`/api/tasks/${encodeURIComponent(entry.data.task_id)}/resume`, { method: "POST" });
+      mergeBatch(entry, data);
+      render(entry);
+      toast(t("toast.resumed"));
+      follow(entry);
+    } catch (err) {
+      toast(err.message, "bad");
+    } finally {
+      entry.parts.resume.disabled = false;
+    }
   }
 
   function statusLabel(status) { // a status we have no words for is shown as the API names it
@@ -462,7 +510,9 @@
   }
 
   function applyEvent(entry, event) {
-    const fields = ["status", "total", "completed", "failed", "cancelled", "progress", "eta_seconds"];
+    const fields = ["status", "total", "completed", "failed", "cancelled", "progress", "eta_seconds",
+      "cost_usd", "cost_remaining_usd", "prompt_tokens", "completion_tokens", "cost_unknown", "cost_note",
+      "paused_reason", "resume_at"];
     const update = {};
     for (const key of fields) if (key in event) update[key] = event[key];
     if ("started_at" in event) update.started_at = event.started_at;

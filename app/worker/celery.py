@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+from kombu import Queue
 
+from app.batches.resume import RESUME_INTERVAL
 from app.config import get_settings
 from app.core import names, queue
 
@@ -34,6 +36,14 @@ app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
+    # Article work and housekeeping on their own queues; a worker consumes both unless -Q
+    # says otherwise. The Batch API poll and the budget resume check go to maintenance.
+    task_default_queue=names.ITEM_QUEUE,
+    task_queues=(Queue(names.ITEM_QUEUE), Queue(names.MAINTENANCE_QUEUE)),
+    task_routes={
+        names.POLL_PROVIDER_BATCHES_TASK: {"queue": names.MAINTENANCE_QUEUE},
+        names.RESUME_PAUSED_TASK: {"queue": names.MAINTENANCE_QUEUE},
+    },
     # Above the hard limit, or Redis redelivers tasks that are still running
     # (docs/architecture.md, "Traps").
     broker_transport_options={"visibility_timeout": settings.celery_visibility_timeout},
@@ -61,6 +71,16 @@ app.conf.update(
             "task": names.CLEANUP_TASK,
             "schedule": settings.cleanup_interval,
             "options": {"expires": settings.cleanup_interval},
+        },
+        "poll-provider-batches": {
+            "task": names.POLL_PROVIDER_BATCHES_TASK,
+            "schedule": settings.batch_poll_seconds,
+            "options": {"expires": max(10.0, settings.batch_poll_seconds * 2)},
+        },
+        "resume-paused-batches": {
+            "task": names.RESUME_PAUSED_TASK,
+            "schedule": RESUME_INTERVAL,
+            "options": {"expires": RESUME_INTERVAL},
         },
         # Schedules live in the database; their RedBeat entries are rebuilt if Redis lost them.
         "sync-schedules": {

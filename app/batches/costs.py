@@ -1,0 +1,152 @@
+"""What a batch costs and may still spend: each article's cost, the batch's totals and estimate,
+and the budget reservation made around every LLM call (the counters are app.batches.budget).
+
+Costs come from app.llm.prices (genai-prices, LLM_PRICES, 0 for the offline writer). A model with
+no price is not an error: its articles cost None, the batch counts them in `cost_unknown`, shows
+`cost_usd: null` with a note, and a budget reserves 0 for its calls (it cannot cap what it
+cannot price; LLM_PRICES fixes both).
+
+A worker reserves only when a cap applies to the call (BUDGET_DAILY_USD, BUDGET_MONTHLY_USD or the
+batch's max_cost_usd), so an installation without caps spends no Redis round trip on budgets.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import redis
+
+from app.batches import budget
+from app.batches.budget import Refusal, Reservation, format_usd
+from app.batches.enums import BATCH_FINAL
+from app.batches.models import AIGenerationTask
+from app.config import get_settings
+from app.core.redis import get_redis
+from app.llm import prices
+from app.llm.base import ArticleRequest, Generated
+from app.llm.prompt import build_messages
+from app.llm.tokens import estimate_messages
+
+log = logging.getLogger(__name__)
+
+Lane = prices.Lane
+DIGITS = 9  # USD shown to the nano-dollar, as the budget counts it
+# The batch's extra: the worst-case cost of the call a budget refused (what a resume must fit).
+PAUSED_CALL = "paused_call_usd"
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A batch's tokens and cost so far, and the cost of what is left at its own average."""
+
+    cost_usd: float | None  # None while some article has no known price (see cost_note)
+    cost_remaining_usd: float | None  # None before the first priced article and once it ended
+    prompt_tokens: int
+    completion_tokens: int
+    cost_unknown: int  # articles whose model has no price
+    cost_note: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def article_cost(generated: Generated, lane: Lane = "realtime") -> float | None:
+    """USD this answer cost on `lane`, or None for a model with no price."""
+    return prices.cost_usd(generated.provider, generated.model, generated.prompt_tokens,
+                           generated.completion_tokens, lane)
+
+
+def worst_case(provider: str, model: str, request: ArticleRequest,
+               lane: Lane = "realtime") -> float:
+    """The most one call can cost: its prompt (estimated) plus every output token it may write
+    at the model's price. 0 for a model with no price."""
+    max_output = request.max_tokens or get_settings().llm_max_tokens
+    prompt = estimate_messages(build_messages(request))
+    return prices.worst_case_cost(provider, model, prompt, max_output, lane) or 0.0
+
+
+def caps_apply(batch: AIGenerationTask) -> bool:
+    settings = get_settings()
+    return bool(settings.budget_daily_usd or settings.budget_monthly_usd
+                or batch.max_cost_usd is not None)
+
+
+def reserve(key_id: str, amount: float, batch: AIGenerationTask
+            ) -> Reservation | Refusal | None:
+    """Hold `amount` USD under today's, this month's and the batch's caps before a call.
+    None when no cap applies (nothing is held). Redis errors propagate: no call without it."""
+    if not caps_apply(batch):
+        return None
+    return budget.reserve(get_redis(), key_id, max(0.0, amount), batch.id, batch.max_cost_usd,
+                          batch_spent=batch.cost_usd or 0.0)
+
+
+def settle(reservation: Reservation | None, actual: float | None) -> None:
+    """Replace the reservation by what the call cost (None: unknown, keep what was held; 0 gives
+    it all back). A Redis error leaves it held until its window ends: spending less, not more."""
+    if reservation is None:
+        return
+    try:
+        budget.reconcile(get_redis(), reservation,
+                         reservation.amount_usd if actual is None else actual)
+    except redis.RedisError as exc:
+        log.warning("could not settle budget reservation %s: %s", reservation.key_id, exc)
+
+
+def release(reservation: Reservation | None) -> None:
+    """The call never reached the provider: give the reservation back."""
+    settle(reservation, 0.0)
+
+
+def summary(batch: AIGenerationTask) -> Summary:
+    unknown = batch.cost_unknown or 0
+    known = float(batch.cost_usd or 0.0)
+    priced = (batch.completed or 0) - unknown
+    left = batch.total - (batch.completed or 0) - (batch.failed or 0) - (batch.cancelled or 0)
+    remaining = None
+    if batch.status not in BATCH_FINAL and left > 0 and priced > 0 and not unknown:
+        remaining = round(known / priced * left, DIGITS)
+    note = None
+    if unknown:
+        note = (f"{unknown} article(s) were written by a model with no known price, so the "
+                "batch's cost is unknown; set LLM_PRICES (USD per 1M tokens) to price it")
+    return Summary(
+        cost_usd=None if unknown else round(known, DIGITS), cost_remaining_usd=remaining,
+        prompt_tokens=batch.prompt_tokens or 0, completion_tokens=batch.completion_tokens or 0,
+        cost_unknown=unknown, cost_note=note,
+    )
+
+
+def average_article(batch: AIGenerationTask) -> float:
+    """What an article of this batch has cost on average (0 before the first priced one)."""
+    priced = (batch.completed or 0) - (batch.cost_unknown or 0)
+    return float(batch.cost_usd or 0.0) / priced if priced > 0 else 0.0
+
+
+def blocking_reason(batch: AIGenerationTask) -> str | None:
+    """Why resuming now would pause again at once, or None: the next call (the worst case that
+    was refused, or this batch's average article) does not fit a cap. The worker decides for
+    real when it reserves; this only spares an editor a resume that cannot help."""
+    next_call = max(average_article(batch), float((batch.extra or {}).get(PAUSED_CALL, 0.0)))
+    spent = float(batch.cost_usd or 0.0)
+    if batch.max_cost_usd is not None and spent + next_call > batch.max_cost_usd:
+        return (f"the batch budget of {format_usd(batch.max_cost_usd)} does not fit the next "
+                f"call ({format_usd(spent)} spent, up to {format_usd(next_call)} more): "
+                "raise max_cost_usd with PATCH first")
+    settings = get_settings()
+    if not (settings.budget_daily_usd or settings.budget_monthly_usd):
+        return None
+    try:
+        now = budget.spent(get_redis())
+    except redis.RedisError:
+        return None  # the worker decides when it reserves
+    for cap, used, setting in ((settings.budget_daily_usd, now.today_usd, "BUDGET_DAILY_USD"),
+                               (settings.budget_monthly_usd, now.month_usd,
+                                "BUDGET_MONTHLY_USD")):
+        if cap and used + next_call > cap:
+            return (f"{setting} of {format_usd(cap)} does not fit the next call "
+                    f"({format_usd(used)} spent, up to {format_usd(next_call)} more): "
+                    f"raise {setting} or wait for the window to roll over")
+    return None
