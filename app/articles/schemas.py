@@ -20,6 +20,8 @@ class ArticleOut(OutModel):
     provider: str
     model: str
     tokens: dict[str, int]
+    # True when the server reported no usage and `tokens` are estimates (app/llm/tokens.py).
+    tokens_estimated: bool = False
     created_at: datetime
 
 
@@ -41,6 +43,7 @@ def article_out(article: Any) -> ArticleOut:
         provider=article.provider,
         model=article.model,
         created_at=article.created_at,
+        tokens_estimated=bool(article.tokens_estimated),
         tokens={
             "prompt": article.prompt_tokens,
             "completion": article.completion_tokens,
