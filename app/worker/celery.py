@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
+from kombu import Exchange, Queue
 
 from app.config import get_settings
 from app.core import names, queue
@@ -34,6 +35,12 @@ app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
+    # Article work and maintenance on queues of their own: beat's periodic tasks are never
+    # behind a backlog of items (a worker takes from both in turn). A worker started without
+    # -Q consumes both; recovery itself runs on a thread in each worker (app/worker/loop.py).
+    task_queues=[Queue(q, Exchange(q), routing_key=q) for q in names.WORKER_QUEUES],
+    task_default_queue=names.ITEM_QUEUE,
+    task_routes={task: {"queue": names.MAINTENANCE_QUEUE} for task in names.MAINTENANCE_TASKS},
     # Above the hard limit, or Redis redelivers tasks that are still running
     # (docs/architecture.md, "Traps").
     broker_transport_options={"visibility_timeout": settings.celery_visibility_timeout},
