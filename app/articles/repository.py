@@ -180,6 +180,9 @@ def insert_generated(
             total_tokens=generated.total_tokens,
             cost_usd=cost_usd,
             lane=lane,
+            # Counted by app.llm.tokens when the server sent no usage: say so, for costs.
+            tokens_estimated=generated.tokens_estimated,
+            finish_reason=generated.finish_reason or None,
             created_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["item_id"])

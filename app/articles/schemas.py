@@ -23,6 +23,8 @@ class ArticleOut(OutModel):
     # USD at the price of the lane it was written in; null when the model has no known price.
     cost_usd: float | None = None
     lane: str = "realtime"  # realtime, or batch (the provider's Batch API)
+    # True when the server reported no usage and `tokens` are estimates (app/llm/tokens.py).
+    tokens_estimated: bool = False
     created_at: datetime
 
 
@@ -46,6 +48,7 @@ def article_out(article: Any) -> ArticleOut:
         created_at=article.created_at,
         cost_usd=article.cost_usd,
         lane=article.lane or "realtime",
+        tokens_estimated=bool(article.tokens_estimated),
         tokens={
             "prompt": article.prompt_tokens,
             "completion": article.completion_tokens,

@@ -113,9 +113,11 @@ def run_item(item_id: int, *, worker: str | None = None, deadline: float | None 
     except SoftTimeLimitExceeded:
         limit = settings.celery_task_soft_time_limit
         return _fail(item, f"time limit exceeded: soft limit of {limit} s reached")
-    except LLMError as exc:
-        if isinstance(exc, Truncated) and exc.generated is not None:  # billed, not stored
+    except Truncated as exc:
+        if exc.generated is not None:  # the provider bills a cut answer too
             billed = _count(exc.generated)
+        return _truncated(item, exc)
+    except LLMError as exc:
         return _after_error(item, exc)
     except Exception as exc:  # a bug or an odd provider reply: retry, bounded like the rest
         log.exception("item %s: unexpected error", item.id)
@@ -161,9 +163,8 @@ def _complete(item: GenerationItem, category: str, generated: Generated,
         snapshot = state.complete_item(session, item, category, generated, cost)
         if snapshot is not None:
             announce(session, snapshot, item_event(item, ItemStatus.COMPLETED))
-    log.info(
-        "batch %s item %s completed (%s tokens)", item.task_id, item.id, generated.total_tokens
-    )
+    log.info("batch %s item %s completed (%s tokens%s)", item.task_id, item.id,
+             generated.total_tokens, ", estimated" if generated.tokens_estimated else "")
     return Outcome(ItemStatus.COMPLETED)
 
 
@@ -196,10 +197,26 @@ def _finish(item: GenerationItem, why: str) -> Outcome:
     return Outcome(ItemStatus.CANCELLED)
 
 
+def _truncated(item: GenerationItem, exc: Truncated) -> Outcome:
+    """The answer hit the token limit (finish_reason "length"): never a `completed` article.
+
+    The one place that decides what a truncated answer becomes. For now the item fails with the
+    provider's reason, which names LLM_MAX_TOKENS; once quality review exists, `exc.generated`
+    (text and tokens) is stored here as a `needs_review` article flagged `truncated`.
+    """
+    return _fail(item, f"{type(exc).__name__}: {exc}")
+
+
+def attempt_limit(exc: LLMError) -> int:
+    """How many attempts an item gets for this error class: LLM_MAX_RETRIES + 1, or fewer when
+    the class says so (an empty answer gets one more try, not five)."""
+    limit = get_settings().llm_max_retries + 1
+    return min(limit, exc.max_attempts) if exc.max_attempts is not None else limit
+
+
 def _after_error(item: GenerationItem, exc: LLMError) -> Outcome:
-    settings = get_settings()
     error = f"{type(exc).__name__}: {exc}"
-    if not exc.retryable or item.attempts > settings.llm_max_retries:
+    if not exc.retryable or item.attempts >= attempt_limit(exc):
         if exc.retryable:
             error = f"gave up after {item.attempts} attempts: {error}"
         return _fail(item, error)

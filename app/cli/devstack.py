@@ -24,6 +24,7 @@ import redis
 
 from app.cli.embedded_redis import RedisServer, free_port
 from app.config import ROOT, VAR_DIR, get_settings
+from app.core import names
 
 COLORS = ["36", "33", "35", "32", "34", "31"]
 
@@ -140,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stack.spawn("worker", [python, "-m", "celery", "-A", "app.celery_app", "worker",
                                "--loglevel=INFO", f"--pool={args.pool}",
-                               f"--concurrency={args.concurrency}"], env)
+                               f"--concurrency={args.concurrency}",
+                               f"--queues={','.join(names.WORKER_QUEUES)}"], env)
         if not args.no_beat:
             stack.spawn("beat", [python, "-m", "celery", "-A", "app.celery_app", "beat",
                                  "--loglevel=INFO",

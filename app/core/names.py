@@ -25,6 +25,11 @@ DEBUG_TASK = "app.celery_app.debug_task"
 ITEM_QUEUE = "celery"
 # Recovery and housekeeping: never behind article messages (see docs/architecture.md).
 MAINTENANCE_QUEUE = "maintenance"
+# What every worker consumes (start_celery_worker.sh, `trustagency up`, the tests' workers).
+WORKER_QUEUES = (ITEM_QUEUE, MAINTENANCE_QUEUE)
+# Beat's periodic tasks go to MAINTENANCE_QUEUE (app/worker/celery.py routes them).
+MAINTENANCE_TASKS = (REAP_TASK, CLEANUP_TASK, SYNC_SCHEDULES_TASK, POLL_PROVIDER_BATCHES_TASK,
+                     RESUME_PAUSED_TASK)
 
 # --- Redis keys (REDIS_URL) ------------------------------------------------------------------
 PREFIX = "ta:"
@@ -40,6 +45,13 @@ BUDGET_MONTH_PREFIX = BUDGET_PREFIX + "month:"  # + YYYY-MM (UTC)
 BUDGET_BATCH_PREFIX = BUDGET_PREFIX + "batch:"  # + batch id
 BUDGET_HOLD_PREFIX = BUDGET_PREFIX + "hold:"  # + reservation key_id
 
+# Written once into the broker's Redis and never expiring: gone means Redis lost its data, and
+# with it queued messages (app.batches.recovery re-enqueues from the database).
+EPOCH_KEY = PREFIX + "epoch"
+# The same for the Redis of the worker registry (REDIS_URL): while it is young, a missing
+# heartbeat key may only mean the worker has not written it again yet.
+REGISTRY_EPOCH_KEY = PREFIX + "epoch:registry"
+
 
 def events_channel(batch_id: str) -> str:
     """Pub/sub channel of a batch's progress events."""
@@ -54,6 +66,11 @@ def cancel_key(batch_id: str) -> str:
 def worker_key(hostname: str) -> str:
     """A live worker's heartbeat (app.core.workers); `*` for a pattern."""
     return f"{PREFIX}worker:{hostname}"
+
+
+def loop_lock(job: str) -> str:
+    """Held for one tick of a worker maintenance job (app/worker/loop.py): one worker runs it."""
+    return f"{PREFIX}lock:loop:{job}"
 
 
 def dispatch_lock(batch_id: str) -> str:

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 
 import redis
 
-from app.core import names
+from app.core import epoch, names
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,15 @@ def alive(client: redis.Redis) -> dict[str, WorkerInfo]:
             continue
         workers[info.hostname] = info
     return workers
+
+
+def alive_settled(client: redis.Redis) -> dict[str, WorkerInfo] | None:
+    """Every live worker, or None while the registry is too young to call a missing key a dead
+    worker: its Redis just came back empty (or is new) and live workers have not all written
+    their keys again yet (they do every HEARTBEAT_SECONDS)."""
+    if epoch.age(client, names.REGISTRY_EPOCH_KEY) < HEARTBEAT_TTL:
+        return None
+    return alive(client)
 
 
 def hostname_of(claim: str | None) -> str | None:

@@ -59,9 +59,13 @@ class LLMError(Exception):
     label: str = "error"
     max_attempts: int | None = None
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
+        # The headers of the reply that failed, when there was one: the rate limiter reads this
+        # call's own headers (app/llm/ratelimit.py), never another thread's.
+        self.headers = headers
 
 
 class RateLimited(LLMError):

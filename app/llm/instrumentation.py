@@ -10,7 +10,17 @@ from prometheus_client import Counter, Histogram
 
 from app.core import prometheus  # noqa: F401  (multiprocess values before any metric)
 from app.llm import get_provider
-from app.llm.base import LLMProvider
+from app.llm.base import (
+    ContentFiltered,
+    EmptyAnswer,
+    LLMError,
+    LLMProvider,
+    PermanentError,
+    RateLimited,
+    StreamCut,
+    TransientError,
+    Truncated,
+)
 
 LLM_LATENCY = Histogram(
     "trustagency_llm_request_duration_seconds",
@@ -35,11 +45,21 @@ LLM_RETRIES = Counter(
     ["error_class"],
 )
 
-# Outcome labels stay a small fixed set; anything else is "error".
-_OUTCOMES = {
-    "RateLimited", "TransientError", "PermanentError", "Cancelled", "LeaseLost",
-    "DeadlineExceeded", "SoftTimeLimitExceeded",
-}
+# Outcome and error-class labels stay a small fixed set: the LLM error classes' own labels,
+# the runner's stops by name, and "error" for anything else.
+LLM_ERROR_LABELS = frozenset(cls.label for cls in (
+    LLMError, RateLimited, TransientError, StreamCut, EmptyAnswer, PermanentError,
+    ContentFiltered, Truncated,
+))
+_STOPS = {"Cancelled": "cancelled", "LeaseLost": "lease_lost",
+          "DeadlineExceeded": "deadline", "SoftTimeLimitExceeded": "time_limit"}
+
+
+def label_of(exc: BaseException) -> str:
+    """The metric label of a failed call: `exc.label` for LLM errors (bounded), else by name."""
+    if isinstance(exc, LLMError):
+        return exc.label if exc.label in LLM_ERROR_LABELS else "error"
+    return _STOPS.get(type(exc).__name__, "error")
 
 
 class _Instrumented:
@@ -61,7 +81,7 @@ class _Instrumented:
             generated = provider.generate(request, checkpoint)
             outcome = "ok"
         except BaseException as exc:
-            outcome = type(exc).__name__ if type(exc).__name__ in _OUTCOMES else "error"
+            outcome = label_of(exc)
             raise
         finally:
             LLM_LATENCY.labels(name, model, outcome).observe(time.perf_counter() - started)
@@ -87,7 +107,7 @@ def count_tokens(provider: str, model: str, prompt: int, completion: int) -> Non
 
 
 def count_retry(exc: BaseException) -> None:
-    LLM_RETRIES.labels(type(exc).__name__).inc()
+    LLM_RETRIES.labels(label_of(exc)).inc()
 
 
 @lru_cache

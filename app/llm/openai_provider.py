@@ -108,7 +108,15 @@ def _cause(exc: BaseException) -> str:
 
 
 def classify(exc: Exception) -> LLMError:
-    """Map an SDK exception to our retry classes (docs/architecture.md)."""
+    """Map an SDK exception to our retry classes (docs/architecture.md), with the reply's
+    headers when there was a reply."""
+    error = _classify(exc)
+    if isinstance(exc, openai.APIStatusError) and error.headers is None:
+        error.headers = exc.response.headers
+    return error
+
+
+def _classify(exc: Exception) -> LLMError:
     if isinstance(exc, openai.APITimeoutError):
         return TransientError(f"timeout: {exc}{_cause(exc)}")
     if isinstance(exc, openai.APIConnectionError):
@@ -271,6 +279,15 @@ class OpenAIProvider:
         raw = self._open(model, request, messages)
         headers: Mapping[str, str] = raw.headers
         self.last_headers = headers
+        try:
+            return self._read(raw, headers, model, request, messages, checkpoint)
+        except LLMError as exc:  # the stream's headers go with its error (rate-limit feedback)
+            if exc.headers is None:
+                exc.headers = headers
+            raise
+
+    def _read(self, raw: Any, headers: Mapping[str, str], model: str, request: ArticleRequest,
+              messages: list[dict[str, str]], checkpoint: Checkpoint) -> Generated:
         parts: list[str] = []
         refusals: list[str] = []
         usage = None

@@ -35,6 +35,7 @@ from app.llm.base import (
     LLMProvider,
     RateLimited,
     TransientError,
+    Truncated,
 )
 from app.llm.prompt import build_messages
 
@@ -187,7 +188,10 @@ def get_limiter() -> RateLimiter | None:
     return _limiter(settings.llm_rpm, settings.llm_tpm)
 
 
-def _headers_of(exc: BaseException) -> Mapping[str, str] | None:
+def _headers_of(exc: LLMError) -> Mapping[str, str] | None:
+    """The failed call's own headers: those the provider put on the error, else its cause's."""
+    if exc.headers is not None:
+        return exc.headers
     response: Any = getattr(exc.__cause__, "response", None)
     return getattr(response, "headers", None)
 
@@ -210,8 +214,8 @@ def generate(provider: LLMProvider, request: ArticleRequest, checkpoint: Checkpo
     try:
         if generated.total_tokens:
             limiter.settle(reserved, generated.total_tokens)
-        # On the threads pool these may be another call's headers: just as recent a reading.
-        limiter.feedback(getattr(provider, "last_headers", None), reserved)
+        # This call's own headers: a shared "last headers" attribute would be another thread's.
+        limiter.feedback(generated.headers, reserved)
     except redis.RedisError as exc:  # the article is written; the schedule self-corrects
         log.warning("could not reconcile the LLM rate limit: %s", exc)
     return generated
@@ -227,7 +231,11 @@ def _after_failure(limiter: RateLimiter, exc: LLMError, reserved: int) -> None:
                           for k in ("requests", "tokens")]
                 wait = max((r for r in resets if r is not None), default=DEFAULT_429_PAUSE)
             limiter.pause(wait)
+        else:  # a reply that failed otherwise can still say the budget ran out
+            limiter.feedback(_headers_of(exc), reserved)
         if exc.status is not None:  # an error reply: the provider generated nothing
             limiter.settle(reserved, 0)
+        elif isinstance(exc, Truncated) and exc.generated is not None:  # a whole limit's worth
+            limiter.settle(reserved, exc.generated.total_tokens)
     except redis.RedisError as err:
         log.warning("could not update the LLM rate limit after %s: %s", type(exc).__name__, err)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from app.batches.resume import RESUME_INTERVAL
 from app.config import get_settings
@@ -36,14 +36,12 @@ app.conf.update(
     task_acks_late=True,
     task_reject_on_worker_lost=True,
     worker_prefetch_multiplier=1,
-    # Article work and housekeeping on their own queues; a worker consumes both unless -Q
-    # says otherwise. The Batch API poll and the budget resume check go to maintenance.
+    # Article work and maintenance on queues of their own: beat's periodic tasks are never
+    # behind a backlog of items (a worker takes from both in turn). A worker started without
+    # -Q consumes both; recovery itself runs on a thread in each worker (app/worker/loop.py).
+    task_queues=[Queue(q, Exchange(q), routing_key=q) for q in names.WORKER_QUEUES],
     task_default_queue=names.ITEM_QUEUE,
-    task_queues=(Queue(names.ITEM_QUEUE), Queue(names.MAINTENANCE_QUEUE)),
-    task_routes={
-        names.POLL_PROVIDER_BATCHES_TASK: {"queue": names.MAINTENANCE_QUEUE},
-        names.RESUME_PAUSED_TASK: {"queue": names.MAINTENANCE_QUEUE},
-    },
+    task_routes={task: {"queue": names.MAINTENANCE_QUEUE} for task in names.MAINTENANCE_TASKS},
     # Above the hard limit, or Redis redelivers tasks that are still running
     # (docs/architecture.md, "Traps").
     broker_transport_options={"visibility_timeout": settings.celery_visibility_timeout},

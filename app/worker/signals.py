@@ -38,6 +38,7 @@ from app.llm import openai_provider as _sdk  # noqa: F401
 from app.llm.instrumentation import instrumented_provider
 from app.ops.metrics import prune_dead_processes, start_worker_exporter
 from app.schedules.redbeat import sync_all
+from app.worker import loop
 
 log = logging.getLogger(__name__)
 settings = get_settings()
@@ -130,8 +131,16 @@ def _start_heartbeat(sender: Any = None, **_: Any) -> None:
     log.info("worker %s registered with %d slot(s) (%s pool)", hostname, concurrency, pool_name)
 
 
+@worker_ready.connect
+def _start_maintenance(**_: Any) -> None:
+    """Recovery in this worker, on a thread (app/worker/loop.py): it needs no beat and no free
+    pool slot. After the heartbeat, which it relies on."""
+    loop.start()
+
+
 @worker_shutdown.connect
 def _stop_heartbeat(**_: Any) -> None:
+    loop.stop()
     if _heartbeat is not None:
         _heartbeat.stop()
 

@@ -70,7 +70,8 @@ class Behavior:
     finish_reason; ``length`` the whole text with finish_reason ``length``; ``empty`` no text
     and ``stop``; ``refusal`` a ``refusal`` delta and ``stop``. ``usage=False`` sends no usage
     even when ``stream_options.include_usage`` asks for it (llama.cpp).
-    ``retry_after`` becomes the ``Retry-After`` header of a 429.
+    ``retry_after`` becomes the ``Retry-After`` header of a 429. ``headers`` are sent with
+    the reply, over the fake's own ``x-ratelimit-*`` (e.g. a budget at zero for one call).
     """
 
     kind: str = "ok"
@@ -79,6 +80,7 @@ class Behavior:
     retry_after: float | None = None
     hang_seconds: float = 600.0
     usage: bool = True
+    headers: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -402,6 +404,7 @@ class _Handler(BaseHTTPRequestHandler):
                   "x-ratelimit-remaining-requests": str(max(0, 10000 - owner.count())),
                   "x-ratelimit-remaining-tokens": "999000",
                   "x-request-id": f"req_fake_{owner.count()}"}
+        limits.update(beh.headers or {})
         if beh.kind in ERRORS:
             if not self._wait(beh.latency):
                 self._cut()

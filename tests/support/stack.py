@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from app.core.names import WORKER_QUEUES
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -93,6 +95,7 @@ class Worker:
         self.log_path = logdir / f"worker-{name}.log"
         self.args = [sys.executable, "-m", "celery", "-A", "app.celery_app", "worker",
                      "-n", self.hostname, "--pool", pool, "--concurrency", str(concurrency),
+                     "--queues", ",".join(WORKER_QUEUES),
                      "--loglevel", "INFO", "--without-mingle", "--without-gossip",
                      *(extra or [])]
         self.proc: subprocess.Popen[bytes] | None = None

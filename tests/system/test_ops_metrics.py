@@ -46,11 +46,11 @@ def test_metrics_add_up_across_worker_processes(api, start_worker, fake_llm, llm
     llm = {"provider": "openai-compatible", "model": "test-model"}
     duration = "trustagency_llm_request_duration_seconds"
     assert value(samples, f"{duration}_count", **llm, outcome="ok") == 4
-    assert value(samples, f"{duration}_count", **llm, outcome="TransientError") == 1
+    assert value(samples, f"{duration}_count", **llm, outcome="transient") == 1
     assert value(samples, f"{duration}_sum", **llm, outcome="ok") >= 4 * 0.3
     assert value(samples, f"{duration}_bucket", **llm, outcome="ok", le="0.25") == 0
     assert value(samples, f"{duration}_bucket", **llm, outcome="ok", le="+Inf") == 4
-    assert value(samples, "trustagency_llm_retries_total", error_class="TransientError") == 1
+    assert value(samples, "trustagency_llm_retries_total", error_class="transient") == 1
 
     # Token counters match the usage stored with the articles, summed over every process.
     articles = api.get("/api/articles", params={"task_id": batch["task_id"]}).json()["items"]
