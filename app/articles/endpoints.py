@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from app.articles import repository
@@ -11,9 +13,18 @@ from app.articles.models import Article
 from app.articles.render import markdown_to_html
 from app.articles.schemas import ArticleOut, ArticlePage, article_out
 from app.core.auth import SessionDep, require_token
-from app.core.schemas import MAX_OFFSET
+from app.core.schemas import (
+    MAX_INT_ID,
+    MAX_STR_ID_LENGTH,
+    STR_ID_PATTERN,
+    limit_query,
+    offset_query,
+)
 
 router = APIRouter(prefix="/api/articles", tags=["articles"], dependencies=[Depends(require_token)])
+
+ArticleId = Annotated[int, Path(ge=1, le=MAX_INT_ID, description="The article's id")]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No article with this id"}}
 
 # An article's HTML may only be shown, never run anything (raw HTML in it is escaped too).
 FRAGMENT_HEADERS = {"Content-Security-Policy": "default-src 'none'",
@@ -23,9 +34,10 @@ FRAGMENT_HEADERS = {"Content-Security-Policy": "default-src 'none'",
 @router.get("", response_model=ArticlePage)
 def list_articles(
     session: SessionDep,
-    task_id: str | None = Query(None, max_length=64, description="Only this batch's articles"),
-    limit: int = Query(100, ge=1, le=500),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    task_id: str | None = Query(None, max_length=MAX_STR_ID_LENGTH, pattern=STR_ID_PATTERN,
+                                description="Only this batch's articles"),
+    limit: int = limit_query(100, 500),
+    offset: int = offset_query(),
 ) -> ArticlePage:
     rows, total = repository.list_articles(session, task_id=task_id, limit=limit, offset=offset)
     return ArticlePage(
@@ -40,13 +52,14 @@ def _article_or_404(session: SessionDep, article_id: int) -> Article:
     return article
 
 
-@router.get("/{article_id}", response_model=ArticleOut)
-def get_article(article_id: int, session: SessionDep) -> ArticleOut:
+@router.get("/{article_id}", response_model=ArticleOut, responses=NOT_FOUND)
+def get_article(article_id: ArticleId, session: SessionDep) -> ArticleOut:
     return article_out(_article_or_404(session, article_id))
 
 
-@router.get("/{article_id}/markdown", response_class=PlainTextResponse)
-def get_article_markdown(article_id: int, session: SessionDep) -> Response:
+@router.get("/{article_id}/markdown", response_class=PlainTextResponse, responses={
+    **NOT_FOUND, 200: {"content": {"text/markdown": {}}, "description": "The Markdown file"}})
+def get_article_markdown(article_id: ArticleId, session: SessionDep) -> Response:
     """The article as a Markdown file (`curl -OJ` saves it as article-<id>.md)."""
     return Response(
         _article_or_404(session, article_id).content,
@@ -55,8 +68,8 @@ def get_article_markdown(article_id: int, session: SessionDep) -> Response:
     )
 
 
-@router.get("/{article_id}/html", response_class=HTMLResponse)
-def article_html(article_id: int, session: SessionDep) -> HTMLResponse:
+@router.get("/{article_id}/html", response_class=HTMLResponse, responses=NOT_FOUND)
+def article_html(article_id: ArticleId, session: SessionDep) -> HTMLResponse:
     """The article rendered as an HTML fragment for the reader (raw HTML in it is escaped)."""
     article = _article_or_404(session, article_id)
     return HTMLResponse(markdown_to_html(article.content), headers=FRAGMENT_HEADERS)

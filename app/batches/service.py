@@ -18,7 +18,12 @@ from app.batches.enums import BATCH_FINAL
 from app.batches.errors import BatchError
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot, announce
-from app.batches.validation import clean_category, clean_titles, fingerprint
+from app.batches.validation import (
+    clean_category,
+    clean_idempotency_key,
+    clean_titles,
+    fingerprint,
+)
 from app.core import names, outbox
 
 log = logging.getLogger(__name__)
@@ -62,6 +67,7 @@ def submit(
     """Store a new batch and queue its dispatch after the commit: (batch, True). For a key
     seen before, the earlier batch: (batch, False); BatchError 409 if it was another request.
     """
+    idempotency_key = clean_idempotency_key(idempotency_key)
     if idempotency_key:
         existing = repository.find_by_key(session, idempotency_key)
         if existing is not None:
