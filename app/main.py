@@ -6,10 +6,10 @@ import gc
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from app import celery_app as _celery_app  # noqa: F401  (binds the app the outbox sends with)
 from app.articles import endpoints as articles
@@ -17,11 +17,14 @@ from app.articles import library_endpoints as library
 from app.batches import endpoints as batches
 from app.batches import exports
 from app.config import get_settings
+from app.core import openapi
 from app.core.errors import DomainError
+from app.core.exposure import require_safe_exposure
 from app.core.limits import BodySizeLimit
 from app.core.logs import configure_logging
 from app.core.sentry import init_sentry
 from app.ops import endpoints as ops
+from app.ops.http_metrics import HttpMetrics
 from app.schedules import endpoints as schedules
 from app.web import pages
 from app.web.docs import mount_docs
@@ -47,13 +50,47 @@ async def _validation_error(_request: Request, exc: RequestValidationError) -> J
     return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
 
 
+async def _server_error(_request: Request, _exc: Exception) -> JSONResponse:
+    """A bug, in the same shape (Starlette still logs the traceback and re-raises it)."""
+    return JSONResponse(_error_body(500, "server: internal error, see the server's log"),
+                        status_code=500)
+
+
 async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
     """Every domain's error type, in the one shape clients know."""
     return JSONResponse(exc.as_body(), status_code=exc.status_code)
 
 
+# The field an HTTP error is about when its detail does not say ("field: message").
+_HTTP_FIELDS = {401: "authorization", 404: "path", 405: "method", 413: "body"}
+
+
+def _error_body(status_code: int, detail: object) -> dict[str, object]:
+    text = str(detail)
+    field, sep, message = text.partition(": ")
+    if not sep or not field or " " in field:
+        field, message = _HTTP_FIELDS.get(status_code, "request"), text
+    return {"detail": f"{field}: {message}", "errors": [{"field": field, "message": message}]}
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed(request: Request) -> str:
+    """Every method the path answers, over all its routes (Starlette's 405 names only those of
+    the first route that matched the path)."""
+    routes = request.app.router.routes
+    return ", ".join(
+        method for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL
+               for route in routes)
+    )
+
+
 async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-    """FastAPI answers a body json.loads() cannot even decode (not UTF-8, nested too deeply)
+    """Every HTTP error in the API's one shape `{"detail", "errors": [{field, message}]}`.
+
+    FastAPI answers a body json.loads() cannot even decode (not UTF-8, nested too deeply)
     with a bare 400 "There was an error parsing the body": name the field and the reason."""
     cause = exc.__cause__
     if exc.status_code == 400 and isinstance(cause, ValueError | RecursionError):
@@ -64,11 +101,18 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
         )
         errors = [{"field": "body", "message": message}]
         return JSONResponse({"detail": f"body: {message}", "errors": errors}, status_code=422)
-    return await http_exception_handler(request, exc)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed(request) or headers.get("Allow", "")
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=headers)
+    return JSONResponse(_error_body(exc.status_code, exc.detail), status_code=exc.status_code,
+                        headers=headers)
 
 
 def create_app() -> FastAPI:
     settings = get_settings()
+    require_safe_exposure(settings)  # before anything listens (app/core/exposure.py)
     configure_logging()
     init_sentry("api")
     app = FastAPI(
@@ -81,6 +125,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _server_error)
     app.include_router(batches.router)
     app.include_router(exports.router)
     app.include_router(library.router)  # before articles: /export.zip is not an article id
@@ -90,6 +135,8 @@ def create_app() -> FastAPI:
     app.include_router(pages.router)
     mount_docs(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HttpMetrics)  # outermost: counts every answer, the ones above too
+    openapi.install(app)
     return app
 
 

@@ -3,7 +3,9 @@ app.articles.library_endpoints)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from app.articles import repository
@@ -12,8 +14,14 @@ from app.articles.models import Article
 from app.articles.render import markdown_to_html
 from app.articles.schemas import ArticleOut, article_out
 from app.core.auth import SessionDep, require_token
+from app.core.schemas import (
+    MAX_INT_ID,
+)
 
 router = APIRouter(prefix="/api/articles", tags=["articles"], dependencies=[Depends(require_token)])
+
+ArticleId = Annotated[int, Path(ge=1, le=MAX_INT_ID, description="The article's id")]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No article with this id"}}
 
 # An article's HTML may only be shown, never run anything (raw HTML in it is escaped too).
 FRAGMENT_HEADERS = {"Content-Security-Policy": "default-src 'none'",
@@ -27,13 +35,14 @@ def _article_or_404(session: SessionDep, article_id: int) -> Article:
     return article
 
 
-@router.get("/{article_id}", response_model=ArticleOut)
-def get_article(article_id: int, session: SessionDep) -> ArticleOut:
+@router.get("/{article_id}", response_model=ArticleOut, responses=NOT_FOUND)
+def get_article(article_id: ArticleId, session: SessionDep) -> ArticleOut:
     return article_out(_article_or_404(session, article_id))
 
 
-@router.get("/{article_id}/markdown", response_class=PlainTextResponse)
-def get_article_markdown(article_id: int, session: SessionDep) -> Response:
+@router.get("/{article_id}/markdown", response_class=PlainTextResponse, responses={
+    **NOT_FOUND, 200: {"content": {"text/markdown": {}}, "description": "The Markdown file"}})
+def get_article_markdown(article_id: ArticleId, session: SessionDep) -> Response:
     """The article as a Markdown file (`curl -OJ` saves it as article-<id>.md)."""
     return Response(
         _article_or_404(session, article_id).content,
@@ -42,8 +51,8 @@ def get_article_markdown(article_id: int, session: SessionDep) -> Response:
     )
 
 
-@router.get("/{article_id}/html", response_class=HTMLResponse)
-def article_html(article_id: int, session: SessionDep) -> HTMLResponse:
+@router.get("/{article_id}/html", response_class=HTMLResponse, responses=NOT_FOUND)
+def article_html(article_id: ArticleId, session: SessionDep) -> HTMLResponse:
     """The article rendered as an HTML fragment for the reader (raw HTML in it is escaped)."""
     article = _article_or_404(session, article_id)
     return HTMLResponse(markdown_to_html(article.content), headers=FRAGMENT_HEADERS)

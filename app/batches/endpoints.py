@@ -3,9 +3,9 @@ in app.batches.service, the commit at the end of the request (app.core.auth.Sess
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
@@ -22,14 +22,17 @@ from app.batches.schemas import (
     ProgressOut,
     batch_out,
 )
+from app.batches.validation import IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN
 from app.core.auth import SessionDep, require_token, token_from_header_or_query
 from app.core.models import utcnow
-from app.core.schemas import MAX_OFFSET
+from app.core.schemas import MAX_STR_ID_LENGTH, STR_ID_PATTERN, limit_query, offset_query
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 authed = [Depends(require_token)]
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No batch with this id"}}
+TaskId = Annotated[str, Path(min_length=1, max_length=MAX_STR_ID_LENGTH, pattern=STR_ID_PATTERN,
+                             description="The batch's id (`task_id` of the 202 answer)")]
 
 
 @router.post(
@@ -44,7 +47,9 @@ def generate_articles(
     response: Response,
     session: SessionDep,
     idempotency_key: str | None = Header(
-        None, max_length=128, description="Send the same key again to get the same batch back"
+        None, max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
+        description="Send the same key again to get the same batch back (printable ASCII, "
+        "no spaces)", json_schema_extra={"pattern": IDEMPOTENCY_KEY_PATTERN},
     ),
 ) -> BatchOut:
     """Submit titles; one article per title is written in the background."""
@@ -59,8 +64,8 @@ def generate_articles(
 @router.get("", response_model=BatchPage, dependencies=authed)
 def list_tasks(
     session: SessionDep,
-    limit: int = Query(20, ge=1, le=200),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    limit: int = limit_query(20, 200),
+    offset: int = offset_query(),
     status_: BatchStatus | None = Query(None, alias="status",
                                         description="Only batches in this state"),
 ) -> BatchPage:
@@ -71,7 +76,7 @@ def list_tasks(
 
 @router.get("/{task_id}/status", response_model=BatchOut, responses=NOT_FOUND,
             dependencies=authed)
-def task_status(task_id: str, session: SessionDep) -> Response:
+def task_status(task_id: TaskId, session: SessionDep) -> Response:
     """The batch with its counts and one row per item."""
     batch = service.get_or_404(session, task_id)
     out = batch_out(batch, items=repository.item_rows(session, task_id))
@@ -82,7 +87,7 @@ def task_status(task_id: str, session: SessionDep) -> Response:
 
 @router.get("/{task_id}/progress", response_model=ProgressOut, responses=NOT_FOUND,
             dependencies=authed)
-def task_progress(task_id: str, session: SessionDep) -> ProgressOut:
+def task_progress(task_id: TaskId, session: SessionDep) -> ProgressOut:
     """`current` items out of `total` reached a final state; `progress` is 0-100."""
     batch = service.get_or_404(session, task_id)
     snapshot = Snapshot.of(batch)
@@ -97,7 +102,7 @@ def task_progress(task_id: str, session: SessionDep) -> ProgressOut:
     dependencies=authed,
     responses={**NOT_FOUND, 409: {"description": "The batch already ended"}},
 )
-def cancel_task(task_id: str, session: SessionDep, response: Response) -> BatchOut:
+def cancel_task(task_id: TaskId, session: SessionDep, response: Response) -> BatchOut:
     """Stop a batch: queued items never run, running ones stop, written articles stay."""
     service.cancel(session, task_id)
     return _with_items(session, task_id, response)
@@ -110,7 +115,7 @@ def cancel_task(task_id: str, session: SessionDep, response: Response) -> BatchO
     dependencies=authed,
     responses={**NOT_FOUND, 409: {"description": "Still running, cancelled, or nothing failed"}},
 )
-def retry_failed(task_id: str, session: SessionDep, response: Response) -> BatchOut:
+def retry_failed(task_id: TaskId, session: SessionDep, response: Response) -> BatchOut:
     """Queue a finished batch's failed items again (attempts start over); the rest stays."""
     service.retry_failed(session, task_id)
     return _with_items(session, task_id, response)
@@ -157,7 +162,7 @@ def _with_items(session: SessionDep, task_id: str, response: Response) -> BatchO
         **NOT_FOUND,
     },
 )
-async def task_events(task_id: str) -> StreamingResponse:
+async def task_events(task_id: TaskId) -> StreamingResponse:
     """Progress as it happens: a `snapshot` first, `progress` on every change (with the `item`
     that changed), comment heartbeats, and a final `snapshot` after which the stream ends."""
     stream = BatchStream(task_id)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from app.batches import costs
 from app.batches.enums import BatchMode, Priority
+from app.batches.validation import CATEGORY_MAX_LENGTH, CATEGORY_PATTERN, LINE_PATTERN
 from app.config import get_settings
 from app.core.schemas import OutModel
 
@@ -18,23 +19,28 @@ _settings = get_settings()
 # The limits below are documented in the OpenAPI schema and enforced once, by the domain
 # (app.batches.validation), whose errors name the exact field ("titles[3]: ...").
 Title = Annotated[StrictStr, Field(json_schema_extra={
-    "minLength": 1, "maxLength": _settings.max_title_length})]
+    "minLength": 1, "maxLength": _settings.max_title_length, "pattern": LINE_PATTERN})]
+Category = Annotated[StrictStr, Field(
+    description="A short slug such as `guide`: 1-64 characters of a-z, 0-9, '-' or '_' "
+    "starting with a letter or digit; case is folded, surrounding spaces dropped.",
+    examples=["guide"],
+    json_schema_extra={"minLength": 1, "maxLength": CATEGORY_MAX_LENGTH,
+                       "pattern": CATEGORY_PATTERN})]
+TITLES_DESCRIPTION = (
+    "Article titles, one article each (1 to MAX_TITLES_PER_BATCH). A title is one line of "
+    "1 to MAX_TITLE_LENGTH characters, not only spaces, with no control characters; runs of "
+    "spaces are folded to one.")
 
 
 class GenerateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     titles: list[Title] = Field(
-        description="Article titles, one article each (1 to MAX_TITLES_PER_BATCH). Whitespace "
-        "runs are folded to one space; control characters are refused.",
+        description=TITLES_DESCRIPTION,
         examples=[["How to choose a broker", "Index funds explained"]],
         json_schema_extra={"minItems": 1, "maxItems": _settings.max_titles_per_batch},
     )
-    category: StrictStr = Field(
-        description="A short slug such as `guide`: 1-64 characters of a-z, 0-9, '-' or '_' "
-        "(case is folded, surrounding spaces dropped).", examples=["guide"],
-        json_schema_extra={"minLength": 1, "maxLength": 200},
-    )
+    category: Category
     mode: StrictStr = Field(
         BatchMode.REALTIME, description="`realtime` (streamed as slots free up) or `batch` "
         "(the provider's Batch API: about half the price, within 24 hours).",

@@ -22,6 +22,7 @@ from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot, announce
 from app.batches.validation import (
     clean_category,
+    clean_idempotency_key,
     clean_max_cost,
     clean_mode,
     clean_priority,
@@ -78,6 +79,7 @@ def submit(
     """Store a new batch and queue its dispatch after the commit: (batch, True). For a key
     seen before, the earlier batch: (batch, False); BatchError 409 if it was another request.
     """
+    idempotency_key = clean_idempotency_key(idempotency_key)
     if idempotency_key:
         existing = repository.find_by_key(session, idempotency_key)
         if existing is not None:

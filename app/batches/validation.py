@@ -12,8 +12,45 @@ from app.batches.enums import BatchMode, Priority
 from app.batches.errors import BatchError
 from app.config import get_settings
 
-CATEGORY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-CATEGORY_PATTERN = CATEGORY_RE.pattern
+# A category: a short slug, case folded, surrounding (ASCII) spaces dropped. The schema states
+# CATEGORY_PATTERN; the domain applies exactly it, then folds the case.
+CATEGORY_SLUG = "[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
+CATEGORY_PATTERN = f"^ *{CATEGORY_SLUG} *$"
+CATEGORY_MAX_LENGTH = 200
+_CATEGORY_RE = re.compile(CATEGORY_SLUG)
+
+# A title or a name is one line of text: no C0/C1 control characters (tabs and newlines
+# included), not only spaces, no unpaired surrogates. Runs of spaces are folded to one.
+CONTROL = "\\x00-\\x1f\\x7f-\\x9f"
+# What str.split() folds once control characters are refused: the Unicode spaces.
+SPACES = " \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+LINE_PATTERN = f"^[^{CONTROL}]*[^{CONTROL}{SPACES}][^{CONTROL}]*$"
+_CONTROL_RE = re.compile(f"[{CONTROL}]")
+_SURROGATE_RE = re.compile("[\\ud800-\\udfff]")
+
+# Idempotency-Key: printable ASCII without spaces (a UUID, a hash, "order-1234").
+IDEMPOTENCY_KEY_MAX_LENGTH = 128
+IDEMPOTENCY_KEY_PATTERN = f"^[!-~]{{1,{IDEMPOTENCY_KEY_MAX_LENGTH}}}$"
+_IDEMPOTENCY_KEY_RE = re.compile("[!-~]+")
+
+
+def line_problem(value: object, max_length: int) -> str | None:
+    """Why `value` is not one line of text of 1..max_length characters, or None."""
+    if not isinstance(value, str):
+        return "must be a string"
+    if not value.split():
+        return "must not be blank"
+    if len(value) > max_length:
+        return f"at most {max_length} characters, got {len(value)}"
+    if _CONTROL_RE.search(value):
+        return "must not contain control characters (tabs and line breaks included)"
+    if _SURROGATE_RE.search(value):
+        return "must be valid Unicode text (no unpaired surrogates)"
+    return None
+
+
+def fold_spaces(value: str) -> str:
+    return " ".join(value.split())
 
 
 def clean_titles(titles: object, field: str = "titles") -> list[str]:
@@ -26,31 +63,34 @@ def clean_titles(titles: object, field: str = "titles") -> list[str]:
         )
     cleaned = []
     for i, title in enumerate(titles):
-        name = f"{field}[{i}]"
-        if not isinstance(title, str):
-            raise BatchError.invalid(name, "must be a string")
-        title = " ".join(title.split())
-        if not title:
-            raise BatchError.invalid(name, "must not be blank")
-        if len(title) > settings.max_title_length:
-            raise BatchError.invalid(
-                name, f"at most {settings.max_title_length} characters, got {len(title)}"
-            )
-        if any(ord(c) < 32 for c in title):
-            raise BatchError.invalid(name, "must not contain control characters")
-        cleaned.append(title)
+        problem = line_problem(title, settings.max_title_length)
+        if problem is not None:
+            raise BatchError.invalid(f"{field}[{i}]", problem)
+        cleaned.append(fold_spaces(title))
     return cleaned
 
 
 def clean_category(category: object) -> str:
-    value = category.strip().lower() if isinstance(category, str) else ""
-    if not CATEGORY_RE.match(value):
+    raw = category if isinstance(category, str) else ""
+    value = raw.strip(" ")
+    if len(raw) > CATEGORY_MAX_LENGTH or not _CATEGORY_RE.fullmatch(value):
         raise BatchError.invalid(
             "category",
             "must be a short slug: 1-64 characters of a-z, 0-9, '-' or '_', starting with a "
             "letter or digit",
         )
-    return value
+    return value.lower()
+
+
+def clean_idempotency_key(key: str | None) -> str | None:
+    if key is None:
+        return None
+    if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH or not _IDEMPOTENCY_KEY_RE.fullmatch(key):
+        raise BatchError.invalid(
+            "idempotency-key",
+            f"1-{IDEMPOTENCY_KEY_MAX_LENGTH} printable ASCII characters without spaces",
+        )
+    return key
 
 
 MAX_COST_USD = 1_000_000.0  # a typo guard, not a policy: caps above this are refused

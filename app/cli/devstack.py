@@ -25,6 +25,7 @@ import redis
 from app.cli.embedded_redis import RedisServer, free_port
 from app.config import ROOT, VAR_DIR, get_settings
 from app.core import names
+from app.core.exposure import EX_CONFIG, refusal
 
 COLORS = ["36", "33", "35", "32", "34", "31"]
 
@@ -106,6 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
     settings = get_settings()
+    refused = refusal(settings)  # before anything starts (app/core/exposure.py)
+    if refused is not None:
+        print(refused, file=sys.stderr)
+        return EX_CONFIG
     env = dict(os.environ)
     stack = Stack()
     python = sys.executable

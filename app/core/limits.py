@@ -20,14 +20,19 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
-            return
+        # A declared length over the limit is refused when the route first reads the body,
+        # before anything of it is read: after routing, so the answer is counted under its
+        # route (app.ops.http_metrics), and a route that reads no body is not refused.
+        declared_too_big = (
+            declared is not None and declared.isdigit() and int(declared) > self.max_bytes)
         seen = 0
         too_big = False
 
         async def limited_receive() -> Any:
             nonlocal seen, too_big
+            if declared_too_big:
+                too_big = True
+                raise _TooLarge(self.max_bytes)
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))

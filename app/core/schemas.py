@@ -1,4 +1,5 @@
-"""What every response model shares: UTC times as `...Z`, and bounded pagination."""
+"""What every response model shares: UTC times as `...Z`, bounded pagination and ids, and the
+one error shape every 4xx/5xx answer has."""
 
 from __future__ import annotations
 
@@ -6,10 +7,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 # Bounds on every list endpoint: an offset past any real table, not past a 64-bit integer.
 MAX_OFFSET = 1_000_000_000
+# Integer ids are INTEGER columns (32-bit on PostgreSQL): no row has a larger one, and a larger
+# number would overflow the driver (SQLite refuses anything past 2**63 with an OverflowError).
+MAX_INT_ID = 2**31 - 1
+# String ids are 32 hex characters: a longer one, or one with other characters, cannot exist
+# (answered 422, not looked up; PostgreSQL would refuse a NUL in it with a server error).
+MAX_STR_ID_LENGTH = 64
+STR_ID_PATTERN = "^[A-Za-z0-9_-]+$"
 
 
 def as_utc(value: datetime | None) -> datetime | None:
@@ -29,5 +37,23 @@ class OutModel(BaseModel):
         return value
 
 
+class ErrorItem(BaseModel):
+    field: str = Field(description="The field at fault: `titles[3]`, `category`, `offset`, "
+                       "`body`, `authorization`, `task_id`, ...")
+    message: str = Field(description="What is wrong with it")
+
+
+class ErrorOut(BaseModel):
+    """Every 4xx and 5xx answer of the API (app.main's handlers)."""
+
+    detail: str = Field(description='Every error as "field: message", joined by "; "')
+    errors: list[ErrorItem] = Field(min_length=1)
+
+
 def offset_query() -> Any:
-    return Query(0, ge=0, le=MAX_OFFSET, description="Rows to skip")
+    return Query(0, ge=0, le=MAX_OFFSET, description=f"Rows to skip (0-{MAX_OFFSET})")
+
+
+def limit_query(default: int, maximum: int) -> Any:
+    return Query(default, ge=1, le=maximum, description=f"Rows per page (1-{maximum})")
+

@@ -10,11 +10,18 @@ from fastapi.responses import JSONResponse
 
 from app.ops import health
 from app.ops.metrics import render
+from app.ops.schemas import HealthOut, LiveOut
 
 router = APIRouter()
 
+HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Every part answers"},
+    503: {"model": HealthOut, "description": "`down` names the parts that do not answer"},
+}
 
-@router.get("/api/health", tags=["health"])
+
+@router.get("/api/health", tags=["health"], response_model=HealthOut,
+            responses=HEALTH_RESPONSES)
 async def get_health() -> Any:
     """200 when the database, the broker and at least one worker answer; 503 naming the part
     that does not."""
@@ -22,22 +29,24 @@ async def get_health() -> Any:
     return JSONResponse(report, status_code=200 if not report["down"] else 503)
 
 
-@router.get("/api/health/ready", tags=["health"])
+@router.get("/api/health/ready", tags=["health"], response_model=HealthOut,
+            responses=HEALTH_RESPONSES)
 async def get_ready() -> Any:
     """Readiness (the same checks as /api/health): send traffic here only when it is 200."""
     return await get_health()
 
 
-@router.get("/api/health/live", tags=["health"])
-async def get_live() -> dict[str, str]:
-    """Liveness: the process answers. Restart it only when this fails."""
-    return {"status": "ok"}
+@router.get("/api/health/live", tags=["health"], response_model=LiveOut)
+async def get_live() -> LiveOut:
+    """Liveness: the process answers, whatever the database, Redis or the workers do. Restart
+    it only when this fails."""
+    return LiveOut(status="ok")
 
 
 @router.get("/metrics", response_class=Response, tags=["monitoring"],
             responses={200: {"content": {"text/plain": {}}, "description": "Prometheus metrics"}})
 async def metrics() -> Response:
-    """Batches and items by status, queue depth, live workers, LLM latency, tokens, retries.
-    Keep it off the public internet (see deploy/nginx)."""
+    """Batches and items by status, queue depth, live workers, LLM latency, tokens, retries,
+    HTTP requests by route and status. Keep it off the public internet (see deploy/nginx)."""
     body, content_type = await run_in_threadpool(render)
     return Response(body, media_type=content_type)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Response, status
 
 from app.core.auth import SessionDep, require_token
-from app.core.schemas import MAX_OFFSET
+from app.core.schemas import MAX_STR_ID_LENGTH, STR_ID_PATTERN, limit_query, offset_query
 from app.schedules import repository, service
 from app.schedules.cron import next_run
 from app.schedules.models import Schedule
@@ -18,6 +18,8 @@ router = APIRouter(
 )
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No schedule with this id"}}
+ScheduleId = Annotated[str, Path(min_length=1, max_length=MAX_STR_ID_LENGTH, pattern=STR_ID_PATTERN,
+                                 description="The schedule's id")]
 UNAVAILABLE: dict[int | str, dict[str, Any]] = {
     503: {"description": "Redis (where beat reads schedules) is unavailable; nothing changed"}
 }
@@ -42,21 +44,23 @@ def create_schedule(body: ScheduleIn, session: SessionDep, response: Response) -
 @router.get("", response_model=SchedulePage)
 def list_schedules(
     session: SessionDep,
-    limit: int = Query(50, ge=1, le=200),
-    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    limit: int = limit_query(50, 200),
+    offset: int = offset_query(),
 ) -> SchedulePage:
     rows, total = repository.list_schedules(session, limit=limit, offset=offset)
     return SchedulePage(items=[_out(s) for s in rows], total=total, limit=limit, offset=offset)
 
 
 @router.get("/{schedule_id}", response_model=ScheduleOut, responses=NOT_FOUND)
-def get_schedule(schedule_id: str, session: SessionDep) -> ScheduleOut:
+def get_schedule(schedule_id: ScheduleId, session: SessionDep) -> ScheduleOut:
     return _out(service.get_or_404(session, schedule_id))
 
 
 @router.patch("/{schedule_id}", response_model=ScheduleOut,
               responses={**NOT_FOUND, 409: {"description": "The name is taken"}, **UNAVAILABLE})
-def update_schedule(schedule_id: str, body: SchedulePatch, session: SessionDep) -> ScheduleOut:
+def update_schedule(
+    schedule_id: ScheduleId, body: SchedulePatch, session: SessionDep
+) -> ScheduleOut:
     """Change any field; the next run follows the change without restarting beat."""
     changes = service.Changes.of(**body.model_dump(exclude_none=True))
     return _out(service.update(session, schedule_id, changes))
@@ -64,7 +68,7 @@ def update_schedule(schedule_id: str, body: SchedulePatch, session: SessionDep) 
 
 @router.delete("/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT,
                responses={**NOT_FOUND, **UNAVAILABLE})
-def delete_schedule(schedule_id: str, session: SessionDep) -> Response:
+def delete_schedule(schedule_id: ScheduleId, session: SessionDep) -> Response:
     """Stop and forget the schedule. Batches it already made stay."""
     service.delete(session, schedule_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

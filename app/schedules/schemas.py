@@ -7,23 +7,31 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
+from app.batches.schemas import TITLES_DESCRIPTION, Category
+from app.batches.validation import LINE_PATTERN
 from app.config import get_settings
 from app.core.schemas import OutModel
+from app.schedules.cron import CRON_MAX_LENGTH, CRON_PATTERN
+from app.schedules.service import NAME_MAX_LENGTH
 
 _settings = get_settings()
 Title = Annotated[StrictStr, Field(json_schema_extra={
-    "minLength": 1, "maxLength": _settings.max_title_length})]
+    "minLength": 1, "maxLength": _settings.max_title_length, "pattern": LINE_PATTERN})]
 Titles = Annotated[list[Title], Field(
-    examples=[["This week in savings accounts"]],
+    description=TITLES_DESCRIPTION, examples=[["This week in savings accounts"]],
     json_schema_extra={"minItems": 1, "maxItems": _settings.max_titles_per_batch})]
-Name = Annotated[StrictStr, Field(examples=["Weekly guides"],
-                                  json_schema_extra={"minLength": 1, "maxLength": 100})]
+Name = Annotated[StrictStr, Field(
+    description="One line of 1-100 characters, not only spaces, no control characters; "
+    "unique among schedules.", examples=["Weekly guides"],
+    json_schema_extra={"minLength": 1, "maxLength": NAME_MAX_LENGTH, "pattern": LINE_PATTERN})]
 Cron = Annotated[StrictStr, Field(
     description="Standard 5-field cron, in UTC (minute hour day-of-month month "
-    "day-of-week), or @hourly, @daily, @weekly, @monthly, @yearly.",
-    examples=["0 6 * * mon"], json_schema_extra={"minLength": 1, "maxLength": 100})]
-Category = Annotated[StrictStr, Field(examples=["guide"],
-                                      json_schema_extra={"minLength": 1, "maxLength": 200})]
+    "day-of-week; each field *, a number, a range a-b, an optional /step of 1-99, or a list "
+    "of those; months and days also by their three-letter names), or @hourly, @daily, "
+    "@weekly, @monthly, @yearly. A day that never occurs in its months (31 February) is "
+    "refused too.",
+    examples=["0 6 * * mon"],
+    json_schema_extra={"minLength": 1, "maxLength": CRON_MAX_LENGTH, "pattern": CRON_PATTERN})]
 Mode = Annotated[StrictStr, Field(
     description="The lane of each batch it makes: `realtime` or `batch` (the Batch API).",
     json_schema_extra={"enum": ["realtime", "batch"]})]

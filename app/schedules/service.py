@@ -17,7 +17,13 @@ from sqlalchemy.orm import Session
 from app.batches import repository as batch_repository
 from app.batches import service as batches
 from app.batches.errors import BatchError
-from app.batches.validation import clean_category, clean_mode, clean_titles
+from app.batches.validation import (
+    clean_category,
+    clean_mode,
+    clean_titles,
+    fold_spaces,
+    line_problem,
+)
 from app.core import outbox
 from app.core.models import utcnow
 from app.core.redis import get_redis
@@ -29,13 +35,15 @@ from app.schedules.models import Schedule
 log = logging.getLogger(__name__)
 
 
+NAME_MAX_LENGTH = 100
+
+
 def clean_name(name: object) -> str:
-    value = " ".join(name.split()) if isinstance(name, str) else ""
-    if not value:
-        raise ScheduleError.invalid("name", "must not be blank")
-    if len(value) > 100:
-        raise ScheduleError.invalid("name", f"at most 100 characters, got {len(value)}")
-    return value
+    """One line of text, as a title is (app.batches.validation.line_problem)."""
+    problem = line_problem(name, NAME_MAX_LENGTH)
+    if problem is not None:
+        raise ScheduleError.invalid("name", problem)
+    return fold_spaces(str(name))
 
 
 @dataclass

@@ -30,3 +30,20 @@ def wait_final(api: Any, task_id: str, timeout: float = 60) -> dict:
     status = api.get(f"/api/tasks/{task_id}/status").json()
     assert status["completed"] + status["failed"] + status["cancelled"] == status["total"]
     return status
+
+
+def leaf_routes(app: Any) -> list[Any]:
+    """Every route of the app, however routers are included or nested (FastAPI keeps an
+    included router as one entry with the routes inside it)."""
+
+    def walk(routes: list[Any]) -> list[Any]:
+        found = []
+        for route in routes:
+            inner = getattr(route, "original_router", None) or getattr(route, "app", None)
+            if getattr(inner, "routes", None) is not None and not hasattr(route, "methods"):
+                found.extend(walk(inner.routes))
+            else:
+                found.append(route)
+        return found
+
+    return walk(list(app.routes))
