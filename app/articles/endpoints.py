@@ -35,12 +35,12 @@ def _article_or_404(session: SessionDep, article_id: int) -> Article:
     return article
 
 
-@router.get("/{article_id}", response_model=ArticleOut, responses=NOT_FOUND)
+@router.get("/{article_id:int}", response_model=ArticleOut, responses=NOT_FOUND)
 def get_article(article_id: ArticleId, session: SessionDep) -> ArticleOut:
     return article_out(_article_or_404(session, article_id))
 
 
-@router.get("/{article_id}/markdown", response_class=PlainTextResponse, responses={
+@router.get("/{article_id:int}/markdown", response_class=PlainTextResponse, responses={
     **NOT_FOUND, 200: {"content": {"text/markdown": {}}, "description": "The Markdown file"}})
 def get_article_markdown(article_id: ArticleId, session: SessionDep) -> Response:
     """The article as a Markdown file (`curl -OJ` saves it as article-<id>.md)."""
@@ -51,7 +51,7 @@ def get_article_markdown(article_id: ArticleId, session: SessionDep) -> Response
     )
 
 
-@router.get("/{article_id}/html", response_class=HTMLResponse, responses=NOT_FOUND)
+@router.get("/{article_id:int}/html", response_class=HTMLResponse, responses=NOT_FOUND)
 def article_html(article_id: ArticleId, session: SessionDep) -> HTMLResponse:
     """The article rendered as an HTML fragment for the reader (raw HTML in it is escaped)."""
     article = _article_or_404(session, article_id)

@@ -45,10 +45,8 @@ def make_query(
     task_id: str | None = None, since: datetime | None = None, until: datetime | None = None,
     q: str | None = None, sort: str = "created_at", order: str = "desc",
 ) -> ArticleQuery:
-    """The library's filters as one query, checked: `since` before `until`, a few terms."""
+    """The library's filters as one query (an `until` not after `since` matches nothing)."""
     since, until = _utc(since), _utc(until)
-    if since is not None and until is not None and until <= since:
-        raise ArticleError.invalid("until", "must be later than since")
     return ArticleQuery(category=category or None, status=status or None,
                         language=language or None, task_id=task_id or None, since=since,
                         until=until, terms=search_terms(q), sort=sort, order=order)

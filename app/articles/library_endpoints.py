@@ -29,8 +29,8 @@ MAX_PREVIEW = 500_000
 
 
 class ArticleFilters(BaseModel):
-    """The library's filters (every one given must hold) and its order. Empty values count
-    as not given."""
+    """The library's filters (every one given must hold) and its order. An empty `q` counts as
+    not given; any other parameter, when given, must be valid (the schema says how)."""
 
     category: str | None = Field(None, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$",
                                  description="Only this category")
@@ -50,7 +50,18 @@ class ArticleFilters(BaseModel):
         "created_at", description="updated_at is the last change (created_at when never edited)")
     order: Literal["asc", "desc"] = "desc"
 
-    @field_validator("*", mode="before")
+    @field_validator("since", "until", mode="before")
+    @classmethod
+    def _iso_time(cls, value: Any) -> Any:
+        # pydantic would also take a number of seconds ("0.5"): the schema promises ISO 8601.
+        if isinstance(value, str):
+            try:
+                datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+            except ValueError:
+                raise ValueError("must be an ISO 8601 time such as 2026-12-01T08:00:00Z") from None
+        return value
+
+    @field_validator("q", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value

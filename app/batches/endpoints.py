@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
+from starlette.convertors import Convertor, register_url_convertor
 
 from app.batches import repository, service
 from app.batches.enums import BatchStatus
@@ -31,6 +32,21 @@ router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 authed = [Depends(require_token)]
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No batch with this id"}}
+class _BatchIdConvertor(Convertor[str]):
+    """`/api/tasks/{id}` never matches `generate-articles`: without this, `OPTIONS` or `GET`
+    on the submit path would answer 405 advertising the batch's PATCH in `Allow`."""
+
+    regex = r"(?!generate-articles$)[A-Za-z0-9_-]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("batch_id", _BatchIdConvertor())
+
 TaskId = Annotated[str, Path(min_length=1, max_length=MAX_STR_ID_LENGTH, pattern=STR_ID_PATTERN,
                              description="The batch's id (`task_id` of the 202 answer)")]
 
@@ -122,12 +138,12 @@ def retry_failed(task_id: TaskId, session: SessionDep, response: Response) -> Ba
 
 
 @router.patch(
-    "/{task_id}",
+    "/{task_id:batch_id}",
     response_model=BatchOut,
     dependencies=authed,
     responses={**NOT_FOUND, 409: {"description": "The batch already ended"}},
 )
-def update_task(task_id: str, body: BatchPatch, session: SessionDep) -> BatchOut:
+def update_task(task_id: TaskId, body: BatchPatch, session: SessionDep) -> BatchOut:
     """Change a running or paused batch's spend cap (`max_cost_usd`, null for none) or
     `priority`. A paused batch stays paused until POST /resume."""
     batch = service.update(session, task_id, body.model_dump(include=body.model_fields_set))
@@ -141,7 +157,7 @@ def update_task(task_id: str, body: BatchPatch, session: SessionDep) -> BatchOut
     dependencies=authed,
     responses={**NOT_FOUND, 409: {"description": "Not paused, or the cap is still reached"}},
 )
-def resume_task(task_id: str, session: SessionDep, response: Response) -> BatchOut:
+def resume_task(task_id: TaskId, session: SessionDep, response: Response) -> BatchOut:
     """Resume a batch a budget paused (raise the cap first: PATCH or the setting)."""
     service.resume(session, task_id)
     return _with_items(session, task_id, response)

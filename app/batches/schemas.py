@@ -10,7 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
 from app.batches import costs
 from app.batches.enums import BatchMode, Priority
-from app.batches.validation import CATEGORY_MAX_LENGTH, CATEGORY_PATTERN, LINE_PATTERN
+from app.batches.validation import (
+    CATEGORY_MAX_LENGTH,
+    CATEGORY_PATTERN,
+    LINE_PATTERN,
+    MAX_COST_USD,
+)
 from app.config import get_settings
 from app.core.schemas import OutModel
 
@@ -48,7 +53,7 @@ class GenerateRequest(BaseModel):
     max_cost_usd: float | None = Field(
         None, description="This batch's own spend cap in USD: it pauses when the next call's "
         "worst-case cost would pass it (null: no cap).", examples=[5.0],
-        json_schema_extra={"exclusiveMinimum": 0})
+        json_schema_extra={"exclusiveMinimum": 0, "maximum": MAX_COST_USD})
 
 
 class BatchPatch(BaseModel):
@@ -56,7 +61,8 @@ class BatchPatch(BaseModel):
 
     max_cost_usd: float | None = Field(
         None, description="The new spend cap in USD (null removes it). A paused batch stays "
-        "paused until POST /resume.", json_schema_extra={"exclusiveMinimum": 0})
+        "paused until POST /resume.",
+        json_schema_extra={"exclusiveMinimum": 0, "maximum": MAX_COST_USD})
     priority: StrictStr | None = Field(None, json_schema_extra={"enum": list(Priority)})
 
 
