@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -13,13 +15,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import celery_app as _celery_app  # noqa: F401  (binds the app the outbox sends with)
 from app.articles import endpoints as articles
+from app.batches import article_endpoints as article_work
 from app.batches import endpoints as batches
+from app.batches.validation import warm_up_detector
 from app.config import get_settings
 from app.core.errors import DomainError
 from app.core.limits import BodySizeLimit
 from app.core.logs import configure_logging
 from app.core.sentry import init_sentry
 from app.ops import endpoints as ops
+from app.profiles import endpoints as profiles
 from app.schedules import endpoints as schedules
 from app.web import pages
 
@@ -64,6 +69,12 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     return await http_exception_handler(request, exc)
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    warm_up_detector()  # before the first request: "auto" batches resolve titles at submit
+    yield
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     configure_logging()
@@ -72,12 +83,15 @@ def create_app() -> FastAPI:
         title="TrustAgency article generation",
         version="0.1.0",
         description="Submit titles, follow progress, read the articles written by Celery workers.",
+        lifespan=_lifespan,
     )
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.include_router(batches.router)
     app.include_router(articles.router)
+    app.include_router(article_work.router)
+    app.include_router(profiles.router)
     app.include_router(schedules.router)
     app.include_router(ops.router)
     app.include_router(pages.router)

@@ -1,15 +1,30 @@
-"""Reading the articles the workers wrote."""
+"""Reading, reviewing and editing the articles the workers wrote. Thin: the logic is in
+app.articles.service, the commit at the end of the request. (Regenerating one article goes
+through the batch queue: app/batches/article_endpoints.py.)"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Query
-from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+import re
+from typing import Any
 
-from app.articles import repository
+from fastapi import APIRouter, Body, Depends, Header, Query, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse
+
+from app.articles import repository, service
 from app.articles.errors import ArticleError
-from app.articles.models import Article
+from app.articles.naming import content_disposition, slug_for
 from app.articles.render import markdown_to_html
-from app.articles.schemas import ArticleOut, ArticlePage, article_out
+from app.articles.schemas import (
+    ArticleOut,
+    ArticlePage,
+    EditIn,
+    ReviewIn,
+    VersionList,
+    VersionOut,
+    article_out,
+    version_out,
+    version_summary,
+)
 from app.core.auth import SessionDep, require_token
 from app.core.schemas import MAX_OFFSET
 
@@ -18,6 +33,12 @@ router = APIRouter(prefix="/api/articles", tags=["articles"], dependencies=[Depe
 # An article's HTML may only be shown, never run anything (raw HTML in it is escaped too).
 FRAGMENT_HEADERS = {"Content-Security-Policy": "default-src 'none'",
                     "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No article with this id"}}
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
 
 
 @router.get("", response_model=ArticlePage)
@@ -33,30 +54,100 @@ def list_articles(
     )
 
 
-def _article_or_404(session: SessionDep, article_id: int) -> Article:
-    article = repository.get_article(session, article_id)
-    if article is None:
-        raise ArticleError.not_found("article_id", f"no article {article_id}")
-    return article
+@router.get("/{article_id}", response_model=ArticleOut, responses=NOT_FOUND)
+def get_article(article_id: int, session: SessionDep, response: Response) -> ArticleOut:
+    """The article; its `ETag` is its version, for `If-Match` on PATCH."""
+    article = service.get_or_404(session, article_id)
+    response.headers["ETag"] = etag(article.version)
+    return article_out(article)
 
 
-@router.get("/{article_id}", response_model=ArticleOut)
-def get_article(article_id: int, session: SessionDep) -> ArticleOut:
-    return article_out(_article_or_404(session, article_id))
-
-
-@router.get("/{article_id}/markdown", response_class=PlainTextResponse)
+@router.get("/{article_id}/markdown", response_class=PlainTextResponse, responses=NOT_FOUND)
 def get_article_markdown(article_id: int, session: SessionDep) -> Response:
-    """The article as a Markdown file (`curl -OJ` saves it as article-<id>.md)."""
+    """The article as a Markdown file named after its title (`curl -OJ` keeps the name;
+    `filename*` in UTF-8 per RFC 6266, with an ASCII fallback)."""
+    article = service.get_or_404(session, article_id)
     return Response(
-        _article_or_404(session, article_id).content,
+        article.content,
         media_type="text/markdown; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="article-{article_id}.md"'},
+        headers={"Content-Disposition": content_disposition(slug_for(article.title) + ".md"),
+                 "ETag": etag(article.version)},
     )
 
 
-@router.get("/{article_id}/html", response_class=HTMLResponse)
+@router.get("/{article_id}/html", response_class=HTMLResponse, responses=NOT_FOUND)
 def article_html(article_id: int, session: SessionDep) -> HTMLResponse:
     """The article rendered as an HTML fragment for the reader (raw HTML in it is escaped)."""
-    article = _article_or_404(session, article_id)
+    article = service.get_or_404(session, article_id)
     return HTMLResponse(markdown_to_html(article.content), headers=FRAGMENT_HEADERS)
+
+
+REVIEW_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND, 409: {"description": "Not allowed from the article's current state"}}
+
+
+def _reviewed(session: SessionDep, response: Response, article_id: int, action: str,
+              body: ReviewIn | None) -> ArticleOut:
+    body = body or ReviewIn()
+    article = service.review(session, article_id, action, note=body.note, reviewer=body.reviewer)
+    response.headers["ETag"] = etag(article.version)
+    return article_out(article)
+
+
+@router.post("/{article_id}/approve", response_model=ArticleOut, responses=REVIEW_RESPONSES)
+def approve_article(article_id: int, session: SessionDep, response: Response,
+                    body: ReviewIn | None = Body(None)) -> ArticleOut:
+    """draft or needs_review → approved (an optional note and reviewer are kept)."""
+    return _reviewed(session, response, article_id, "approve", body)
+
+
+@router.post("/{article_id}/reject", response_model=ArticleOut, responses=REVIEW_RESPONSES)
+def reject_article(article_id: int, session: SessionDep, response: Response,
+                   body: ReviewIn | None = Body(None)) -> ArticleOut:
+    """draft or needs_review → rejected (an edit or a regeneration makes it a draft again)."""
+    return _reviewed(session, response, article_id, "reject", body)
+
+
+@router.post("/{article_id}/publish", response_model=ArticleOut, responses=REVIEW_RESPONSES)
+def publish_article(article_id: int, session: SessionDep, response: Response,
+                    body: ReviewIn | None = Body(None)) -> ArticleOut:
+    """approved → published."""
+    return _reviewed(session, response, article_id, "publish", body)
+
+
+@router.patch("/{article_id}", response_model=ArticleOut, responses={
+    **NOT_FOUND, 409: {"description": "Stale: the article changed since that version"},
+    428: {"description": "No version given (the `version` field or If-Match)"}})
+def edit_article(
+    article_id: int, body: EditIn, session: SessionDep, response: Response,
+    if_match: str | None = Header(None, max_length=64,
+                                  description='The ETag of the version you edited: "3"'),
+) -> ArticleOut:
+    """Change the title and/or content: stored as a new version (the old ones are kept)."""
+    version = body.version
+    if if_match is not None:
+        match = _ETAG.match(if_match)
+        if match is None:
+            raise ArticleError.invalid("if-match", 'must be the ETag of GET, like "3"')
+        if version is not None and int(match.group(1)) != version:
+            raise ArticleError.invalid("if-match", "names another version than `version`")
+        version = int(match.group(1))
+    article = service.edit(session, article_id, version=version, title=body.title,
+                           content=body.content, reviewer=body.reviewer, note=body.note)
+    response.headers["ETag"] = etag(article.version)
+    return article_out(article)
+
+
+@router.get("/{article_id}/versions", response_model=VersionList, responses=NOT_FOUND)
+def list_versions(article_id: int, session: SessionDep) -> VersionList:
+    """Every version, oldest first: the generated original, edits and regenerations."""
+    rows = service.versions(session, article_id)
+    current = service.get_or_404(session, article_id).version
+    return VersionList(items=[version_summary(r) for r in rows], total=len(rows),
+                       current=current)
+
+
+@router.get("/{article_id}/versions/{number}", response_model=VersionOut, responses={
+    404: {"description": "No such article or version"}})
+def get_version(article_id: int, number: int, session: SessionDep) -> VersionOut:
+    return version_out(service.version(session, article_id, number))

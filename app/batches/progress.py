@@ -36,6 +36,9 @@ class Snapshot:
     failed: int
     cancelled: int
     celery_task_id: str | None
+    # Quality (app/batches/quality_gate.py): items written again, articles left for review.
+    regenerated: int = 0
+    needs_review: int = 0
 
     @property
     def final(self) -> bool:
@@ -57,6 +60,8 @@ class Snapshot:
             failed=batch.failed,
             cancelled=batch.cancelled,
             celery_task_id=batch.celery_task_id,
+            regenerated=batch.regenerated or 0,
+            needs_review=batch.needs_review or 0,
         )
 
 

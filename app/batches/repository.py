@@ -40,6 +40,8 @@ def item_rows(session: Session, batch_id: str) -> list[dict[str, Any]]:
             GenerationItem.status,
             GenerationItem.attempts,
             GenerationItem.error,
+            GenerationItem.language,
+            GenerationItem.regenerations,
             GenerationItem.started_at,
             GenerationItem.finished_at,
             Article.id.label("article_id"),

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 
-from app.batches import state
+from app.batches import quality_gate, state
 from app.batches.checkpoint import Cancelled, Checkpoint, DeadlineExceeded, LeaseLost
 from app.batches.enums import BatchStatus, ItemStatus
 from app.batches.models import AIGenerationTask, GenerationItem
@@ -20,7 +20,7 @@ from app.core.db import session_scope
 from app.core.logs import bind_log_context
 from app.core.models import utcnow
 from app.llm import ratelimit
-from app.llm.base import ArticleRequest, Generated, LLMError, RateLimited, TransientError
+from app.llm.base import Generated, LLMError, RateLimited, TransientError, Truncated
 from app.llm.instrumentation import count_retry, instrumented_provider
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,9 @@ def run_item(item_id: int, *, worker: str | None = None, deadline: float | None 
             return SKIPPED
         batch = session.get(AIGenerationTask, item.task_id)
         assert batch is not None
-        request = ArticleRequest(title=item.title, category=batch.category)
+        # The item's language and its category's profile (app/batches/quality_gate.py).
+        job = quality_gate.prepare(session, item, batch)
+        request = job.request
         # A claim moves no count, so no recount under the batch lock (the hot path of every
         # item); only a batch nobody dispatched yet (plan-style call) needs moving along.
         if batch.status == BatchStatus.PENDING:
@@ -87,12 +89,16 @@ def run_item(item_id: int, *, worker: str | None = None, deadline: float | None 
     except SoftTimeLimitExceeded:
         limit = settings.celery_task_soft_time_limit
         return _fail(item, f"time limit exceeded: soft limit of {limit} s reached")
+    except Truncated as exc:  # cut at the token limit: kept for review, flagged "truncated"
+        if exc.generated is None:
+            return _after_error(item, exc)
+        generated = exc.generated
     except LLMError as exc:
         return _after_error(item, exc)
     except Exception as exc:  # a bug or an odd provider reply: retry, bounded like the rest
         log.exception("item %s: unexpected error", item.id)
         return _after_error(item, TransientError(f"unexpected error: {exc}"))
-    return _complete(item, request.category, generated)
+    return _complete(item, job, generated)
 
 
 def time_limit_hit(item_id: int, limit: int, worker: str | None = None) -> Outcome:
@@ -106,15 +112,29 @@ def time_limit_hit(item_id: int, limit: int, worker: str | None = None) -> Outco
     return _fail(item, f"time limit exceeded: soft limit of {limit} s reached")
 
 
-def _complete(item: GenerationItem, category: str, generated: Generated) -> Outcome:
+def _complete(item: GenerationItem, job: quality_gate.Job, generated: Generated) -> Outcome:
+    verdict = quality_gate.judge(item, job, generated)
+    if verdict.quality is None:
+        return _regenerate(item, verdict)
     with session_scope() as session:
-        snapshot = state.complete_item(session, item, category, generated)
+        snapshot = state.complete_item(session, item, job.request.category, generated,
+                                       verdict.quality)
         if snapshot is not None:
             announce(session, snapshot, item_event(item, ItemStatus.COMPLETED))
     log.info(
         "batch %s item %s completed (%s tokens)", item.task_id, item.id, generated.total_tokens
     )
     return Outcome(ItemStatus.COMPLETED)
+
+
+def _regenerate(item: GenerationItem, verdict: quality_gate.Verdict) -> Outcome:
+    """A failed quality check: another attempt at once, with the reasons in its prompt."""
+    with session_scope() as session:
+        snapshot = state.regenerate_item(session, item, verdict.reason, verdict.feedback)
+        if snapshot is None:
+            return SKIPPED
+        announce(session, snapshot, item_event(item, ItemStatus.RETRYING, verdict.reason))
+    return Outcome(ItemStatus.RETRYING, 0.0)
 
 
 def _fail(item: GenerationItem, error: str) -> Outcome:

@@ -33,6 +33,11 @@ class GenerateRequest(BaseModel):
         "(case is folded, surrounding spaces dropped).", examples=["guide"],
         json_schema_extra={"minLength": 1, "maxLength": 200},
     )
+    language: StrictStr | None = Field(
+        None, description="BCP 47 tag the articles are written in (`en`, `zh-CN`, `ja` ...), "
+        "or `auto`: each title's own language. Default: the ARTICLE_LANGUAGE setting.",
+        examples=["zh-CN"], json_schema_extra={"maxLength": 35},
+    )
 
 
 class ItemOut(OutModel):
@@ -43,6 +48,8 @@ class ItemOut(OutModel):
     attempts: int
     article_id: int | None = None
     error: str | None = None
+    language: str | None = None
+    regenerations: int = 0
     started_at: datetime | None = None
     finished_at: datetime | None = None
 
@@ -58,6 +65,9 @@ class BatchOut(OutModel):
     failed: int
     cancelled: int
     progress: int
+    language: str = "auto"
+    regenerated: int = 0
+    needs_review: int = 0
     cancel_requested: bool
     created_at: datetime
     started_at: datetime | None
@@ -77,6 +87,8 @@ class ProgressOut(BaseModel):
     completed: int
     failed: int
     cancelled: int
+    regenerated: int = 0
+    needs_review: int = 0
     eta_seconds: float | None = None
 
 
@@ -103,6 +115,8 @@ def batch_out(
                 attempts=i.attempts,
                 article_id=i.article.id if i.article is not None else None,
                 error=i.error,
+                language=i.language,
+                regenerations=i.regenerations or 0,
                 started_at=i.started_at,
                 finished_at=i.finished_at,
             )
@@ -119,6 +133,9 @@ def batch_out(
         failed=batch.failed,
         cancelled=batch.cancelled,
         progress=batch.progress,
+        language=batch.language or "auto",
+        regenerated=batch.regenerated or 0,
+        needs_review=batch.needs_review or 0,
         cancel_requested=batch.cancel_requested,
         created_at=batch.created_at,
         started_at=batch.started_at,
@@ -128,3 +145,20 @@ def batch_out(
         schedule_id=(batch.extra or {}).get("schedule_id"),
         items=out_items,
     )
+
+
+class RegenerateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    feedback: StrictStr | None = Field(
+        None, description="What the new version should do differently; added to the prompt.",
+        examples=["Shorter, and add a table of fees"], json_schema_extra={"maxLength": 2000})
+
+
+class RegenerateOut(BaseModel):
+    article_id: int
+    task_id: str = Field(description="Its batch, processing again while the article is written")
+    item_id: int
+    item_status: str = Field(description="The item's status now: pending")
+    version: int = Field(description="The article's current version; the new one will follow")
+    feedback: str | None

@@ -18,7 +18,13 @@ from app.batches.enums import BATCH_FINAL
 from app.batches.errors import BatchError
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot, announce
-from app.batches.validation import clean_category, clean_titles, fingerprint
+from app.batches.validation import (
+    clean_category,
+    clean_language,
+    clean_titles,
+    fingerprint,
+    item_language,
+)
 from app.core import names, outbox
 
 log = logging.getLogger(__name__)
@@ -32,12 +38,16 @@ def create_batch(
     batch_id: str | None = None,
     idempotency_key: str | None = None,
     extra: dict | None = None,
+    language: str | None = None,
 ) -> AIGenerationTask:
-    """Insert a batch and one item per title (flushed). Validates its input."""
+    """Insert a batch and one item per title (flushed). Validates its input; `language`
+    (None: ARTICLE_LANGUAGE) "auto" is resolved per title here, once."""
     titles = clean_titles(titles)
     category = clean_category(category)
+    language = clean_language(language)
     batch = AIGenerationTask(
         category=category,
+        language=language,
         total=len(titles),
         celery_task_id=str(uuid.uuid4()),
         celery_status="PENDING",
@@ -46,7 +56,8 @@ def create_batch(
     )
     if batch_id:
         batch.id = batch_id
-    batch.items = [GenerationItem(index=i, title=t) for i, t in enumerate(titles)]
+    batch.items = [GenerationItem(index=i, title=t, language=item_language(language, t))
+                   for i, t in enumerate(titles)]
     session.add(batch)
     session.flush()
     return batch
@@ -58,6 +69,7 @@ def submit(
     category: str,
     idempotency_key: str | None = None,
     extra: dict | None = None,
+    language: str | None = None,
 ) -> tuple[AIGenerationTask, bool]:
     """Store a new batch and queue its dispatch after the commit: (batch, True). For a key
     seen before, the earlier batch: (batch, False); BatchError 409 if it was another request.
@@ -69,7 +81,8 @@ def submit(
     try:
         with session.begin_nested():  # a concurrent insert of the same key fails only this
             batch = create_batch(
-                session, titles, category, idempotency_key=idempotency_key, extra=extra
+                session, titles, category, idempotency_key=idempotency_key, extra=extra,
+                language=language,
             )
     except IntegrityError:
         existing = repository.find_by_key(session, idempotency_key) if idempotency_key else None

@@ -15,8 +15,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.articles import repository as articles
-from app.batches.enums import BATCH_FINAL, ITEM_WAITING, BatchStatus, ItemStatus
+from app.articles import service as articles
+from app.articles.enums import ArticleStatus
+from app.articles.models import Article
+from app.batches.enums import BATCH_FINAL, ITEM_FINAL, ITEM_WAITING, BatchStatus, ItemStatus
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot
 from app.core.models import utcnow
@@ -34,7 +36,9 @@ def lock_batch(session: Session, batch_id: str) -> AIGenerationTask | None:
 
 
 def _final_status(batch: AIGenerationTask) -> str:
-    if batch.cancel_requested:
+    # Cancelled items stay cancelled when an editor regenerates another item of the batch
+    # (reopen_for_regeneration lowers the flag so that item can run).
+    if batch.cancel_requested or batch.cancelled:
         return BatchStatus.CANCELLED
     if batch.completed == batch.total:
         return BatchStatus.COMPLETED
@@ -63,6 +67,7 @@ def refresh_batch(
     batch.completed = counts.get(ItemStatus.COMPLETED, 0)
     batch.failed = counts.get(ItemStatus.FAILED, 0)
     batch.cancelled = counts.get(ItemStatus.CANCELLED, 0)
+    batch.regenerated, batch.needs_review = _quality_counts(session, batch_id)
     done = batch.completed + batch.failed + batch.cancelled
     progress = int(done * 100 / batch.total) if batch.total else 100
     batch.progress = max(batch.progress or 0, progress)
@@ -78,6 +83,17 @@ def refresh_batch(
             batch.started_at = batch.started_at or now
             batch.celery_status = "PROGRESS"
     return Snapshot.of(batch)
+
+
+def _quality_counts(session: Session, batch_id: str) -> tuple[int, int]:
+    """(items written again after a failed quality check, articles that need review)."""
+    regenerated = select(func.count()).select_from(GenerationItem).where(
+        GenerationItem.task_id == batch_id, GenerationItem.regenerations > 0)
+    needs_review = select(func.count()).select_from(Article).where(
+        Article.task_id == batch_id, Article.status == ArticleStatus.NEEDS_REVIEW)
+    row = session.execute(select(regenerated.scalar_subquery(),
+                                 needs_review.scalar_subquery())).one()
+    return int(row[0] or 0), int(row[1] or 0)
 
 
 def start_batch(session: Session, batch_id: str) -> AIGenerationTask | None:
@@ -163,19 +179,63 @@ def _end_processing(session: Session, item: GenerationItem, **values: Any) -> bo
 
 
 def complete_item(
-    session: Session, item: GenerationItem, category: str, generated: Generated
+    session: Session, item: GenerationItem, category: str, generated: Generated,
+    quality: articles.Quality | None = None,
 ) -> Snapshot | None:
-    """processing → completed with its article; None when someone else already ended it."""
+    """processing → completed with its article (a new version of it when regenerated); None
+    when someone else already ended it."""
     batch = lock_batch(session, item.task_id)
     if not _end_processing(
-        session, item, status=ItemStatus.COMPLETED, error=None, finished_at=utcnow()
+        session, item, status=ItemStatus.COMPLETED, error=None, finished_at=utcnow(),
+        feedback=None,
     ):
         return None
-    articles.insert_generated(
-        session, item_id=item.id, task_id=item.task_id, title=item.title, category=category,
-        generated=generated,
+    articles.store_generation(
+        session, item_id=item.id, task_id=item.task_id, title=item.title,
+        category=category, generated=generated, quality=quality or articles.Quality(),
     )
     return refresh_batch(session, item.task_id, batch)
+
+
+def regenerate_item(session: Session, item: GenerationItem, reason: str,
+                    feedback: str) -> Snapshot | None:
+    """processing → retrying at once: the article failed a quality check and is written
+    again with `feedback` in its prompt (counted in attempts and in `regenerations`)."""
+    batch = lock_batch(session, item.task_id)
+    if not _end_processing(
+        session, item, status=ItemStatus.RETRYING, error=reason[:2000], next_attempt_at=utcnow(),
+        feedback=feedback, regenerations=GenerationItem.regenerations + 1,
+    ):
+        return None
+    return refresh_batch(session, item.task_id, batch)
+
+
+def reopen_for_regeneration(session: Session, batch: AIGenerationTask, item: GenerationItem,
+                            feedback: str | None) -> bool:
+    """An ended item → pending, to write its article again (an editor asked, with optional
+    `feedback`); its batch is processing again, also after a cancel (its cancelled items stay
+    cancelled). Call with the batch row locked; enqueue the item after the commit. False when
+    the item is still running."""
+    now = utcnow()
+    result = session.execute(
+        update(GenerationItem)
+        .where(GenerationItem.id == item.id, GenerationItem.status.in_(ITEM_FINAL))
+        .values(status=ItemStatus.PENDING, attempts=0, error=None, worker=None,
+                finished_at=None, next_attempt_at=None, lease_expires_at=None,
+                enqueued_at=now, feedback=feedback, regenerations=0)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    batch.cancel_requested = False
+    batch.status = BatchStatus.PROCESSING
+    batch.finished_at = None
+    batch.error = None
+    batch.celery_status = "PROGRESS"
+    batch.progress = 0  # recounted from the items that stay done, as a retry does
+    refresh_batch(session, batch.id, batch)
+    session.refresh(item)
+    return True
 
 
 def fail_item(session: Session, item: GenerationItem, error: str) -> Snapshot | None:

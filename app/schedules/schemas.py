@@ -24,6 +24,10 @@ Cron = Annotated[StrictStr, Field(
     examples=["0 6 * * mon"], json_schema_extra={"minLength": 1, "maxLength": 100})]
 Category = Annotated[StrictStr, Field(examples=["guide"],
                                       json_schema_extra={"minLength": 1, "maxLength": 200})]
+Language = Annotated[StrictStr, Field(
+    description="BCP 47 tag of each run's articles, or `auto` (each title's own language); "
+    "null: the ARTICLE_LANGUAGE setting at run time.", examples=["zh-CN"],
+    json_schema_extra={"maxLength": 35})]
 
 
 class ScheduleIn(BaseModel):
@@ -34,6 +38,7 @@ class ScheduleIn(BaseModel):
     titles: Titles
     category: Category
     enabled: StrictBool = True
+    language: Language | None = None
 
 
 class SchedulePatch(BaseModel):
@@ -44,6 +49,7 @@ class SchedulePatch(BaseModel):
     titles: Titles | None = None
     category: Category | None = None
     enabled: StrictBool | None = None
+    language: Language | None = None
 
 
 class ScheduleOut(OutModel):
@@ -53,6 +59,7 @@ class ScheduleOut(OutModel):
     titles: list[str]
     category: str
     enabled: bool
+    language: str | None
     run_count: int
     last_run_at: datetime | None
     last_batch_id: str | None

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.batches import repository as batch_repository
 from app.batches import service as batches
 from app.batches.errors import BatchError
-from app.batches.validation import clean_category, clean_titles
+from app.batches.validation import clean_category, clean_language, clean_titles
 from app.core import outbox
 from app.core.models import utcnow
 from app.core.redis import get_redis
@@ -47,6 +47,7 @@ class Changes:
     titles: list[str] | None = None
     category: str | None = None
     enabled: bool | None = None
+    language: str | None = None
 
     @classmethod
     def of(cls, **fields: Any) -> Changes:
@@ -58,6 +59,9 @@ class Changes:
                 clean_category(fields["category"]) if fields.get("category") is not None else None
             ),
             enabled=fields.get("enabled"),
+            language=(
+                clean_language(fields["language"]) if fields.get("language") is not None else None
+            ),
         )
 
 
@@ -85,11 +89,12 @@ def _flush(session: Session) -> None:
 
 
 def create(session: Session, name: str, cron: str, titles: list[str], category: str,
-           enabled: bool = True) -> Schedule:
-    changes = Changes.of(name=name, cron=cron, titles=titles, category=category)
+           enabled: bool = True, language: str | None = None) -> Schedule:
+    changes = Changes.of(name=name, cron=cron, titles=titles, category=category,
+                         language=language)
     _require_redis()
     schedule = Schedule(name=changes.name, cron=changes.cron, titles=changes.titles,
-                        category=changes.category, enabled=enabled)
+                        category=changes.category, enabled=enabled, language=changes.language)
     session.add(schedule)
     _flush(session)
     _mirror_after_commit(session, schedule.id)
@@ -100,7 +105,7 @@ def create(session: Session, name: str, cron: str, titles: list[str], category: 
 def update(session: Session, schedule_id: str, changes: Changes) -> Schedule:
     schedule = get_or_404(session, schedule_id)
     _require_redis()
-    for field in ("name", "cron", "titles", "category", "enabled"):
+    for field in ("name", "cron", "titles", "category", "enabled", "language"):
         value = getattr(changes, field)
         if value is not None:
             setattr(schedule, field, value)
@@ -150,7 +155,7 @@ def run(session: Session, schedule_id: str, run_id: str) -> dict[str, Any]:
     try:
         batch, created = batches.submit(
             session, list(schedule.titles), schedule.category, idempotency_key=key,
-            extra={"schedule_id": schedule_id},
+            extra={"schedule_id": schedule_id}, language=schedule.language,
         )
     except BatchError as exc:
         schedule.last_error = str(exc)
