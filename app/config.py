@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,6 +19,7 @@ QUALITY_CHECK_NAMES: tuple[QualityCheck, ...] = (
 VAR_DIR = ROOT / "var"
 # The fields of one LLM_PRICES entry, USD per 1M tokens.
 _PRICE_KEYS = {"input", "output", "batch_input", "batch_output"}
+_LANGUAGE_TAG = re.compile(r"^(?:[Aa][Uu][Tt][Oo]|[a-zA-Z]{2,3}(?:-[A-Za-z0-9]{2,8})*)$")
 
 
 class Settings(BaseSettings):
@@ -125,6 +127,11 @@ class Settings(BaseSettings):
     # How often beat polls the provider's Batch API for batches in `mode: "batch"` (seconds).
     batch_poll_seconds: float = Field(30.0, gt=0)
 
+    # --- language -------------------------------------------------------------------------
+    # A batch's language when it names none: a BCP 47 tag (en, zh-CN, ja ...) or "auto" (each
+    # title's own language, detected when the batch is stored; app/batches/validation.py).
+    article_language: str = "auto"
+
     # --- quality checks -------------------------------------------------------------------
     # Run on each generated article (app/articles/quality.py); listing fewer turns the others
     # off. Comma-separated names or a JSON list; "none" or [] for no checks.
@@ -170,6 +177,18 @@ class Settings(BaseSettings):
                 if any(not isinstance(v, int | float) or v < 0 for v in prices.values()):
                     raise ValueError(f"LLM_PRICES[{model!r}]: prices must be numbers >= 0")
         return value
+
+    @field_validator("article_language", mode="before")
+    @classmethod
+    def _language_tag(cls, value: object) -> object:
+        # The shape only (app.llm.language validates and cases tags; config sits below it).
+        text = value.strip().replace("_", "-") if isinstance(value, str) else value
+        if text == "":
+            return "auto"
+        if not isinstance(text, str) or not _LANGUAGE_TAG.match(text):
+            raise ValueError(f"ARTICLE_LANGUAGE must be 'auto' or a BCP 47 tag such as en or "
+                             f"zh-CN, not {value!r}")
+        return text
 
     @field_validator("quality_checks", mode="before")
     @classmethod

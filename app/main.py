@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -14,8 +16,10 @@ from starlette.routing import Match
 from app import celery_app as _celery_app  # noqa: F401  (binds the app the outbox sends with)
 from app.articles import endpoints as articles
 from app.articles import library_endpoints as library
+from app.batches import article_endpoints as article_work
 from app.batches import endpoints as batches
 from app.batches import exports
+from app.batches.validation import warm_up_detector
 from app.config import get_settings
 from app.core import openapi
 from app.core.errors import DomainError
@@ -25,6 +29,7 @@ from app.core.logs import configure_logging
 from app.core.sentry import init_sentry
 from app.ops import endpoints as ops
 from app.ops.http_metrics import HttpMetrics
+from app.profiles import endpoints as profiles
 from app.schedules import endpoints as schedules
 from app.web import pages
 from app.web.docs import mount_docs
@@ -110,6 +115,12 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
                         headers=headers)
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    warm_up_detector()  # before the first request: "auto" batches resolve titles at submit
+    yield
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
     require_safe_exposure(settings)  # before anything listens (app/core/exposure.py)
@@ -121,6 +132,7 @@ def create_app() -> FastAPI:
         description="Submit titles, follow progress, read the articles written by Celery workers.",
         docs_url=None,  # mount_docs serves Swagger UI from local files below
         redoc_url=None,  # ReDoc would load from a CDN
+        lifespan=_lifespan,
     )
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
@@ -130,6 +142,8 @@ def create_app() -> FastAPI:
     app.include_router(exports.router)
     app.include_router(library.router)  # before articles: /export.zip is not an article id
     app.include_router(articles.router)
+    app.include_router(article_work.router)
+    app.include_router(profiles.router)
     app.include_router(schedules.router)
     app.include_router(ops.router)
     app.include_router(pages.router)

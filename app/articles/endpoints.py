@@ -1,58 +1,143 @@
-"""Reading the articles the workers wrote (the library, its search and export:
-app.articles.library_endpoints)."""
+"""Reading, reviewing and editing the articles the workers wrote (the library, its search
+and export: app.articles.library_endpoints). Thin: the logic is in
+app.articles.service, the commit at the end of the request. (Regenerating one article goes
+through the batch queue: app/batches/article_endpoints.py.)"""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
-from fastapi.responses import HTMLResponse, PlainTextResponse, Response
+from fastapi import APIRouter, Body, Depends, Header, Path, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse
 
-from app.articles import repository
+from app.articles import service
 from app.articles.errors import ArticleError
-from app.articles.models import Article
+from app.articles.naming import content_disposition, slug_for
 from app.articles.render import markdown_to_html
-from app.articles.schemas import ArticleOut, article_out
-from app.core.auth import SessionDep, require_token
-from app.core.schemas import (
-    MAX_INT_ID,
+from app.articles.schemas import (
+    ArticleOut,
+    EditIn,
+    ReviewIn,
+    VersionList,
+    VersionOut,
+    article_out,
+    version_out,
+    version_summary,
 )
+from app.core.auth import SessionDep, require_token
+from app.core.schemas import MAX_INT_ID
 
 router = APIRouter(prefix="/api/articles", tags=["articles"], dependencies=[Depends(require_token)])
-
-ArticleId = Annotated[int, Path(ge=1, le=MAX_INT_ID, description="The article's id")]
-NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No article with this id"}}
 
 # An article's HTML may only be shown, never run anything (raw HTML in it is escaped too).
 FRAGMENT_HEADERS = {"Content-Security-Policy": "default-src 'none'",
                     "X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
+ArticleId = Annotated[int, Path(ge=1, le=MAX_INT_ID, description="The article's id")]
+VersionNumber = Annotated[int, Path(ge=1, le=MAX_INT_ID, description="A version number")]
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No article with this id"}}
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 
 
-def _article_or_404(session: SessionDep, article_id: int) -> Article:
-    article = repository.get_article(session, article_id)
-    if article is None:
-        raise ArticleError.not_found("article_id", f"no article {article_id}")
-    return article
+def etag(version: int) -> str:
+    return f'"{version}"'
 
 
 @router.get("/{article_id:int}", response_model=ArticleOut, responses=NOT_FOUND)
-def get_article(article_id: ArticleId, session: SessionDep) -> ArticleOut:
-    return article_out(_article_or_404(session, article_id))
+def get_article(article_id: ArticleId, session: SessionDep, response: Response) -> ArticleOut:
+    """The article; its `ETag` is its version, for `If-Match` on PATCH."""
+    article = service.get_or_404(session, article_id)
+    response.headers["ETag"] = etag(article.version)
+    return article_out(article)
 
 
 @router.get("/{article_id:int}/markdown", response_class=PlainTextResponse, responses={
     **NOT_FOUND, 200: {"content": {"text/markdown": {}}, "description": "The Markdown file"}})
 def get_article_markdown(article_id: ArticleId, session: SessionDep) -> Response:
-    """The article as a Markdown file (`curl -OJ` saves it as article-<id>.md)."""
+    """The article as a Markdown file named after its title (`curl -OJ` keeps the name;
+    `filename*` in UTF-8 per RFC 6266, with an ASCII fallback)."""
+    article = service.get_or_404(session, article_id)
     return Response(
-        _article_or_404(session, article_id).content,
+        article.content,
         media_type="text/markdown; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="article-{article_id}.md"'},
+        headers={"Content-Disposition": content_disposition(slug_for(article.title) + ".md"),
+                 "ETag": etag(article.version)},
     )
 
 
 @router.get("/{article_id:int}/html", response_class=HTMLResponse, responses=NOT_FOUND)
 def article_html(article_id: ArticleId, session: SessionDep) -> HTMLResponse:
     """The article rendered as an HTML fragment for the reader (raw HTML in it is escaped)."""
-    article = _article_or_404(session, article_id)
+    article = service.get_or_404(session, article_id)
     return HTMLResponse(markdown_to_html(article.content), headers=FRAGMENT_HEADERS)
+
+
+REVIEW_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **NOT_FOUND, 409: {"description": "Not allowed from the article's current state"}}
+
+
+def _reviewed(session: SessionDep, response: Response, article_id: ArticleId, action: str,
+              body: ReviewIn | None) -> ArticleOut:
+    body = body or ReviewIn()
+    article = service.review(session, article_id, action, note=body.note, reviewer=body.reviewer)
+    response.headers["ETag"] = etag(article.version)
+    return article_out(article)
+
+
+@router.post("/{article_id:int}/approve", response_model=ArticleOut, responses=REVIEW_RESPONSES)
+def approve_article(article_id: ArticleId, session: SessionDep, response: Response,
+                    body: ReviewIn | None = Body(None)) -> ArticleOut:
+    """draft or needs_review → approved (an optional note and reviewer are kept)."""
+    return _reviewed(session, response, article_id, "approve", body)
+
+
+@router.post("/{article_id:int}/reject", response_model=ArticleOut, responses=REVIEW_RESPONSES)
+def reject_article(article_id: ArticleId, session: SessionDep, response: Response,
+                   body: ReviewIn | None = Body(None)) -> ArticleOut:
+    """draft or needs_review → rejected (an edit or a regeneration makes it a draft again)."""
+    return _reviewed(session, response, article_id, "reject", body)
+
+
+@router.post("/{article_id:int}/publish", response_model=ArticleOut, responses=REVIEW_RESPONSES)
+def publish_article(article_id: ArticleId, session: SessionDep, response: Response,
+                    body: ReviewIn | None = Body(None)) -> ArticleOut:
+    """approved → published."""
+    return _reviewed(session, response, article_id, "publish", body)
+
+
+@router.patch("/{article_id:int}", response_model=ArticleOut, responses={
+    **NOT_FOUND, 409: {"description": "Stale: the article changed since that version"},
+    428: {"description": "No version given (the `version` field or If-Match)"}})
+def edit_article(
+    article_id: ArticleId, body: EditIn, session: SessionDep, response: Response,
+    if_match: str | None = Header(None, max_length=64,
+                                  description='The ETag of the version you edited: "3"'),
+) -> ArticleOut:
+    """Change the title and/or content: stored as a new version (the old ones are kept)."""
+    version = body.version
+    if if_match is not None:
+        match = _ETAG.match(if_match)
+        if match is None:
+            raise ArticleError.invalid("if-match", 'must be the ETag of GET, like "3"')
+        if version is not None and int(match.group(1)) != version:
+            raise ArticleError.invalid("if-match", "names another version than `version`")
+        version = int(match.group(1))
+    article = service.edit(session, article_id, version=version, title=body.title,
+                           content=body.content, reviewer=body.reviewer, note=body.note)
+    response.headers["ETag"] = etag(article.version)
+    return article_out(article)
+
+
+@router.get("/{article_id:int}/versions", response_model=VersionList, responses=NOT_FOUND)
+def list_versions(article_id: ArticleId, session: SessionDep) -> VersionList:
+    """Every version, oldest first: the generated original, edits and regenerations."""
+    rows = service.versions(session, article_id)
+    current = service.get_or_404(session, article_id).version
+    return VersionList(items=[version_summary(r) for r in rows], total=len(rows),
+                       current=current)
+
+
+@router.get("/{article_id:int}/versions/{number:int}", response_model=VersionOut, responses={
+    404: {"description": "No such article or version"}})
+def get_version(article_id: ArticleId, number: VersionNumber, session: SessionDep) -> VersionOut:
+    return version_out(service.version(session, article_id, number))

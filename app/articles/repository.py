@@ -8,7 +8,7 @@ A term of 1-2 characters has no trigram: LIKE / ILIKE finds it by scanning.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,12 +23,14 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.articles.models import SEARCH_TABLE, Article
+from app.articles.enums import ArticleStatus
+from app.articles.models import SEARCH_TABLE, Article, ArticleVersion
 from app.core.models import utcnow
 from app.llm.base import Generated
 
@@ -157,15 +159,26 @@ def get_article(session: Session, article_id: int) -> Article | None:
     return session.get(Article, article_id)
 
 
+def for_item(session: Session, item_id: int) -> Article | None:
+    return session.scalars(select(Article).where(Article.item_id == item_id)).one_or_none()
+
+
+def title_for_item(session: Session, item_id: int) -> str | None:
+    """The title of the item's article, or None when it has none yet."""
+    return session.scalar(select(Article.title).where(Article.item_id == item_id))
+
+
 def insert_generated(
     session: Session, *, item_id: int, task_id: str, title: str, category: str,
-    generated: Generated, cost_usd: float | None = None, lane: str = "realtime",
-) -> None:
-    """Store an item's article. One statement whatever happens: the unique item_id keeps a
-    first article, never a second, when a redelivered task completes the item again.
-    `cost_usd` is None for a model with no known price; `lane` is realtime or batch."""
+    generated: Generated, status: str = ArticleStatus.DRAFT, **fields: Any,
+) -> int | None:
+    """Store an item's article; its id, or None when the item has one already. One statement
+    whatever happens: the unique item_id keeps a first article, never a second, when a
+    redelivered task completes the item again. `fields`: language, quality_flags,
+    profile_id, profile_version, cost_usd (None: the model has no known price), lane."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(
+    now = utcnow()
+    return session.scalar(
         insert(Article)
         .values(
             item_id=item_id,
@@ -178,12 +191,71 @@ def insert_generated(
             prompt_tokens=generated.prompt_tokens,
             completion_tokens=generated.completion_tokens,
             total_tokens=generated.total_tokens,
-            cost_usd=cost_usd,
-            lane=lane,
-            # Counted by app.llm.tokens when the server sent no usage: say so, for costs.
             tokens_estimated=generated.tokens_estimated,
             finish_reason=generated.finish_reason or None,
-            created_at=utcnow(),
+            status=status,
+            version=1,
+            created_at=now,
+            updated_at=now,
+            **fields,
         )
         .on_conflict_do_nothing(index_elements=["item_id"])
+        .returning(Article.id)
     )
+
+
+def add_version(session: Session, article: Article | int, *, version: int, title: str,
+                content: str, source: str, author: str | None = None, note: str | None = None,
+                model: str | None = None) -> ArticleVersion:
+    article_id = article if isinstance(article, int) else article.id
+    row = ArticleVersion(article_id=article_id, version=version, title=title, content=content,
+                         source=source, author=author, note=note, model=model,
+                         created_at=utcnow())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def has_versions(session: Session, article_id: int) -> bool:
+    return session.scalar(
+        select(ArticleVersion.id).where(ArticleVersion.article_id == article_id).limit(1)
+    ) is not None
+
+
+def versions(session: Session, article_id: int) -> list[ArticleVersion]:
+    return list(session.scalars(
+        select(ArticleVersion).where(ArticleVersion.article_id == article_id)
+        .order_by(ArticleVersion.version)
+    ))
+
+
+def version(session: Session, article_id: int, number: int) -> ArticleVersion | None:
+    return session.scalars(select(ArticleVersion).where(
+        ArticleVersion.article_id == article_id, ArticleVersion.version == number
+    )).one_or_none()
+
+
+def move(session: Session, article_id: int, *, status_in: Collection[str] | None = None,
+         at_version: int | None = None, **values: Any) -> bool:
+    """One conditional UPDATE of an article: True when it was in one of `status_in` (and at
+    `at_version`) and so changed. Two reviewers or editors racing cannot both win."""
+    query = update(Article).where(Article.id == article_id)
+    if status_in is not None:
+        query = query.where(Article.status.in_(list(status_in)))
+    if at_version is not None:
+        query = query.where(Article.version == at_version)
+    result = session.execute(query.values(**values).execution_options(
+        synchronize_session=False))
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def recent_texts(session: Session, category: str, *, exclude_item: int, limit: int,
+                 language: str | None = None) -> list[tuple[int, str]]:
+    """(id, content) of the newest articles of a category (and language), for the duplicate
+    check; on the (category, created_at) index."""
+    query = select(Article.id, Article.content).where(
+        Article.category == category, Article.item_id != exclude_item)
+    if language is not None:
+        query = query.where((Article.language == language) | Article.language.is_(None))
+    rows = session.execute(query.order_by(Article.created_at.desc()).limit(limit))
+    return [(int(row.id), str(row.content)) for row in rows]

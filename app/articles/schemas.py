@@ -1,13 +1,20 @@
-"""Response models of the article API."""
+"""Request and response models of the article API (the limits are the domain's: the service
+checks them and names the field at fault)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
+from app.articles.service import MAX_CONTENT, MAX_NOTE, MAX_REVIEWER
 from app.core.schemas import OutModel
+
+Note = Field(None, description="Why (kept with the review or the version).",
+             json_schema_extra={"maxLength": MAX_NOTE})
+Reviewer = Field(None, description="Who did it: free text until accounts exist.",
+                 examples=["Li Wei"], json_schema_extra={"maxLength": MAX_REVIEWER})
 
 
 class ArticleOut(OutModel):
@@ -26,6 +33,18 @@ class ArticleOut(OutModel):
     # True when the server reported no usage and `tokens` are estimates (app/llm/tokens.py).
     tokens_estimated: bool = False
     created_at: datetime
+    status: str = Field(description="draft, needs_review, approved, rejected or published")
+    language: str | None = Field(description="BCP 47 tag it was written in")
+    version: int = Field(description="Its current version (GET .../versions/{n})")
+    quality_flags: list[dict[str, str]] = Field(
+        description="The quality checks it failed: [{name, message}]")
+    profile_id: int | None = Field(description="The stored profile that wrote it (null: a "
+                                   "built-in default)")
+    profile_version: int | None
+    reviewer: str | None
+    reviewed_at: datetime | None
+    review_note: str | None
+    updated_at: datetime | None
 
 
 class ArticlePage(BaseModel):
@@ -33,6 +52,46 @@ class ArticlePage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: StrictStr | None = Note
+    reviewer: StrictStr | None = Reviewer
+
+
+class EditIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: StrictStr | None = Field(None, description="The new title")
+    content: StrictStr | None = Field(None, description="The new Markdown",
+                                      json_schema_extra={"maxLength": MAX_CONTENT})
+    version: StrictInt | None = Field(None, description="The version you edited (or send "
+                                      'If-Match: "<version>"); another edit since: 409')
+    reviewer: StrictStr | None = Reviewer
+    note: StrictStr | None = Note
+
+
+class VersionSummary(OutModel):
+    version: int
+    title: str
+    source: str = Field(description="generated, edit or regenerated")
+    author: str | None
+    note: str | None
+    model: str | None
+    created_at: datetime
+
+
+class VersionOut(VersionSummary):
+    article_id: int
+    content: str
+
+
+class VersionList(BaseModel):
+    items: list[VersionSummary] = Field(description="Oldest first; no content (GET one)")
+    total: int
+    current: int = Field(description="The article's current version")
 
 
 def article_out(article: Any) -> ArticleOut:
@@ -54,4 +113,22 @@ def article_out(article: Any) -> ArticleOut:
             "completion": article.completion_tokens,
             "total": article.total_tokens,
         },
+        status=article.status,
+        language=article.language,
+        version=article.version,
+        quality_flags=article.quality_flags or [],
+        profile_id=article.profile_id,
+        profile_version=article.profile_version,
+        reviewer=article.reviewer,
+        reviewed_at=article.reviewed_at,
+        review_note=article.review_note,
+        updated_at=article.updated_at,
     )
+
+
+def version_summary(row: Any) -> VersionSummary:
+    return VersionSummary.model_validate(row)
+
+
+def version_out(row: Any) -> VersionOut:
+    return VersionOut.model_validate(row)

@@ -31,6 +31,19 @@ def _set_flag(batch_id: str) -> None:
         log.warning("could not set the cancel flag of batch %s: %s", batch_id, exc)
 
 
+def clear_cancel(session: Session, batch_id: str) -> None:
+    """Lower the flag once `session` commits: an editor regenerates an item of a cancelled
+    batch (app/batches/regenerate.py), which must be able to run."""
+    outbox.after_commit(session, lambda: _clear_flag(batch_id), f"cancel flag of {batch_id}")
+
+
+def _clear_flag(batch_id: str) -> None:
+    try:
+        get_redis().delete(names.cancel_key(batch_id))
+    except redis.RedisError as exc:
+        log.warning("could not clear the cancel flag of batch %s: %s", batch_id, exc)
+
+
 # Answers shared by every item of a batch running in this process (threads pool: up to
 # --concurrency of them), so a process asks Redis about a batch at most every CANCEL_MAX_AGE s
 # instead of each stream every checkpoint. A cancel still stops streams within a second.
@@ -39,6 +52,13 @@ _seen: dict[str, tuple[float, bool]] = {}
 
 
 _asking = threading.Lock()
+
+
+def forget(batch_id: str) -> None:
+    """Drop this process's answer for the batch: an item is claimed only while its batch is
+    not cancelled, so a "cancelled" seen before the claim is out of date (a regeneration
+    lowered the flag since)."""
+    _seen.pop(batch_id, None)
 
 
 def cancel_flagged(batch_id: str) -> bool:

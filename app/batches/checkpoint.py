@@ -51,6 +51,7 @@ class Checkpoint:
         )
 
     def __enter__(self) -> Checkpoint:
+        cancel_flags.forget(self.item.task_id)  # the claim saw the batch not cancelled
         self._thread.start()
         return self
 

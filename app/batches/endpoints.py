@@ -70,7 +70,8 @@ def generate_articles(
 ) -> BatchOut:
     """Submit titles; one article per title is written in the background."""
     batch, created = service.submit(session, body.titles, body.category, idempotency_key,
-                                    mode=body.mode, max_cost_usd=body.max_cost_usd)
+                                    mode=body.mode, max_cost_usd=body.max_cost_usd,
+                                    language=body.language)
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/api/tasks/{batch.id}/status"

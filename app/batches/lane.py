@@ -28,7 +28,7 @@ from typing import Any
 from redis.exceptions import LockError
 from sqlalchemy.orm import Session
 
-from app.batches import costs, repository, runner, state
+from app.batches import costs, quality_gate, repository, state
 from app.batches.budget import Refusal, Reservation
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot, announce
@@ -72,7 +72,8 @@ def submit(batch_id: str) -> None:
         if batch is None or not state.is_dispatchable(batch):
             return
         items = repository.unsent_lane_items(session, batch_id)
-        requests = [(item.id, runner.article_request(item, batch)) for item in items]
+        requests = [(item.id, quality_gate.prepare(session, item, batch).request)
+                    for item in items]
     if not requests:
         return
     model = provider.model

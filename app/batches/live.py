@@ -41,7 +41,8 @@ from app.core.models import utcnow
 
 log = logging.getLogger(__name__)
 
-PROGRESS_FIELDS = ("status", "current", "total", "progress", "completed", "failed", "cancelled")
+PROGRESS_FIELDS = ("status", "current", "total", "progress", "completed", "failed", "cancelled",
+                   "regenerated", "needs_review")
 # With pub/sub working, the database is still read now and then to catch a lost message.
 RECONCILE_SECONDS = 5.0
 # Events go out after their commit, but a replica or another session may lag: wait this long

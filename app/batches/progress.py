@@ -46,6 +46,9 @@ class Snapshot:
     cost_note: str | None = None
     paused_reason: str | None = None
     resume_at: str | None = None  # ISO 8601, UTC
+    # Quality (app/batches/quality_gate.py): items written again, articles left for review.
+    regenerated: int = 0
+    needs_review: int = 0
 
     @property
     def final(self) -> bool:
@@ -70,6 +73,8 @@ class Snapshot:
             **costs.summary(batch).as_dict(),
             paused_reason=batch.paused_reason,
             resume_at=_iso(batch.resume_at),
+            regenerated=batch.regenerated or 0,
+            needs_review=batch.needs_review or 0,
         )
 
 

@@ -98,6 +98,8 @@ def item_rows(session: Session, batch_id: str) -> list[dict[str, Any]]:
             GenerationItem.status,
             GenerationItem.attempts,
             GenerationItem.error,
+            GenerationItem.language,
+            GenerationItem.regenerations,
             GenerationItem.started_at,
             GenerationItem.finished_at,
             GenerationItem.cost_usd,

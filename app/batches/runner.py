@@ -11,7 +11,7 @@ from datetime import timedelta
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
-from app.batches import costs, state
+from app.batches import costs, quality_gate, state
 from app.batches.budget import Refusal, Reservation
 from app.batches.checkpoint import Cancelled, Checkpoint, DeadlineExceeded, LeaseLost
 from app.batches.enums import BatchStatus, ItemStatus
@@ -56,11 +56,6 @@ def backoff(attempt: int) -> float:
     return random.uniform(ceiling / 2, ceiling)
 
 
-def article_request(item: GenerationItem, batch: AIGenerationTask) -> ArticleRequest:
-    """What to ask the model for this item: the same in real time and in the Batch API lane."""
-    return ArticleRequest(title=item.title, category=batch.category)
-
-
 def run_item(item_id: int, *, worker: str | None = None, deadline: float | None = None) -> Outcome:
     """One attempt at one item. Safe to call any number of times for the same item."""
     settings = get_settings()
@@ -73,7 +68,9 @@ def run_item(item_id: int, *, worker: str | None = None, deadline: float | None 
             return SKIPPED
         batch = session.get(AIGenerationTask, item.task_id)
         assert batch is not None
-        request = article_request(item, batch)
+        # The item's language and its category's profile (app/batches/quality_gate.py).
+        job = quality_gate.prepare(session, item, batch)
+        request = job.request
         # A claim moves no count, so no recount under the batch lock (the hot path of every
         # item); only a batch nobody dispatched yet (plan-style call) needs moving along.
         if batch.status == BatchStatus.PENDING:
@@ -113,10 +110,10 @@ def run_item(item_id: int, *, worker: str | None = None, deadline: float | None 
     except SoftTimeLimitExceeded:
         limit = settings.celery_task_soft_time_limit
         return _fail(item, f"time limit exceeded: soft limit of {limit} s reached")
-    except Truncated as exc:
-        if exc.generated is not None:  # the provider bills a cut answer too
-            billed = _count(exc.generated)
-        return _truncated(item, exc)
+    except Truncated as exc:  # cut at the token limit: kept for review, flagged "truncated"
+        if exc.generated is None:
+            return _after_error(item, exc)
+        generated = exc.generated
     except LLMError as exc:
         return _after_error(item, exc)
     except Exception as exc:  # a bug or an odd provider reply: retry, bounded like the rest
@@ -127,7 +124,7 @@ def run_item(item_id: int, *, worker: str | None = None, deadline: float | None 
             costs.settle(reservation, billed)
     cost = _count(generated)
     costs.settle(reservation, cost)
-    return _complete(item, request.category, generated, cost)
+    return _complete(item, job, generated, cost)
 
 
 def _reserve(item: GenerationItem, batch: AIGenerationTask, provider: LLMProvider,
@@ -157,10 +154,14 @@ def time_limit_hit(item_id: int, limit: int, worker: str | None = None) -> Outco
     return _fail(item, f"time limit exceeded: soft limit of {limit} s reached")
 
 
-def _complete(item: GenerationItem, category: str, generated: Generated,
+def _complete(item: GenerationItem, job: quality_gate.Job, generated: Generated,
               cost: float | None) -> Outcome:
+    verdict = quality_gate.judge(item, job, generated)
+    if verdict.quality is None:
+        return _regenerate(item, verdict)
     with session_scope() as session:
-        snapshot = state.complete_item(session, item, category, generated, cost)
+        snapshot = state.complete_item(session, item, job.request.category, generated, cost,
+                                       quality=verdict.quality)
         if snapshot is not None:
             announce(session, snapshot, item_event(item, ItemStatus.COMPLETED))
     log.info("batch %s item %s completed (%s tokens%s)", item.task_id, item.id,
@@ -177,6 +178,14 @@ def _pause(item: GenerationItem, refusal: Refusal) -> Outcome:
             announce(session, snapshot, {**event, "attempts": item.attempts - 1})
     log.warning("batch %s paused before item %s: %s", item.task_id, item.id, refusal.reason)
     return Outcome(BatchStatus.PAUSED)
+def _regenerate(item: GenerationItem, verdict: quality_gate.Verdict) -> Outcome:
+    """A failed quality check: another attempt at once, with the reasons in its prompt."""
+    with session_scope() as session:
+        snapshot = state.regenerate_item(session, item, verdict.reason, verdict.feedback)
+        if snapshot is None:
+            return SKIPPED
+        announce(session, snapshot, item_event(item, ItemStatus.RETRYING, verdict.reason))
+    return Outcome(ItemStatus.RETRYING, 0.0)
 
 
 def _fail(item: GenerationItem, error: str) -> Outcome:
@@ -195,16 +204,6 @@ def _finish(item: GenerationItem, why: str) -> Outcome:
             announce(session, snapshot, item_event(item, ItemStatus.CANCELLED, why))
     log.info("batch %s item %s stopped: %s", item.task_id, item.id, why)
     return Outcome(ItemStatus.CANCELLED)
-
-
-def _truncated(item: GenerationItem, exc: Truncated) -> Outcome:
-    """The answer hit the token limit (finish_reason "length"): never a `completed` article.
-
-    The one place that decides what a truncated answer becomes. For now the item fails with the
-    provider's reason, which names LLM_MAX_TOKENS; once quality review exists, `exc.generated`
-    (text and tokens) is stored here as a `needs_review` article flagged `truncated`.
-    """
-    return _fail(item, f"{type(exc).__name__}: {exc}")
 
 
 def attempt_limit(exc: LLMError) -> int:

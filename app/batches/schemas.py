@@ -46,6 +46,11 @@ class GenerateRequest(BaseModel):
         json_schema_extra={"minItems": 1, "maxItems": _settings.max_titles_per_batch},
     )
     category: Category
+    language: StrictStr | None = Field(
+        None, description="BCP 47 tag the articles are written in (`en`, `zh-CN`, `ja` ...), "
+        "or `auto`: each title's own language. Default: the ARTICLE_LANGUAGE setting.",
+        examples=["zh-CN"], json_schema_extra={"maxLength": 35},
+    )
     mode: StrictStr = Field(
         BatchMode.REALTIME, description="`realtime` (streamed as slots free up) or `batch` "
         "(the provider's Batch API: about half the price, within 24 hours).",
@@ -84,6 +89,8 @@ class ItemOut(OutModel):
     attempts: int
     article_id: int | None = None
     error: str | None = None
+    language: str | None = None
+    regenerations: int = 0
     started_at: datetime | None = None
     finished_at: datetime | None = None
     cost_usd: float | None = None
@@ -101,6 +108,9 @@ class BatchOut(OutModel):
     failed: int
     cancelled: int
     progress: int
+    language: str = "auto"
+    regenerated: int = 0
+    needs_review: int = 0
     cancel_requested: bool
     created_at: datetime
     started_at: datetime | None
@@ -136,6 +146,8 @@ class ProgressOut(OutModel):
     completed: int
     failed: int
     cancelled: int
+    regenerated: int = 0
+    needs_review: int = 0
     eta_seconds: float | None = None
     cost_usd: float | None = None
     cost_remaining_usd: float | None = None
@@ -170,6 +182,8 @@ def batch_out(
                 attempts=i.attempts,
                 article_id=i.article.id if i.article is not None else None,
                 error=i.error,
+                language=i.language,
+                regenerations=i.regenerations or 0,
                 started_at=i.started_at,
                 finished_at=i.finished_at,
                 cost_usd=i.cost_usd,
@@ -189,6 +203,9 @@ def batch_out(
         failed=batch.failed,
         cancelled=batch.cancelled,
         progress=batch.progress,
+        language=batch.language or "auto",
+        regenerated=batch.regenerated or 0,
+        needs_review=batch.needs_review or 0,
         cancel_requested=batch.cancel_requested,
         created_at=batch.created_at,
         started_at=batch.started_at,
@@ -208,3 +225,20 @@ def batch_out(
         resume_at=batch.resume_at,
         items=out_items,
     )
+
+
+class RegenerateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    feedback: StrictStr | None = Field(
+        None, description="What the new version should do differently; added to the prompt.",
+        examples=["Shorter, and add a table of fees"], json_schema_extra={"maxLength": 2000})
+
+
+class RegenerateOut(BaseModel):
+    article_id: int
+    task_id: str = Field(description="Its batch, processing again while the article is written")
+    item_id: int
+    item_status: str = Field(description="The item's status now: pending")
+    version: int = Field(description="The article's current version; the new one will follow")
+    feedback: str | None

@@ -23,11 +23,13 @@ from app.batches.progress import Snapshot, announce
 from app.batches.validation import (
     clean_category,
     clean_idempotency_key,
+    clean_language,
     clean_max_cost,
     clean_mode,
     clean_priority,
     clean_titles,
     fingerprint,
+    item_language,
 )
 from app.core import names, outbox
 from app.core.models import utcnow
@@ -45,14 +47,18 @@ def create_batch(
     extra: dict | None = None,
     mode: object = None,
     max_cost_usd: object = None,
+    language: str | None = None,
 ) -> AIGenerationTask:
-    """Insert a batch and one item per title (flushed). Validates its input."""
+    """Insert a batch and one item per title (flushed). Validates its input; `language`
+    (None: ARTICLE_LANGUAGE) "auto" is resolved per title here, once."""
     titles = clean_titles(titles)
     category = clean_category(category)
+    language = clean_language(language)
     batch = AIGenerationTask(
         category=category,
         mode=clean_mode(mode),
         max_cost_usd=clean_max_cost(max_cost_usd),
+        language=language,
         total=len(titles),
         celery_task_id=str(uuid.uuid4()),
         celery_status="PENDING",
@@ -61,7 +67,8 @@ def create_batch(
     )
     if batch_id:
         batch.id = batch_id
-    batch.items = [GenerationItem(index=i, title=t) for i, t in enumerate(titles)]
+    batch.items = [GenerationItem(index=i, title=t, language=item_language(language, t))
+                   for i, t in enumerate(titles)]
     session.add(batch)
     session.flush()
     return batch
@@ -75,6 +82,7 @@ def submit(
     extra: dict | None = None,
     mode: object = None,
     max_cost_usd: object = None,
+    language: str | None = None,
 ) -> tuple[AIGenerationTask, bool]:
     """Store a new batch and queue its dispatch after the commit: (batch, True). For a key
     seen before, the earlier batch: (batch, False); BatchError 409 if it was another request.
@@ -89,6 +97,7 @@ def submit(
             batch = create_batch(
                 session, titles, category, idempotency_key=idempotency_key, extra=extra,
                 mode=mode, max_cost_usd=max_cost_usd,
+                language=language,
             )
     except IntegrityError:
         existing = repository.find_by_key(session, idempotency_key) if idempotency_key else None

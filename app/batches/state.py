@@ -16,10 +16,19 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.articles import repository as articles
+from app.articles import service as articles
+from app.articles.enums import ArticleStatus
+from app.articles.models import Article
 from app.batches import costs, repository
 from app.batches.budget import Refusal
-from app.batches.enums import BATCH_FINAL, ITEM_WAITING, BatchMode, BatchStatus, ItemStatus
+from app.batches.enums import (
+    BATCH_FINAL,
+    ITEM_FINAL,
+    ITEM_WAITING,
+    BatchMode,
+    BatchStatus,
+    ItemStatus,
+)
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot
 from app.core.models import utcnow
@@ -43,7 +52,9 @@ def lock_batch(session: Session, batch_id: str) -> AIGenerationTask | None:
 
 
 def _final_status(batch: AIGenerationTask) -> str:
-    if batch.cancel_requested:
+    # Cancelled items stay cancelled when an editor regenerates another item of the batch
+    # (reopen_for_regeneration lowers the flag so that item can run).
+    if batch.cancel_requested or batch.cancelled:
         return BatchStatus.CANCELLED
     if batch.completed == batch.total:
         return BatchStatus.COMPLETED
@@ -72,6 +83,7 @@ def refresh_batch(
     batch.completed = counts.get(ItemStatus.COMPLETED, 0)
     batch.failed = counts.get(ItemStatus.FAILED, 0)
     batch.cancelled = counts.get(ItemStatus.CANCELLED, 0)
+    batch.regenerated, batch.needs_review = _quality_counts(session, batch_id)
     done = batch.completed + batch.failed + batch.cancelled
     progress = int(done * 100 / batch.total) if batch.total else 100
     batch.progress = max(batch.progress or 0, progress)
@@ -89,6 +101,17 @@ def refresh_batch(
             batch.started_at = batch.started_at or now
             batch.celery_status = "PROGRESS"
     return Snapshot.of(batch)
+
+
+def _quality_counts(session: Session, batch_id: str) -> tuple[int, int]:
+    """(items written again after a failed quality check, articles that need review)."""
+    regenerated = select(func.count()).select_from(GenerationItem).where(
+        GenerationItem.task_id == batch_id, GenerationItem.regenerations > 0)
+    needs_review = select(func.count()).select_from(Article).where(
+        Article.task_id == batch_id, Article.status == ArticleStatus.NEEDS_REVIEW)
+    row = session.execute(select(regenerated.scalar_subquery(),
+                                 needs_review.scalar_subquery())).one()
+    return int(row[0] or 0), int(row[1] or 0)
 
 
 def start_batch(session: Session, batch_id: str) -> AIGenerationTask | None:
@@ -173,25 +196,30 @@ def _end_processing(session: Session, item: GenerationItem, **values: Any) -> bo
 def complete_item(
     session: Session, item: GenerationItem, category: str, generated: Generated,
     cost_usd: float | None = None, lane: str = "realtime",
+    quality: articles.Quality | None = None,
 ) -> Snapshot | None:
-    """processing → completed with its article; None when someone else already ended it.
+    """processing → completed with its article (a new version of it when regenerated); None
+    when someone else already ended it.
 
     The article's cost (None: no known price) is added to the item and to the batch's tokens
     and cost in this same transaction, so the totals always match the articles."""
     batch = lock_batch(session, item.task_id)
-    if batch is None or not _store(session, batch, item, category, generated, cost_usd, lane):
+    if batch is None or not _store(session, batch, item, category, generated, cost_usd, lane,
+                                   quality):
         return None
     return refresh_batch(session, item.task_id, batch)
 
 
 def _store(session: Session, batch: AIGenerationTask, item: GenerationItem, category: str,
-           generated: Generated, cost_usd: float | None, lane: str) -> bool:
+           generated: Generated, cost_usd: float | None, lane: str,
+           quality: articles.Quality | None = None) -> bool:
     if not _end_processing(session, item, status=ItemStatus.COMPLETED, error=None,
-                           finished_at=utcnow(), cost_usd=cost_usd):
+                           finished_at=utcnow(), feedback=None, cost_usd=cost_usd):
         return False
-    articles.insert_generated(
-        session, item_id=item.id, task_id=item.task_id, title=item.title, category=category,
-        generated=generated, cost_usd=cost_usd, lane=lane,
+    articles.store_generation(
+        session, item_id=item.id, task_id=item.task_id, title=item.title,
+        category=category, generated=generated, quality=quality or articles.Quality(),
+        cost_usd=cost_usd, lane=lane,
     )
     batch.prompt_tokens = (batch.prompt_tokens or 0) + generated.prompt_tokens
     batch.completion_tokens = (batch.completion_tokens or 0) + generated.completion_tokens
@@ -199,6 +227,47 @@ def _store(session: Session, batch: AIGenerationTask, item: GenerationItem, cate
         batch.cost_unknown = (batch.cost_unknown or 0) + 1
     else:
         batch.cost_usd = (batch.cost_usd or 0.0) + cost_usd
+    return True
+
+
+def regenerate_item(session: Session, item: GenerationItem, reason: str,
+                    feedback: str) -> Snapshot | None:
+    """processing → retrying at once: the article failed a quality check and is written
+    again with `feedback` in its prompt (counted in attempts and in `regenerations`)."""
+    batch = lock_batch(session, item.task_id)
+    if not _end_processing(
+        session, item, status=ItemStatus.RETRYING, error=reason[:2000], next_attempt_at=utcnow(),
+        feedback=feedback, regenerations=GenerationItem.regenerations + 1,
+    ):
+        return None
+    return refresh_batch(session, item.task_id, batch)
+
+
+def reopen_for_regeneration(session: Session, batch: AIGenerationTask, item: GenerationItem,
+                            feedback: str | None) -> bool:
+    """An ended item → pending, to write its article again (an editor asked, with optional
+    `feedback`); its batch is processing again, also after a cancel (its cancelled items stay
+    cancelled). Call with the batch row locked; enqueue the item after the commit. False when
+    the item is still running."""
+    now = utcnow()
+    result = session.execute(
+        update(GenerationItem)
+        .where(GenerationItem.id == item.id, GenerationItem.status.in_(ITEM_FINAL))
+        .values(status=ItemStatus.PENDING, attempts=0, error=None, worker=None,
+                finished_at=None, next_attempt_at=None, lease_expires_at=None,
+                enqueued_at=now, feedback=feedback, regenerations=0)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    batch.cancel_requested = False
+    batch.status = BatchStatus.PROCESSING
+    batch.finished_at = None
+    batch.error = None
+    batch.celery_status = "PROGRESS"
+    batch.progress = 0  # recounted from the items that stay done, as a retry does
+    refresh_batch(session, batch.id, batch)
+    session.refresh(item)
     return True
 
 

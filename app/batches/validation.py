@@ -11,6 +11,15 @@ import re
 from app.batches.enums import BatchMode, Priority
 from app.batches.errors import BatchError
 from app.config import get_settings
+from app.llm.language import (
+    AUTO,
+    DEFAULT_LANGUAGE,
+    language_confidence,
+    normalize_language,
+    resolve_language,
+    uses_characters,
+    warm_up,
+)
 
 # A category: a short slug, case folded, surrounding (ASCII) spaces dropped. The schema states
 # CATEGORY_PATTERN; the domain applies exactly it, then folds the case.
@@ -124,6 +133,43 @@ def clean_priority(priority: object) -> Priority:
         raise BatchError.invalid("priority",
                                  f"must be one of {', '.join(Priority)}, got {priority!r}")
     return Priority(value)
+
+
+# A short Latin-script title that lingua reads as another language ("Title 1" as Turkish)
+# while giving English at least this confidence (0..1) is written in English: only a clear
+# other language ("Wie man eine Krypto-Börse auswählt": English 0.0) wins over it.
+PLAUSIBLY_DEFAULT = 0.15
+
+
+def clean_language(language: object, field: str = "language") -> str:
+    """A BCP 47 tag in canonical case, or "auto"; None or blank means ARTICLE_LANGUAGE."""
+    if language is None or (isinstance(language, str) and not language.strip()):
+        language = get_settings().article_language
+    try:
+        return normalize_language(language)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise BatchError.invalid(field, str(exc)) from None
+
+
+def item_language(language: str, title: str) -> str:
+    """The tag one title is written in: the batch's, or for "auto" the title's own language
+    (Unicode script for CJK, lingua otherwise), resolved once, when the batch is stored, so
+    workers never load the slow detector."""
+    if language != AUTO:
+        return language
+    tag = resolve_language(AUTO, title, DEFAULT_LANGUAGE)
+    if tag != DEFAULT_LANGUAGE and not uses_characters(tag):
+        confidence = language_confidence(title, DEFAULT_LANGUAGE)
+        if confidence is not None and confidence >= PLAUSIBLY_DEFAULT:
+            return DEFAULT_LANGUAGE
+    return tag
+
+
+def warm_up_detector() -> None:
+    """With ARTICLE_LANGUAGE=auto, load the title detector now (the API's start-up): it takes
+    about 3 s and 250 MB, which the first batch would otherwise wait for."""
+    if get_settings().article_language.lower() == AUTO:
+        warm_up(accurate=True)
 
 
 def fingerprint(titles: list[str], category: str) -> str:

@@ -45,7 +45,7 @@ class Api:
         except httpx.HTTPError as exc:
             raise self.unreachable(exc) from None
         self.check(response)
-        return response.json()
+        return response.json() if response.content else None  # 204: no body
 
     def unreachable(self, exc: Exception) -> CliError:
         if isinstance(exc, httpx.ConnectError):

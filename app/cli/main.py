@@ -9,9 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import sys
-import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
@@ -27,7 +25,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from app.cli import devstack
+from app.articles.export import write_directory
+from app.cli import devstack, profiles
 from app.cli.client import (
     DEFAULT_API_URL,
     EXIT_INPUT,
@@ -102,6 +101,7 @@ def _watch(api: Api, out: Output, batch: dict, task_id: str) -> dict:
                 detail += f" · {event['cancelled']} cancelled"
             if event.get("cost_usd") is not None:
                 detail += f" · {usd(event['cost_usd'])}"
+            detail += quality_counts(event)
             detail += f" · {event.get('status', '')}"
             if event.get("status") == "paused" and event.get("paused_reason"):
                 detail += f" ([yellow]{event['paused_reason']}[/])"
@@ -111,20 +111,27 @@ def _watch(api: Api, out: Output, batch: dict, task_id: str) -> dict:
         return follow(api, task_id, update)
 
 
+def quality_counts(data: dict) -> str:
+    """" · 2 regenerated · 1 needs review" (nothing when both are 0)."""
+    text = f" · {data['regenerated']} regenerated" if data.get("regenerated") else ""
+    return text + (f" · [yellow]{data['needs_review']} need review[/]"
+                   if data.get("needs_review") else "")
+
+
 def print_batch(out: Output, status: dict) -> None:
     mode = " · Batch API" if status.get("mode") == "batch" else ""
     title = (f"batch {status['task_id']} · {status['category']}{mode} · "
-             f"[bold]{status['status']}[/] · "
+             f"{status.get('language', 'auto')} · [bold]{status['status']}[/] · "
              f"{status['completed']} completed, {status['failed']} failed, "
-             f"{status['cancelled']} cancelled of {status['total']}")
+             f"{status['cancelled']} cancelled of {status['total']}{quality_counts(status)}")
     table = Table(title=title, title_justify="left", expand=False, caption=cost_line(status),
                   caption_justify="left")
-    for name in ("#", "title", "status", "attempts", "article", "cost", "error"):
+    for name in ("#", "title", "language", "status", "attempts", "article", "cost", "error"):
         table.add_column(name, overflow="fold")
     style = {"completed": "green", "failed": "red", "cancelled": "dim"}
     for item in status.get("items") or []:
         cost = usd(item["cost_usd"]) if item.get("cost_usd") is not None else ""
-        table.add_row(str(item["index"] + 1), item["title"],
+        table.add_row(str(item["index"] + 1), item["title"], item.get("language") or "",
                       f"[{style.get(item['status'], 'cyan')}]{item['status']}[/]",
                       str(item["attempts"]), str(item["article_id"] or ""), cost,
                       item["error"] or "")
@@ -180,6 +187,8 @@ def cmd_generate(api: Api, out: Output, args: argparse.Namespace) -> int:
     body: dict[str, Any] = {"titles": titles, "category": args.category, "mode": args.mode}
     if args.max_cost is not None:
         body["max_cost_usd"] = args.max_cost
+    if args.language:
+        body["language"] = args.language
     batch = api.request("POST", "/api/tasks/generate-articles", headers=headers, json=body)
     out.note(f"Submitted batch [bold]{batch['task_id']}[/]: {batch['total']} title(s), "
              f"category {batch['category']}")
@@ -229,13 +238,6 @@ def cmd_resume(api: Api, out: Output, args: argparse.Namespace) -> int:
     return finish(out, watch(api, out, batch))
 
 
-def safe_filename(title: str, max_length: int = 60) -> str:
-    """A portable file name from a title: ASCII letters, digits and dashes only."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:max_length].strip("-")
-    return slug or "article"
-
-
 def cmd_articles(api: Api, out: Output, args: argparse.Namespace) -> int:
     status = api.request("GET", f"/api/tasks/{args.task_id}/status")
     index = {i["article_id"]: i["index"] for i in status["items"] if i["article_id"]}
@@ -247,16 +249,12 @@ def cmd_articles(api: Api, out: Output, args: argparse.Namespace) -> int:
         if not page["items"] or len(articles) >= page["total"]:
             break
     articles.sort(key=lambda a: index.get(a["id"], a["id"]))
-    width = max(2, len(str(status["total"])))
     written: list[dict] = []
     if args.out:
-        folder = Path(args.out)
-        folder.mkdir(parents=True, exist_ok=True)
-        for article in articles:
-            number = index.get(article["id"], article["id"]) + 1
-            path = folder / f"{number:0{width}d}-{safe_filename(article['title'])}.md"
-            path.write_text(article["content"], encoding="utf-8")
-            written.append({"id": article["id"], "title": article["title"], "path": str(path)})
+        # The ZIP export's files: readable names (CJK kept), YAML front matter, manifest.csv.
+        paths = write_directory(articles, Path(args.out), total=len(articles))
+        written = [{"id": a["id"], "title": a["title"], "path": str(p)}
+                   for a, p in zip(articles, paths, strict=False)]
 
     def human() -> None:
         if not articles:
@@ -264,16 +262,16 @@ def cmd_articles(api: Api, out: Output, args: argparse.Namespace) -> int:
             return
         table = Table(title=f"{len(articles)} article(s) of batch {args.task_id}",
                       title_justify="left")
-        for name in ("id", "title", "words", "file" if args.out else "model"):
+        for name in ("id", "title", "status", "words", "file" if args.out else "model"):
             table.add_column(name, overflow="fold")
         for n, article in enumerate(articles):
             last = written[n]["path"] if args.out else article["model"]
-            table.add_row(str(article["id"]), article["title"],
+            table.add_row(str(article["id"]), article["title"], article.get("status", ""),
                           str(len(article["content"].split())), last)
         out.out.print(table)
 
-    data = written if args.out else [{k: a[k] for k in ("id", "title", "model", "created_at")}
-                                     for a in articles]
+    keys = ("id", "title", "status", "language", "model", "created_at")
+    data = written if args.out else [{k: a.get(k) for k in keys} for a in articles]
     out.result(data, human)
     return EXIT_OK
 
@@ -337,6 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
                                "not a terminal)")
     generate.add_argument("-c", "--category", default="guide",
                           help="a short slug such as guide, review, news (default guide)")
+    generate.add_argument("-l", "--language", metavar="TAG",
+                          help="BCP 47 tag to write in (en, zh-CN, ja ...) or auto: each "
+                               "title's own language (default: the server's ARTICLE_LANGUAGE)")
     generate.add_argument("--no-wait", action="store_true",
                           help="print the batch id and return without watching")
     generate.add_argument("--idempotency-key",
@@ -378,10 +379,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     articles = command("articles", "list a batch's articles or write them as Markdown files",
                        "List the articles of a batch, or write each one to DIR as "
-                       "NN-title-slug.md (safe ASCII file names; existing files are replaced).")
+                       "NN-title-slug.md with YAML front matter, plus manifest.csv (the ZIP "
+                       "export's files: names keep CJK; existing files are replaced).")
     articles.add_argument("task_id", metavar="ID")
     articles.add_argument("--out", metavar="DIR", help="write the Markdown files here")
     articles.set_defaults(func=cmd_articles)
+
+    profiles.add_commands(command, common)
 
     sub.add_parser("up", help="start the whole stack for development (what `make run` calls); "
                    "`trustagency up --help` for its options", add_help=False)

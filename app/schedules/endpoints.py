@@ -36,7 +36,8 @@ def _out(schedule: Schedule) -> ScheduleOut:
 def create_schedule(body: ScheduleIn, session: SessionDep, response: Response) -> ScheduleOut:
     """Submit these titles as a batch every time the cron expression fires."""
     schedule = service.create(session, body.name, body.cron, body.titles, body.category,
-                              body.enabled, body.mode)
+                              body.enabled, body.mode,
+                              body.language)
     response.headers["Location"] = f"/api/schedules/{schedule.id}"
     return _out(schedule)
 

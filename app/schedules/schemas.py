@@ -35,6 +35,10 @@ Cron = Annotated[StrictStr, Field(
 Mode = Annotated[StrictStr, Field(
     description="The lane of each batch it makes: `realtime` or `batch` (the Batch API).",
     json_schema_extra={"enum": ["realtime", "batch"]})]
+Language = Annotated[StrictStr, Field(
+    description="BCP 47 tag of each run's articles, or `auto` (each title's own language); "
+    "null: the ARTICLE_LANGUAGE setting at run time.", examples=["zh-CN"],
+    json_schema_extra={"maxLength": 35})]
 
 
 class ScheduleIn(BaseModel):
@@ -46,6 +50,7 @@ class ScheduleIn(BaseModel):
     category: Category
     enabled: StrictBool = True
     mode: Mode | None = None
+    language: Language | None = None
 
 
 class SchedulePatch(BaseModel):
@@ -57,6 +62,7 @@ class SchedulePatch(BaseModel):
     category: Category | None = None
     enabled: StrictBool | None = None
     mode: Mode | None = None
+    language: Language | None = None
 
 
 class ScheduleOut(OutModel):
@@ -67,6 +73,7 @@ class ScheduleOut(OutModel):
     category: str
     enabled: bool
     mode: str | None = None
+    language: str | None = None
     run_count: int
     last_run_at: datetime | None
     last_batch_id: str | None

@@ -19,6 +19,7 @@ from app.batches import service as batches
 from app.batches.errors import BatchError
 from app.batches.validation import (
     clean_category,
+    clean_language,
     clean_mode,
     clean_titles,
     fold_spaces,
@@ -56,6 +57,7 @@ class Changes:
     category: str | None = None
     enabled: bool | None = None
     mode: str | None = None
+    language: str | None = None
 
     @classmethod
     def of(cls, **fields: Any) -> Changes:
@@ -68,6 +70,9 @@ class Changes:
             ),
             enabled=fields.get("enabled"),
             mode=clean_mode(fields["mode"]) if fields.get("mode") is not None else None,
+            language=(
+                clean_language(fields["language"]) if fields.get("language") is not None else None
+            ),
         )
 
 
@@ -95,11 +100,14 @@ def _flush(session: Session) -> None:
 
 
 def create(session: Session, name: str, cron: str, titles: list[str], category: str,
-           enabled: bool = True, mode: str | None = None) -> Schedule:
-    changes = Changes.of(name=name, cron=cron, titles=titles, category=category, mode=mode)
+           enabled: bool = True, mode: str | None = None,
+           language: str | None = None) -> Schedule:
+    changes = Changes.of(name=name, cron=cron, titles=titles, category=category, mode=mode,
+                         language=language)
     _require_redis()
     schedule = Schedule(name=changes.name, cron=changes.cron, titles=changes.titles,
-                        category=changes.category, enabled=enabled, mode=changes.mode)
+                        category=changes.category, enabled=enabled, mode=changes.mode,
+                        language=changes.language)
     session.add(schedule)
     _flush(session)
     _mirror_after_commit(session, schedule.id)
@@ -110,7 +118,7 @@ def create(session: Session, name: str, cron: str, titles: list[str], category: 
 def update(session: Session, schedule_id: str, changes: Changes) -> Schedule:
     schedule = get_or_404(session, schedule_id)
     _require_redis()
-    for field in ("name", "cron", "titles", "category", "enabled", "mode"):
+    for field in ("name", "cron", "titles", "category", "enabled", "mode", "language"):
         value = getattr(changes, field)
         if value is not None:
             setattr(schedule, field, value)
@@ -161,6 +169,7 @@ def run(session: Session, schedule_id: str, run_id: str) -> dict[str, Any]:
         batch, created = batches.submit(
             session, list(schedule.titles), schedule.category, idempotency_key=key,
             extra={"schedule_id": schedule_id}, mode=schedule.mode,
+            language=schedule.language,
         )
     except BatchError as exc:
         schedule.last_error = str(exc)

@@ -19,6 +19,7 @@
     length: Number(body.dataset.maxTitleLength) || 300,
   };
   const CATEGORY_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+  const LANGUAGE_RE = /^(auto|[a-z]{2,3}([-_][a-z0-9]{2,8})*)$/i; // BCP 47, checked again by the API
 
   const $ = (id) => document.getElementById(id);
   const batches = new Map(); // task_id -> {data, items, card, live, expanded}
@@ -144,6 +145,7 @@
   function validate() {
     const titles = titlesFromText($("titles").value);
     const category = $("category").value.trim().toLowerCase();
+    const language = $("language").value.trim();
     const problems = [];
     if (titles.length > LIMITS.titles) {
       problems.push(t("form.tooMany", { count: titles.length, max: LIMITS.titles }));
@@ -155,7 +157,8 @@
       if (/[\u0000-\u001f]/.test(title)) problems.push(t("form.titleControl", { n: i + 1 }));
     });
     if (!CATEGORY_RE.test(category)) problems.push(t("form.badCategory"));
-    return { titles, category, problems };
+    if (language && !LANGUAGE_RE.test(language)) problems.push(t("form.badLanguage"));
+    return { titles, category, language, problems };
   }
 
   function showValidation(force) {
@@ -171,14 +174,15 @@
 
   async function submitForm(event) {
     event.preventDefault();
-    const { titles, category, problems } = validate();
+    const { titles, category, language, problems } = validate();
     showValidation(true);
     if (problems.length || titles.length === 0) return;
     const button = $("generate");
     button.disabled = true;
     I18N.bind(button, "form.submitting");
     try {
-      const batch = await api("/api/tasks/generate-articles", { method: "POST", json: { titles, category } });
+      const json = language ? { titles, category, language } : { titles, category };
+      const batch = await api("/api/tasks/generate-articles", { method: "POST", json });
       $("titles").value = "";
       const entry = upsert(batch);
       entry.expanded = true;
@@ -243,6 +247,7 @@
     const card = el("article", { class: "batch", "data-task-id": id });
     const parts = {
       category: el("span", { class: "category" }),
+      language: el("span", { class: "language muted" }),
       total: el("span", { class: "total" }),
       id: el("code", { class: "batch-id", title: id, text: id.slice(0, 8) }),
       created: el("time", { class: "created muted" }),
@@ -252,6 +257,7 @@
       failed: el("span", { class: "seg seg-failed" }),
       cancelled: el("span", { class: "seg seg-cancelled" }),
       counts: el("span", { class: "counts" }),
+      quality: el("span", { class: "batch-quality" }),
       eta: el("span", { class: "eta" }),
       elapsed: el("span", { class: "elapsed" }),
       percent: el("span", { class: "percent" }),
@@ -270,10 +276,10 @@
     parts.bar.append(parts.ok, parts.failed, parts.cancelled);
     card.append(
       el("div", { class: "batch-head" },
-        el("div", { class: "batch-title" }, parts.category, parts.total, parts.id, parts.created),
+        el("div", { class: "batch-title" }, parts.category, parts.language, parts.total, parts.id, parts.created),
         parts.status),
       parts.bar,
-      el("div", { class: "batch-meta" }, parts.counts, parts.cost, parts.eta, parts.elapsed,
+      el("div", { class: "batch-meta" }, parts.counts, parts.quality, parts.cost, parts.eta, parts.elapsed,
         parts.percent),
       parts.error, parts.paused, parts.lane,
       el("div", { class: "actions" }, parts.toggle, parts.library, parts.export, parts.retry,
@@ -302,6 +308,7 @@
     const done = d.completed + d.failed + d.cancelled;
     entry.card.dataset.status = d.status;
     p.category.textContent = d.category || "";
+    p.language.textContent = d.language || "";
     p.total.textContent = t("batch.titles", { count: d.total });
     p.created.textContent = d.created_at ? I18N.date(d.created_at) : "";
     if (d.created_at) p.created.setAttribute("datetime", d.created_at);
@@ -318,6 +325,8 @@
     p.cancelled.style.width = share(d.cancelled);
     p.counts.textContent = t("batch.counts", { done, total: d.total, completed: d.completed, failed: d.failed })
       + (d.cancelled ? t("batch.countsCancelled", { cancelled: d.cancelled }) : "");
+    p.quality.textContent = d.regenerated || d.needs_review
+      ? t("batch.quality", { regenerated: d.regenerated || 0, review: d.needs_review || 0 }) : "";
     p.percent.textContent = I18N.percent(progress);
     p.elapsed.textContent = elapsed(d);
     p.elapsed.title = t("batch.elapsedTitle");
@@ -512,7 +521,8 @@
   function applyEvent(entry, event) {
     const fields = ["status", "total", "completed", "failed", "cancelled", "progress", "eta_seconds",
       "cost_usd", "cost_remaining_usd", "prompt_tokens", "completion_tokens", "cost_unknown", "cost_note",
-      "paused_reason", "resume_at"];
+      "paused_reason", "resume_at",
+      "regenerated", "needs_review"];
     const update = {};
     for (const key of fields) if (key in event) update[key] = event[key];
     if ("started_at" in event) update.started_at = event.started_at;
@@ -695,9 +705,11 @@
 
   // ---- start ---------------------------------------------------------------------------------
   function start() {
+    window.TA = Object.freeze({ api, toast, el }); // for profiles.js (the profiles section)
     I18N.onChange(relocalize);
     $("titles").addEventListener("input", () => showValidation(false));
     $("category").addEventListener("input", () => showValidation(false));
+    $("language").addEventListener("input", () => showValidation(false));
     $("titles").addEventListener("keydown", (e) => {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) $("generate-form").requestSubmit();
     });

@@ -25,6 +25,7 @@ from celery.signals import (
     worker_shutdown,
 )
 
+from app.batches import quality_gate
 from app.config import get_settings
 from app.core import workers
 from app.core.db import reset_engine
@@ -106,6 +107,14 @@ def _prune_metric_files(**_: Any) -> None:
     """Before the pool starts: drop metric files left by processes that are gone."""
     if settings.prometheus_multiproc_dir:
         prune_dead_processes(settings.prometheus_multiproc_dir)
+
+
+@worker_init.connect
+def _warm_quality_checks(**_: Any) -> None:
+    """Before the pool forks: the quality checks' detector and datasketch (numpy, scipy: about
+    2 s to import), so prefork children inherit them instead of each item's first check
+    paying for it."""
+    quality_gate.warm_up()
 
 
 @worker_ready.connect

@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 KINDS = ("ok", "429", "429_quota", "500", "503", "400", "401", "403", "hang", "disconnect",
-         "cut", "done_no_finish", "content_filter", "length", "empty", "refusal")
+         "cut", "done_no_finish", "content_filter", "length", "empty", "refusal", "text")
 
 # The finish_reason each answering kind ends with (None: the stream stops without one).
 FINISH: dict[str, str | None] = {"cut": None, "done_no_finish": None,
@@ -72,6 +72,9 @@ class Behavior:
     even when ``stream_options.include_usage`` asks for it (llama.cpp).
     ``retry_after`` becomes the ``Retry-After`` header of a 429. ``headers`` are sent with
     the reply, over the fake's own ``x-ratelimit-*`` (e.g. a budget at zero for one call).
+    ``text`` answers with the
+    given ``text`` (a refusal written as prose, a short or wrong-language article, a copy of
+    another article) and ``stop``, as a model that misbehaves without saying so would.
     """
 
     kind: str = "ok"
@@ -81,10 +84,13 @@ class Behavior:
     hang_seconds: float = 600.0
     usage: bool = True
     headers: dict[str, str] | None = None
+    text: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown kind {self.kind!r}; expected one of {KINDS}")
+        if (self.kind == "text") != (self.text is not None):
+            raise ValueError("kind 'text' and a text go together")
 
 
 @dataclass
@@ -423,6 +429,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._cut()
             return None
         pieces = make_pieces(rec.text, beh.chunks)
+        if beh.text is not None:
+            n = max(1, min(beh.chunks, len(beh.text)))
+            pieces = [beh.text[i * len(beh.text) // n:(i + 1) * len(beh.text) // n]
+                      for i in range(n)]
         if beh.kind in ("content_filter", "empty", "refusal"):
             pieces = []
         elif beh.kind in ("cut", "done_no_finish"):
@@ -646,7 +656,8 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8900, help="0 picks a free port")
-    p.add_argument("--kind", default="ok", choices=KINDS, help="default behaviour")
+    p.add_argument("--kind", default="ok", choices=[k for k in KINDS if k != "text"],
+                   help="default behaviour")
     p.add_argument("--latency", type=float, default=0.0,
                    help="seconds before the reply; total stream duration when streaming")
     p.add_argument("--chunks", type=int, default=8, help="content chunks per completion")

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
-from app.cli.main import safe_filename
 from tests.support.server import free_port, running_api
 from tests.support.stack import wait_for
 
@@ -58,12 +58,16 @@ def test_generate_watches_the_batch_and_writes_the_articles(database, tmp_path, 
         written = json.loads(saved.stdout)
         names = sorted(p.name for p in out.iterdir())
         assert names == ["01-budgeting-for-students.md", "02-index-funds-explained.md",
-                         "03-pros-cons-of-etfs.md"]
-        assert [Path(w["path"]).name for w in written] == names
+                         "03-pros-cons-of-etfs.md", "manifest.csv"]
+        assert [Path(w["path"]).name for w in written] == names[:3]
         api_articles = httpx.get(f"{server.url}/api/articles",
                                  params={"task_id": task_id}).json()["items"]
-        by_title = {a["title"]: a["content"] for a in api_articles}
-        assert (out / names[2]).read_text() == by_title[titles[2]]
+        by_title = {a["title"]: a for a in api_articles}
+        # The ZIP export's files: YAML front matter, then the Markdown.
+        _, meta, body = (out / names[2]).read_text().split("---\n", 2)
+        front = yaml.safe_load(meta)
+        assert (front["title"], front["status"], front["version"]) == (titles[2], "draft", 1)
+        assert body.strip() == by_title[titles[2]]["content"].strip()
 
         # Titles on stdin, the URL as an option, JSON for scripts.
         piped = cli("--api-url", server.url, "generate", "-c", "news", "-", "--json",
@@ -141,14 +145,44 @@ def test_errors_say_what_to_do(database, tmp_path):
 
     missing = cli("generate", str(tmp_path / "missing.txt"))
     assert missing.returncode == 2 and "no such file" in missing.stderr
-    for command in ("generate", "status", "cancel", "retry", "articles", "up"):
+    for command in ("generate", "status", "cancel", "retry", "articles", "profiles", "up"):
         shown = cli(command, "--help")
         assert shown.returncode == 0 and f"usage: trustagency {command}" in shown.stdout
 
 
-def test_article_file_names_are_safe():
-    assert safe_filename("../../etc/passwd") == "etc-passwd"
-    assert safe_filename("<img src=x onerror=alert(1)>") == "img-src-x-onerror-alert-1"
-    assert safe_filename("Café déjà vu: a guide") == "cafe-deja-vu-a-guide"
-    assert safe_filename("///") == "article" and safe_filename("日本語") == "article"
-    assert len(safe_filename("word " * 100)) <= 60
+def test_languages_profiles_and_readable_file_names(database, tmp_path, start_worker):
+    start_worker(concurrency=2)
+    titles = ["什么是 ETF？新手投资入门", "Pros/cons: ETFs vs. funds"]
+    with running_api(database, tmp_path) as server:
+        done = cli("generate", "--json", "-c", "news", "--language", "zh-CN", *titles,
+                   url=server.url)
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)
+        assert result["language"] == "zh-CN"
+        assert {i["language"] for i in result["items"]} == {"zh-CN"}
+        out = tmp_path / "articles"
+        saved = cli("articles", result["task_id"], "--out", str(out), url=server.url)
+        assert saved.returncode == 0, saved.stderr
+        assert sorted(p.name for p in out.iterdir()) == [
+            "01-什么是-etf-新手投资入门.md", "02-pros-cons-etfs-vs-funds.md", "manifest.csv"]
+        shown = cli("status", result["task_id"], url=server.url)
+        assert "zh-CN" in shown.stdout and "news" in shown.stdout
+
+        listed = cli("profiles", "list", "--json", url=server.url)
+        assert listed.returncode == 0, listed.stderr
+        assert [p["category"] for p in json.loads(listed.stdout)["items"]] == [
+            "default", "guide", "news", "review"]
+        changed = cli("profiles", "set", "news", "--min-words", "200", "--model", "news-mini",
+                      "--json", url=server.url)
+        assert changed.returncode == 0, changed.stderr
+        news = json.loads(changed.stdout)
+        assert (news["version"], news["min_words"], news["model"]) == (1, 200, "news-mini")
+        shown = cli("profiles", "show", "pets", url=server.url)
+        assert shown.returncode == 0 and "default · built-in" in shown.stdout
+        assert "has no profile of its own" in shown.stdout
+        bad = cli("profiles", "set", "news", "--min-words", "5", url=server.url)
+        assert bad.returncode == 2 and "min_words: must be between 50" in bad.stderr
+        deleted = cli("profiles", "delete", "news", url=server.url)
+        assert deleted.returncode == 0 and "built-in" in deleted.stdout
+        again = cli("profiles", "delete", "news", url=server.url)
+        assert again.returncode == 2 and "has no stored profile" in again.stderr

@@ -37,7 +37,10 @@ def test_offline_batch_completes_with_five_articles(api, start_worker):
     download = api.get(f"/api/articles/{first['id']}/markdown")
     assert download.text == first["content"]
     assert download.headers["content-type"].startswith("text/markdown")
-    assert f'filename="article-{first["id"]}.md"' in download.headers["content-disposition"]
+    # Named after the title (RFC 6266), as the page and the exports name it.
+    slug = first["title"].lower().replace(",", "").replace(" ", "-")
+    assert f'filename="{slug}.md"' in download.headers["content-disposition"]
+    assert f"filename*=UTF-8''{slug}.md" in download.headers["content-disposition"]
 
     # The batch's own Celery task carries the plan's progress meta, for AsyncResult and Flower.
     result = AsyncResult(status["celery_task_id"], app=celery_app)

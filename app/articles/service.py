@@ -1,0 +1,227 @@
+"""An article after it is written: review states, edits kept as versions, and the storing of
+each generation (the first as version 1, a regeneration as a new version of the same article).
+
+Review transitions (docs/architecture.md draws the batch machine; this is the article's):
+
+    draft | needs_review ──approve──▶ approved ──publish──▶ published
+    draft | needs_review ──reject───▶ rejected ──edit or regeneration──▶ draft
+
+Each transition and each edit is one conditional UPDATE, so two reviewers racing cannot both
+win; a refused one is a 409 naming the current state. Nothing here commits.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.articles import repository
+from app.articles.enums import ArticleStatus, VersionSource
+from app.articles.errors import ArticleError
+from app.articles.models import Article, ArticleVersion
+from app.config import get_settings
+from app.core import names, outbox
+from app.core.errors import DomainError
+from app.core.models import utcnow
+from app.llm.base import Generated
+
+log = logging.getLogger(__name__)
+
+MAX_NOTE = 2000
+MAX_REVIEWER = 100
+MAX_CONTENT = 500_000
+
+_REVIEWABLE = frozenset({ArticleStatus.DRAFT, ArticleStatus.NEEDS_REVIEW})
+# action: (the states it starts from, the state it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+    "approve": (_REVIEWABLE, ArticleStatus.APPROVED),
+    "reject": (_REVIEWABLE, ArticleStatus.REJECTED),
+    "publish": (frozenset({ArticleStatus.APPROVED}), ArticleStatus.PUBLISHED),
+}
+
+
+def _text(value: object, field: str, limit: int, *, single_line: bool) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ArticleError.invalid(field, "must be a string")
+    text = " ".join(value.split()) if single_line else value.strip()
+    if len(text) > limit:
+        raise ArticleError.invalid(field, f"at most {limit} characters, got {len(text)}")
+    if any(ord(c) < 32 and c not in "\n\t\r" for c in text):
+        raise ArticleError.invalid(field, "must not contain control characters")
+    return text or None
+
+
+def clean_note(note: object, field: str = "note") -> str | None:
+    return _text(note, field, MAX_NOTE, single_line=False)
+
+
+def clean_reviewer(reviewer: object) -> str | None:
+    return _text(reviewer, "reviewer", MAX_REVIEWER, single_line=True)
+
+
+def get_or_404(session: Session, article_id: int) -> Article:
+    article = repository.get_article(session, article_id)
+    if article is None:
+        raise ArticleError.not_found("article_id", f"no article {article_id}")
+    return article
+
+
+def _reloaded(session: Session, article_id: int) -> Article:
+    article = session.get(Article, article_id, populate_existing=True)
+    assert article is not None
+    return article
+
+
+def review(session: Session, article_id: int, action: str, *, note: object = None,
+           reviewer: object = None) -> Article:
+    """approve, reject or publish, recording who (free text), when and why."""
+    allowed, target = TRANSITIONS[action]
+    note, who = clean_note(note), clean_reviewer(reviewer)
+    before = get_or_404(session, article_id).status
+    now = utcnow()
+    if not repository.move(session, article_id, status_in=allowed, status=target,
+                           reviewer=who, reviewed_at=now, review_note=note, updated_at=now):
+        current = _reloaded(session, article_id).status
+        starts = " or ".join(sorted(allowed))
+        raise ArticleError.conflict("status", f"article {article_id} is {current}: only "
+                                    f"{starts} articles can be {target}")
+    article = _reloaded(session, article_id)
+    if before == ArticleStatus.NEEDS_REVIEW:  # the batch's needs_review count moves
+        outbox.enqueue(session, names.UPDATE_STATUS_TASK, [article.task_id],
+                       ignore_result=True)
+    log.info("article %s %s by %s", article_id, target, who or "someone")
+    return article
+
+
+def clean_title(title: object) -> str:
+    text = _text(title, "title", get_settings().max_title_length, single_line=True)
+    if not text:
+        raise ArticleError.invalid("title", "must not be blank")
+    return text
+
+
+def clean_content(content: object) -> str:
+    text = _text(content, "content", MAX_CONTENT, single_line=False)
+    if not text:
+        raise ArticleError.invalid("content", "must not be blank")
+    return text
+
+
+def _ensure_original(session: Session, article: Article) -> None:
+    """An article stored before versions existed gets its text as version 1 first."""
+    if not repository.has_versions(session, article.id):
+        repository.add_version(session, article, version=1, title=article.title,
+                               content=article.content, source=VersionSource.GENERATED,
+                               model=article.model)
+
+
+def edit(session: Session, article_id: int, *, version: int | None, title: object = None,
+         content: object = None, reviewer: object = None, note: object = None) -> Article:
+    """A new version with the new title and/or content. `version` is the one the editor
+    started from: another edit since then makes this one stale (409)."""
+    article = get_or_404(session, article_id)
+    if version is None:
+        raise ArticleError("version", "send the version you edited (the `version` field, or "
+                           'If-Match: "<version>" with the ETag of GET)', status_code=428)
+    if title is None and content is None:
+        raise ArticleError.invalid("body", "send a new title and/or content")
+    new_title = clean_title(title) if title is not None else article.title
+    new_content = clean_content(content) if content is not None else article.content
+    who, why = clean_reviewer(reviewer), clean_note(note)
+    if version != article.version:
+        raise _stale(article_id, article.version, version)
+    _ensure_original(session, article)
+    values: dict[str, Any] = {"title": new_title, "content": new_content,
+                              "version": version + 1, "updated_at": utcnow()}
+    if article.status == ArticleStatus.REJECTED:
+        values["status"] = ArticleStatus.DRAFT  # edited after a rejection: review it again
+    if not repository.move(session, article_id, at_version=version, **values):
+        raise _stale(article_id, _reloaded(session, article_id).version, version)
+    repository.add_version(session, article_id, version=version + 1, title=new_title,
+                           content=new_content, source=VersionSource.EDIT, author=who,
+                           note=why)
+    log.info("article %s edited: version %s", article_id, version + 1)
+    return _reloaded(session, article_id)
+
+
+def _stale(article_id: int, current: int, given: int) -> DomainError:
+    return ArticleError.conflict("version", f"article {article_id} is at version {current}, "
+                                 f"not {given}: someone changed it meanwhile; reload it and "
+                                 "edit again")
+
+
+def versions(session: Session, article_id: int) -> list[ArticleVersion]:
+    """Its versions, oldest first (an article from before versions: its text as version 1)."""
+    article = get_or_404(session, article_id)
+    return repository.versions(session, article_id) or [_original(article)]
+
+
+def version(session: Session, article_id: int, number: int) -> ArticleVersion:
+    article = get_or_404(session, article_id)
+    found = repository.version(session, article_id, number)
+    if found is None and number == 1 and not repository.has_versions(session, article_id):
+        return _original(article)
+    if found is None:
+        raise ArticleError.not_found("version", f"article {article_id} has no version "
+                                     f"{number} (its current version is {article.version})")
+    return found
+
+
+def _original(article: Article) -> ArticleVersion:
+    """Not stored: what version 1 of an article from before versions was."""
+    return ArticleVersion(article_id=article.id, version=1, title=article.title,
+                          content=article.content, source=VersionSource.GENERATED,
+                          model=article.model, created_at=article.created_at)
+
+
+@dataclass(frozen=True)
+class Quality:
+    """How a generation is stored: its review state, failed checks and what wrote it."""
+
+    status: str = ArticleStatus.DRAFT
+    flags: list[dict[str, str]] | None = None
+    language: str | None = None
+    profile_id: int | None = None
+    profile_version: int | None = None
+    note: str | None = None  # an editor's feedback, for a regenerated version
+
+
+def store_generation(session: Session, *, item_id: int, task_id: str, title: str,
+                     category: str, generated: Generated, quality: Quality,
+                     cost_usd: float | None = None, lane: str = "realtime") -> int | None:
+    """Store an item's generated article as version 1, or, when the item has an article
+    already (an editor asked to regenerate it), as that article's next version. `cost_usd`
+    is this generation's cost (None: no known price); `lane` realtime or batch."""
+    fields = {"language": quality.language, "quality_flags": quality.flags or [],
+              "profile_id": quality.profile_id, "profile_version": quality.profile_version,
+              "cost_usd": cost_usd, "lane": lane}
+    existing = repository.for_item(session, item_id)
+    if existing is None:
+        article_id = repository.insert_generated(
+            session, item_id=item_id, task_id=task_id, title=title, category=category,
+            generated=generated, status=quality.status, **fields)
+        if article_id is not None:
+            repository.add_version(session, article_id, version=1, title=title,
+                                   content=generated.content, source=VersionSource.GENERATED,
+                                   model=generated.model)
+        return article_id
+    _ensure_original(session, existing)
+    existing.version += 1
+    for name, value in {**fields, "content": generated.content, "status": quality.status,
+                        "provider": generated.provider, "model": generated.model,
+                        "prompt_tokens": generated.prompt_tokens,
+                        "completion_tokens": generated.completion_tokens,
+                        "total_tokens": generated.total_tokens,
+                        "tokens_estimated": generated.tokens_estimated,
+                        "finish_reason": generated.finish_reason or None,
+                        "updated_at": utcnow()}.items():
+        setattr(existing, name, value)
+    repository.add_version(session, existing, version=existing.version, title=existing.title,
+                           content=generated.content, source=VersionSource.REGENERATED,
+                           note=quality.note, model=generated.model)
+    return existing.id

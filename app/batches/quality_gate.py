@@ -1,0 +1,141 @@
+"""What one attempt asks for, and whether its answer is good enough to keep.
+
+`prepare` builds the request from the item (its resolved language, the editor's or the checks'
+feedback) and its category's profile (instructions, length bounds in the language's unit,
+model and temperature overrides). `judge` runs the quality checks (app/articles/quality.py)
+with the profile's thresholds, the QUALITY_CHECKS that are on, and the newest articles of the
+category as the near-duplicate corpus. An article that fails goes back for another attempt
+with the reasons in its prompt, up to QUALITY_MAX_REGENERATIONS; after that, and for an answer
+cut at the token limit, it is kept as needs_review with its flags instead of being thrown away.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from app.articles import repository as articles
+from app.articles.enums import ArticleStatus
+from app.articles.quality import (
+    DEFAULT_DUPLICATE_THRESHOLD,
+    DuplicateIndex,
+    QualityReport,
+    run_checks,
+)
+from app.articles.service import Quality
+from app.batches.models import AIGenerationTask, GenerationItem
+from app.config import get_settings
+from app.core.db import session_scope
+from app.llm import language
+from app.llm.base import ArticleRequest, Generated
+from app.llm.language import AUTO, DEFAULT_LANGUAGE
+from app.profiles import service as profiles
+
+log = logging.getLogger(__name__)
+
+# The newest articles of a category (in the same language) an article is compared with for
+# near-duplicates: building their MinHashes costs about 1 ms each, on every generation.
+DUPLICATE_WINDOW = 200
+# How QualityReport.feedback_for_prompt starts: what follows it was the checks', not an editor's.
+CHECKS_SAID = "The previous draft was rejected by the site's quality checks:"
+
+
+@dataclass(frozen=True)
+class Job:
+    request: ArticleRequest
+    profile: profiles.Profile
+    note: str | None  # the editor's feedback, kept with a regenerated version
+
+
+@dataclass(frozen=True)
+class Verdict:
+    quality: Quality | None  # how to store the article; None: write it again
+    reason: str = ""  # why it is written again (the item's error meanwhile)
+    feedback: str = ""  # what the next attempt's prompt says
+
+
+def editor_feedback(feedback: str | None) -> str | None:
+    """The part of an item's feedback an editor wrote (the checks' reasons come after it)."""
+    text = (feedback or "").split(CHECKS_SAID, 1)[0].strip()
+    return text or None
+
+
+def prepare(session: Session, item: GenerationItem, batch: AIGenerationTask) -> Job:
+    tag = item.language or (batch.language if batch.language != AUTO else DEFAULT_LANGUAGE)
+    profile = profiles.effective(session, batch.category)
+    low, high = profile.spec.length_bounds(tag)
+    request = ArticleRequest(
+        # A regeneration writes the article under its current title (an editor may have
+        # changed it); the title stays data in the prompt either way.
+        title=articles.title_for_item(session, item.id) or item.title,
+        category=batch.category,
+        language=tag,
+        instructions=profile.spec.instructions,
+        min_length=low,
+        max_length=high,
+        model=profile.spec.model,
+        temperature=profile.spec.temperature,
+        feedback=item.feedback,
+    )
+    return Job(request, profile, editor_feedback(item.feedback))
+
+
+def warm_up() -> None:
+    """Load what the enabled checks need now (a worker calls it before its pool forks)."""
+    enabled = set(get_settings().quality_checks)
+    if "language" in enabled:
+        language.warm_up()
+    if "duplicate" in enabled:
+        DuplicateIndex((), threshold=DEFAULT_DUPLICATE_THRESHOLD)
+
+
+def _corpus(item: GenerationItem, job: Job) -> DuplicateIndex | None:
+    with session_scope(read_only=True) as session:
+        texts = articles.recent_texts(session, job.request.category, exclude_item=item.id,
+                                      limit=DUPLICATE_WINDOW, language=job.request.language)
+    if not texts:
+        return None
+    return DuplicateIndex(texts, threshold=job.profile.spec.duplicate_threshold)
+
+
+def check(item: GenerationItem, job: Job, generated: Generated) -> QualityReport:
+    settings = get_settings()
+    enabled = set(settings.quality_checks)
+    if generated.finish_reason == "length":
+        enabled.add("truncated")  # the provider cut it: always said, whatever is enabled
+    request = job.request
+    return run_checks(
+        generated.content, title=request.title, language=request.language,
+        thresholds=job.profile.spec.thresholds(request.language),
+        finish_reason=generated.finish_reason, enabled=enabled,
+        corpus=_corpus(item, job) if "duplicate" in enabled else None,
+        extra_phrases=settings.quality_extra_phrases,
+    )
+
+
+def judge(item: GenerationItem, job: Job, generated: Generated) -> Verdict:
+    """Keep the article (draft, or needs_review with its flags), or write it again."""
+    try:
+        report = check(item, job, generated)
+    except Exception as exc:  # a bug in a check must not lose a paid-for article
+        log.exception("item %s: the quality checks failed to run", item.id)
+        flags = [{"name": "unchecked", "message": f"the quality checks could not run: {exc}"}]
+        return Verdict(_quality(job, ArticleStatus.NEEDS_REVIEW, flags))
+    if report.passed:
+        return Verdict(_quality(job, ArticleStatus.DRAFT, []))
+    truncated = generated.finish_reason == "length"
+    if truncated or item.regenerations >= get_settings().quality_max_regenerations:
+        log.info("item %s kept for review: %s", item.id, ", ".join(report.names))
+        return Verdict(_quality(job, ArticleStatus.NEEDS_REVIEW, report.to_list()))
+    reason = "quality: " + "; ".join(flag.message for flag in report.flags)
+    feedback = "\n\n".join(part for part in (job.note, report.feedback_for_prompt()) if part)
+    log.info("item %s failed %s: writing it again", item.id, ", ".join(report.names))
+    return Verdict(None, reason + " (writing it again)", feedback)
+
+
+def _quality(job: Job, status: str, flags: list[dict[str, str]]) -> Quality:
+    return Quality(status=status, flags=flags, language=job.request.language,
+                   profile_id=job.profile.id, profile_version=job.profile.version,
+                   note=job.note)
