@@ -160,8 +160,8 @@ def _complete(item: GenerationItem, job: quality_gate.Job, generated: Generated,
     if verdict.quality is None:
         return _regenerate(item, verdict)
     with session_scope() as session:
-        snapshot = state.complete_item(session, item, job.request.category, generated, cost,
-                                       quality=verdict.quality)
+        snapshot = state.complete_item(session, item, job.request.category, generated,
+                                       cost_usd=cost, quality=verdict.quality)
         if snapshot is not None:
             announce(session, snapshot, item_event(item, ItemStatus.COMPLETED))
     log.info("batch %s item %s completed (%s tokens%s)", item.task_id, item.id,

@@ -24,7 +24,7 @@ def _article(status: str = ArticleStatus.DRAFT) -> int:
         batch = batches.create_batch(session, ["One"], "guide", language="en")
         item = state.claim_item(session, batch.items[0].id, "w/1", lease=60)
         assert item is not None
-        state.complete_item(session, item, "guide", DRAFT, service.Quality(status=status))
+        state.complete_item(session, item, "guide", DRAFT, quality=service.Quality(status=status))
         article = session.query(Article).one()
         return article.id
 

@@ -25,7 +25,7 @@ def _complete(item_id: int, quality: Quality | None = None) -> None:
     with session_scope() as session:
         item = state.claim_item(session, item_id, "w/1", lease=60)
         assert item is not None
-        assert state.complete_item(session, item, "guide", DRAFT, quality) is not None
+        assert state.complete_item(session, item, "guide", DRAFT, quality=quality) is not None
 
 
 def _batch_row(batch_id: str) -> AIGenerationTask:
