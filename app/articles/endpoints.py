@@ -36,6 +36,7 @@ FRAGMENT_HEADERS = {"Content-Security-Policy": "default-src 'none'",
 ArticleId = Annotated[int, Path(ge=1, le=MAX_INT_ID, description="The article's id")]
 VersionNumber = Annotated[int, Path(ge=1, le=MAX_INT_ID, description="A version number")]
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No article with this id"}}
+ETAG_PATTERN = r'^(?:W/)?"?\d{1,9}"?$'  # what to send; surrounding spaces are taken too
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 
 
@@ -110,18 +111,20 @@ def publish_article(article_id: ArticleId, session: SessionDep, response: Respon
     428: {"description": "No version given (the `version` field or If-Match)"}})
 def edit_article(
     article_id: ArticleId, body: EditIn, session: SessionDep, response: Response,
-    if_match: str | None = Header(None, max_length=64,
+    if_match: str = Header(None, max_length=64, pattern=ETAG_PATTERN,  # type: ignore[assignment]
                                   description='The ETag of the version you edited: "3"'),
 ) -> ArticleOut:
     """Change the title and/or content: stored as a new version (the old ones are kept)."""
     version = body.version
+    if version is not None:
+        if not float(version).is_integer() or not 1 <= version <= MAX_INT_ID:
+            raise ArticleError.invalid("version", f"must be a whole number from 1, got {version}")
+        version = int(version)
     if if_match is not None:
         match = _ETAG.match(if_match)
         if match is None:
             raise ArticleError.invalid("if-match", 'must be the ETag of GET, like "3"')
-        if version is not None and int(match.group(1)) != version:
-            raise ArticleError.invalid("if-match", "names another version than `version`")
-        version = int(match.group(1))
+        version = int(match.group(1))  # the HTTP precondition wins over the body's `version`
     article = service.edit(session, article_id, version=version, title=body.title,
                            content=body.content, reviewer=body.reviewer, note=body.note)
     response.headers["ETag"] = etag(article.version)

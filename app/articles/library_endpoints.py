@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.articles import library, repository
 from app.articles.endpoints import FRAGMENT_HEADERS
@@ -79,6 +79,8 @@ class ArticleListParams(ArticleFilters):
 
 
 class PreviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     content: str = Field(max_length=MAX_PREVIEW, description="Markdown")
 
 

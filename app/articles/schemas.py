@@ -4,17 +4,23 @@ checks them and names the field at fault)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, WithJsonSchema
 
 from app.articles.service import MAX_CONTENT, MAX_NOTE, MAX_REVIEWER
-from app.core.schemas import OutModel
+from app.config import get_settings
+from app.core.schemas import MAX_INT_ID, TEXT_PATTERN, OutModel
 
-Note = Field(None, description="Why (kept with the review or the version).",
-             json_schema_extra={"maxLength": MAX_NOTE})
+Note = Field(None, description="Why (kept with the review or the version).")
 Reviewer = Field(None, description="Who did it: free text until accounts exist.",
-                 examples=["Li Wei"], json_schema_extra={"maxLength": MAX_REVIEWER})
+                 examples=["Li Wei"])
+# One line with something in it, as app.articles.service.clean_title takes it.
+TITLE_PATTERN = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]*\\S[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]*$"
+NoteText = Annotated[StrictStr, Field(json_schema_extra={
+    "maxLength": MAX_NOTE, "pattern": TEXT_PATTERN})]
+ReviewerName = Annotated[StrictStr, Field(json_schema_extra={
+    "maxLength": MAX_REVIEWER, "pattern": TEXT_PATTERN})]
 
 
 class ArticleOut(OutModel):
@@ -57,20 +63,27 @@ class ArticlePage(BaseModel):
 class ReviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    note: StrictStr | None = Note
-    reviewer: StrictStr | None = Reviewer
+    note: NoteText | None = Note
+    reviewer: ReviewerName | None = Reviewer
 
 
 class EditIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    title: StrictStr | None = Field(None, description="The new title")
-    content: StrictStr | None = Field(None, description="The new Markdown",
-                                      json_schema_extra={"maxLength": MAX_CONTENT})
-    version: StrictInt | None = Field(None, description="The version you edited (or send "
-                                      'If-Match: "<version>"); another edit since: 409')
-    reviewer: StrictStr | None = Reviewer
-    note: StrictStr | None = Note
+    title: Annotated[StrictStr, Field(json_schema_extra={
+        "minLength": 1, "maxLength": get_settings().max_title_length,
+        "pattern": TITLE_PATTERN})] | None = Field(
+        None, description="The new title (one line)")
+    content: Annotated[StrictStr, Field(json_schema_extra={
+        "maxLength": MAX_CONTENT, "pattern": TEXT_PATTERN})] | None = (
+        Field(None, description="The new Markdown"))
+    # A whole number; JSON Schema counts 3.0 as one too (the endpoint refuses 3.5).
+    version: Annotated[StrictInt | StrictFloat, WithJsonSchema({
+        "type": "integer", "minimum": 1, "maximum": MAX_INT_ID})] | None = Field(
+        None, description='The version you edited (or send If-Match: "<version>"); another '
+        "edit since: 409")
+    reviewer: ReviewerName | None = Reviewer
+    note: NoteText | None = Note
 
 
 class VersionSummary(OutModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Body, Depends, Response, status
 
+from app.articles.endpoints import ArticleId
 from app.batches import regenerate
 from app.batches.schemas import RegenerateIn, RegenerateOut
 from app.core.auth import SessionDep, require_token
@@ -13,13 +14,13 @@ router = APIRouter(prefix="/api/articles", tags=["articles"], dependencies=[Depe
 
 
 @router.post(
-    "/{article_id}/regenerate",
+    "/{article_id:int}/regenerate",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=RegenerateOut,
     responses={404: {"description": "No article with this id"},
                409: {"description": "Its item is being written already"}},
 )
-def regenerate_article(article_id: int, session: SessionDep, response: Response,
+def regenerate_article(article_id: ArticleId, session: SessionDep, response: Response,
                        body: RegenerateIn | None = Body(None)) -> RegenerateOut:
     """Write the article again (optional `feedback` goes into the prompt): its item runs
     through the normal queue, its batch shows it running, and the result is stored as the

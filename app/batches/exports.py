@@ -12,6 +12,7 @@ from app.articles import library
 from app.articles.naming import content_disposition
 from app.articles.repository import BATCH_ORDER, ArticleQuery
 from app.batches import service
+from app.batches.endpoints import TaskId
 from app.core.auth import SessionDep, require_token
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"], dependencies=[Depends(require_token)])
@@ -25,7 +26,7 @@ ZIP_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/{task_id}/export.zip", response_class=StreamingResponse, responses=ZIP_RESPONSES)
-def export_batch(task_id: str, session: SessionDep) -> StreamingResponse:
+def export_batch(task_id: TaskId, session: SessionDep) -> StreamingResponse:
     """The batch's articles as a ZIP, streamed while they are read (a running batch: those
     written so far)."""
     batch = service.get_or_404(session, task_id)

@@ -17,12 +17,14 @@ from app.batches.validation import (
     MAX_COST_USD,
 )
 from app.config import get_settings
-from app.core.schemas import OutModel
+from app.core.schemas import LANGUAGE_PATTERN, TEXT_PATTERN, OutModel
 
 _settings = get_settings()
 
 # The limits below are documented in the OpenAPI schema and enforced once, by the domain
 # (app.batches.validation), whose errors name the exact field ("titles[3]: ...").
+# A USD amount the domain accepts (app.batches.validation.clean_max_cost): above 0, bounded.
+Usd = Annotated[float, Field(json_schema_extra={"exclusiveMinimum": 0, "maximum": MAX_COST_USD})]
 Title = Annotated[StrictStr, Field(json_schema_extra={
     "minLength": 1, "maxLength": _settings.max_title_length, "pattern": LINE_PATTERN})]
 Category = Annotated[StrictStr, Field(
@@ -46,29 +48,29 @@ class GenerateRequest(BaseModel):
         json_schema_extra={"minItems": 1, "maxItems": _settings.max_titles_per_batch},
     )
     category: Category
-    language: StrictStr | None = Field(
+    language: Annotated[StrictStr, Field(json_schema_extra={
+        "maxLength": 35, "pattern": LANGUAGE_PATTERN})] | None = Field(
         None, description="BCP 47 tag the articles are written in (`en`, `zh-CN`, `ja` ...), "
         "or `auto`: each title's own language. Default: the ARTICLE_LANGUAGE setting.",
-        examples=["zh-CN"], json_schema_extra={"maxLength": 35},
+        examples=["zh-CN"],
     )
     mode: StrictStr = Field(
         BatchMode.REALTIME, description="`realtime` (streamed as slots free up) or `batch` "
         "(the provider's Batch API: about half the price, within 24 hours).",
         json_schema_extra={"enum": list(BatchMode)})
-    max_cost_usd: float | None = Field(
+    max_cost_usd: Usd | None = Field(
         None, description="This batch's own spend cap in USD: it pauses when the next call's "
-        "worst-case cost would pass it (null: no cap).", examples=[5.0],
-        json_schema_extra={"exclusiveMinimum": 0, "maximum": MAX_COST_USD})
+        "worst-case cost would pass it (null: no cap).", examples=[5.0])
 
 
 class BatchPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    max_cost_usd: float | None = Field(
+    max_cost_usd: Usd | None = Field(
         None, description="The new spend cap in USD (null removes it). A paused batch stays "
-        "paused until POST /resume.",
-        json_schema_extra={"exclusiveMinimum": 0, "maximum": MAX_COST_USD})
-    priority: StrictStr | None = Field(None, json_schema_extra={"enum": list(Priority)})
+        "paused until POST /resume.")
+    priority: Annotated[StrictStr, Field(json_schema_extra={
+        "enum": list(Priority), "maxLength": 8})] | None = None
 
 
 class ProviderBatchOut(BaseModel):
@@ -230,9 +232,10 @@ def batch_out(
 class RegenerateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    feedback: StrictStr | None = Field(
+    feedback: Annotated[StrictStr, Field(json_schema_extra={
+        "maxLength": 2000, "pattern": TEXT_PATTERN})] | None = Field(
         None, description="What the new version should do differently; added to the prompt.",
-        examples=["Shorter, and add a table of fees"], json_schema_extra={"maxLength": 2000})
+        examples=["Shorter, and add a table of fees"])
 
 
 class RegenerateOut(BaseModel):

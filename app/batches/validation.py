@@ -143,6 +143,8 @@ PLAUSIBLY_DEFAULT = 0.15
 
 def clean_language(language: object, field: str = "language") -> str:
     """A BCP 47 tag in canonical case, or "auto"; None or blank means ARTICLE_LANGUAGE."""
+    if isinstance(language, str) and len(language) > 35:  # the schema's bound, spaces included
+        raise BatchError.invalid(field, f"at most 35 characters, got {len(language)}")
     if language is None or (isinstance(language, str) and not language.strip()):
         language = get_settings().article_language
     try:

@@ -57,3 +57,10 @@ def offset_query() -> Any:
 def limit_query(default: int, maximum: int) -> Any:
     return Query(default, ge=1, le=maximum, description=f"Rows per page (1-{maximum})")
 
+
+
+# Free text kept as written (notes, feedback, Markdown): no control characters but tab and
+# line breaks, as app.articles.service refuses them.
+TEXT_PATTERN = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]*$"
+# A BCP 47 tag (app/llm/language.py; `_` is taken for `-`), `auto`, or blank (the default).
+LANGUAGE_PATTERN = "^ *(?:[Aa][Uu][Tt][Oo]|[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*)? *$"

@@ -3,13 +3,17 @@ in app.profiles.service, the commit at the end of the request."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Path, Response, status
 
 from app.core.auth import SessionDep, require_token
 from app.profiles import service
-from app.profiles.schemas import ProfileFields, ProfileIn, ProfileList, ProfileOut
+from app.profiles.schemas import ProfileIn, ProfileList, ProfileOut, ProfilePatch
+from app.profiles.service import CATEGORY_RE
+
+CategoryPath = Annotated[str, Path(min_length=1, max_length=64, pattern=CATEGORY_RE.pattern,
+                                   description="A category slug")]
 
 router = APIRouter(prefix="/api/profiles", tags=["profiles"],
                    dependencies=[Depends(require_token)])
@@ -30,7 +34,7 @@ def list_profiles(session: SessionDep) -> ProfileList:
 
 
 @router.get("/{category}", response_model=ProfileOut)
-def get_profile(category: str, session: SessionDep) -> ProfileOut:
+def get_profile(category: CategoryPath, session: SessionDep) -> ProfileOut:
     """The profile this category's articles are written with (an unknown category: the
     `default` profile, as its `category` says)."""
     return _out(service.get(session, category))
@@ -47,14 +51,14 @@ def create_profile(body: ProfileIn, session: SessionDep, response: Response) -> 
 
 
 @router.patch("/{category}", response_model=ProfileOut)
-def update_profile(category: str, body: ProfileFields, session: SessionDep) -> ProfileOut:
+def update_profile(category: CategoryPath, body: ProfilePatch, session: SessionDep) -> ProfileOut:
     """Change fields and bump the version (a category without a stored profile gets one,
     from the profile it used so far)."""
     return _out(service.update(session, category, body.model_dump(exclude_unset=True)))
 
 
 @router.delete("/{category}", status_code=status.HTTP_204_NO_CONTENT, responses=NOT_STORED)
-def delete_profile(category: str, session: SessionDep) -> Response:
+def delete_profile(category: CategoryPath, session: SessionDep) -> Response:
     """Forget the stored profile: the built-in default (or `default`) answers again."""
     service.delete(session, category)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

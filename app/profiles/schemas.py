@@ -6,19 +6,37 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, WithJsonSchema
 
 from app.core.schemas import OutModel
-from app.profiles.service import BOUNDS, MAX_INSTRUCTIONS
+from app.profiles.service import BOUNDS, CATEGORY_RE, MAX_INSTRUCTIONS, MODEL_RE
+
+# Case is folded and spaces dropped by the service; the schema states the slug it keeps.
+CATEGORY_PATTERN = "^ *" + CATEGORY_RE.pattern.strip("^$").replace("a-z", "a-zA-Z") + " *$"
 
 
-def _bounded(name: str, description: str) -> Any:
+def _range(name: str) -> dict[str, Any]:
     low, high = BOUNDS[name]
-    return Field(None, description=description,
-                 json_schema_extra={"minimum": low, "maximum": high})
+    return {"minimum": low, "maximum": high}
 
 
-Number = StrictFloat | StrictInt
+# Strict numbers: never a numeric string or a bool. A whole number may come as 10000.0 (JSON
+# Schema calls it an integer); the service refuses 3.5 naming the field.
+WholeNumber = StrictInt | StrictFloat
+MinWords = Annotated[WholeNumber, WithJsonSchema({"type": "integer", **_range("min_words")})]
+MaxWords = Annotated[WholeNumber, WithJsonSchema({"type": "integer", **_range("max_words")})]
+MinChars = Annotated[WholeNumber, WithJsonSchema({"type": "integer", **_range("min_chars")})]
+MaxChars = Annotated[WholeNumber, WithJsonSchema({"type": "integer", **_range("max_chars")})]
+MinSections = Annotated[WholeNumber, WithJsonSchema({"type": "integer", **_range("min_sections")})]
+DuplicateThreshold = Annotated[
+    float, Field(strict=True, json_schema_extra=_range("duplicate_threshold"))]
+Temperature = Annotated[float, Field(strict=True, json_schema_extra=_range("temperature"))]
+
+
+# Not blank; tabs and line breaks but no other control characters (the service's rule).
+Instructions = Annotated[StrictStr, Field(json_schema_extra={
+    "minLength": 1, "maxLength": MAX_INSTRUCTIONS,
+    "pattern": "^[^\\x00-\\x08\\x0b-\\x1f]*\\S[^\\x00-\\x08\\x0b-\\x1f]*$"})]
 
 
 class ProfileFields(BaseModel):
@@ -27,34 +45,39 @@ class ProfileFields(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    instructions: StrictStr | None = Field(
+    instructions: Instructions = Field(  # type: ignore[assignment]
         None, description="From the site to the model: audience, tone, required sections, "
-        "Markdown conventions.", json_schema_extra={"minLength": 1,
-                                                    "maxLength": MAX_INSTRUCTIONS})
-    min_words: StrictInt | None = _bounded(
-        "min_words", "Shortest article in words (space-separated languages).")
-    max_words: StrictInt | None = _bounded(
-        "max_words", "Longest article in words.")
-    min_chars: StrictInt | None = _bounded(
-        "min_chars", "Shortest article in characters (Chinese, Japanese, Korean).")
-    max_chars: StrictInt | None = _bounded(
-        "max_chars", "Longest article in characters.")
-    min_sections: StrictInt | None = _bounded(
-        "min_sections", "Least number of ## sections besides the level-1 heading.")
-    duplicate_threshold: Number | None = _bounded(
-        "duplicate_threshold", "Estimated Jaccard similarity (0..1) to another article of "
+        "Markdown conventions.")
+    min_words: MinWords = Field(  # type: ignore[assignment]
+        None, description="Shortest article in words (space-separated languages).")
+    max_words: MaxWords = Field(  # type: ignore[assignment]
+        None, description="Longest article in words.")
+    min_chars: MinChars = Field(  # type: ignore[assignment]
+        None, description="Shortest article in characters (Chinese, Japanese, Korean).")
+    max_chars: MaxChars = Field(  # type: ignore[assignment]
+        None, description="Longest article in characters.")
+    min_sections: MinSections = Field(  # type: ignore[assignment]
+        None, description="Least number of ## sections besides the level-1 heading.")
+    duplicate_threshold: DuplicateThreshold = Field(  # type: ignore[assignment]
+        None, description="Estimated Jaccard similarity (0..1) to another article of "
         "the category from which an article counts as a near-duplicate.")
-    model: StrictStr | None = Field(None, description="Model for this category (null: "
-                                    "OPENAI_MODEL).", examples=["gpt-4o-mini"],
-                                    json_schema_extra={"maxLength": 128})
-    temperature: Number | None = _bounded(
-        "temperature", "Sampling temperature (null: LLM_TEMPERATURE).")
+    model: Annotated[StrictStr, Field(json_schema_extra={
+        "maxLength": 128, "pattern": "^ *" + MODEL_RE.pattern.strip("^$") + " *$"})] | None = Field(
+        None, description="Model for this category (null: OPENAI_MODEL).",
+        examples=["gpt-4o-mini"])
+    temperature: Temperature | None = Field(
+        None, description="Sampling temperature (null: LLM_TEMPERATURE).")
+
+
+class ProfilePatch(ProfileFields):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
 
 class ProfileIn(ProfileFields):
     category: StrictStr = Field(description="The category slug it is for.",
                                 examples=["review"],
-                                json_schema_extra={"minLength": 1, "maxLength": 64})
+                                json_schema_extra={"minLength": 1, "maxLength": 200,
+                                                   "pattern": CATEGORY_PATTERN})
 
 
 class ProfileOut(OutModel):

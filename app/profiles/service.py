@@ -79,6 +79,8 @@ def _builtin(name: str) -> Profile:
 
 
 def clean_category(category: object) -> str:
+    if isinstance(category, str) and len(category) > 200:  # the schema's bound, spaces included
+        raise ProfileError.invalid("category", f"at most 200 characters, got {len(category)}")
     value = category.strip().lower() if isinstance(category, str) else ""
     if not CATEGORY_RE.match(value):
         raise ProfileError.invalid(

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from app.batches.schemas import TITLES_DESCRIPTION, Category
 from app.batches.validation import LINE_PATTERN
 from app.config import get_settings
-from app.core.schemas import OutModel
+from app.core.schemas import LANGUAGE_PATTERN, OutModel
 from app.schedules.cron import CRON_MAX_LENGTH, CRON_PATTERN
 from app.schedules.service import NAME_MAX_LENGTH
 
@@ -38,7 +38,7 @@ Mode = Annotated[StrictStr, Field(
 Language = Annotated[StrictStr, Field(
     description="BCP 47 tag of each run's articles, or `auto` (each title's own language); "
     "null: the ARTICLE_LANGUAGE setting at run time.", examples=["zh-CN"],
-    json_schema_extra={"maxLength": 35})]
+    json_schema_extra={"maxLength": 35, "pattern": LANGUAGE_PATTERN})]
 
 
 class ScheduleIn(BaseModel):

@@ -8,10 +8,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from app.articles.models import Article
 from app.batches import state
+from app.batches.models import AIGenerationTask, GenerationItem
 from app.core.db import session_scope
 from app.core.schemas import MAX_OFFSET
+from app.llm.base import Generated
 from app.main import app
 
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
@@ -183,7 +187,38 @@ RECIPES: dict[tuple[str, str], Callable[[Any], Any]] = {
         lambda api: api.post(f"/api/tasks/{_failed_batch(api)}/retry-failed"),
     ("POST", "/api/schedules"):
         lambda api: api.post("/api/schedules", json={"name": "Location", "cron": "@daily", **B}),
+    ("POST", "/api/profiles"):
+        lambda api: api.post("/api/profiles", json={"category": "location-check"}),
+    ("POST", "/api/tasks/{task_id}/resume"):
+        lambda api: api.post(f"/api/tasks/{_paused_batch(api)}/resume"),
+    ("POST", "/api/articles/{article_id}/regenerate"):
+        lambda api: api.post(f"/api/articles/{_article(api)}/regenerate", json={}),
 }
+
+
+def _paused_batch(api: Any) -> str:
+    """A batch a budget paused (set in the database: no worker runs here)."""
+    task_id = _new_batch(api)
+    with session_scope() as session:
+        batch = session.get(AIGenerationTask, task_id)
+        assert batch is not None
+        batch.status, batch.paused_reason = "paused", "daily budget of $1.00 reached"
+    return task_id
+
+
+def _article(api: Any) -> int:
+    """An article written for a new batch's item (through the state machine, no worker)."""
+    task_id = _new_batch(api)
+    with session_scope() as session:
+        item = session.scalars(select(GenerationItem).where(
+            GenerationItem.task_id == task_id)).one()
+        claimed = state.claim_item(session, item.id, "location/1", lease=60)
+        assert claimed is not None
+        state.complete_item(session, claimed, "guide", Generated(
+            content="# T\n\nBody", provider="test", model="m"))
+    with session_scope() as session:
+        article = session.scalars(select(Article).where(Article.task_id == task_id)).one()
+        return article.id
 
 
 def _created_or_accepted() -> list[tuple[str, str, str]]:
@@ -209,5 +244,6 @@ def test_every_201_and_202_answer_has_a_location_that_answers(api, route):
     assert location.startswith("/api/"), location
     followed = api.get(location)
     assert followed.status_code == 200, (location, followed.text)
-    ident = response.json().get("task_id") or response.json().get("id")
-    assert ident and ident in location
+    body = response.json()
+    idents = [str(body[key]) for key in ("task_id", "id", "category") if body.get(key)]
+    assert any(ident in location for ident in idents), (location, idents)
