@@ -705,7 +705,6 @@
 
   // ---- start ---------------------------------------------------------------------------------
   function start() {
-    window.TA = Object.freeze({ api, toast, el }); // for profiles.js (the profiles section)
     I18N.onChange(relocalize);
     $("titles").addEventListener("input", () => showValidation(false));
     $("category").addEventListener("input", () => showValidation(false));
@@ -733,6 +732,7 @@
     }, 1000);
   }
 
+  // Shared with library.js, reader.js and profiles.js (loaded after this file).
   window.TA = Object.freeze({ api, el, toast, statusLabel, downloadFile, openArticle, ApiError,
     get current() { return current; } });
   start();
