@@ -23,7 +23,6 @@ from app.articles.schemas import (
     VersionOut,
     article_out,
     version_out,
-    version_summary,
 )
 from app.core.auth import SessionDep, require_token
 from app.core.schemas import MAX_INT_ID
@@ -136,7 +135,7 @@ def list_versions(article_id: ArticleId, session: SessionDep) -> VersionList:
     """Every version, oldest first: the generated original, edits and regenerations."""
     rows = service.versions(session, article_id)
     current = service.get_or_404(session, article_id).version
-    return VersionList(items=[version_summary(r) for r in rows], total=len(rows),
+    return VersionList(items=[version_out(r) for r in rows], total=len(rows),
                        current=current)
 
 

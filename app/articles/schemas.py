@@ -102,7 +102,7 @@ class VersionOut(VersionSummary):
 
 
 class VersionList(BaseModel):
-    items: list[VersionSummary] = Field(description="Oldest first; no content (GET one)")
+    items: list[VersionOut] = Field(description="Oldest first, each with its content")
     total: int
     current: int = Field(description="The article's current version")
 

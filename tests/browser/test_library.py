@@ -289,8 +289,8 @@ def test_regenerate_with_feedback_from_the_reader(database, tmp_path, start_work
         page.click("#regenerate-toggle")
         page.fill("#regenerate-feedback", feedback)
         page.click("#regenerate-article")
-        expect(page.locator("#reader-notice")).to_contain_text("Regenerating")
-        expect(page.locator("#reader-notice")).to_have_text("Version 2 is ready.",
+        expect(page.locator("#reader-notice-text")).to_contain_text("Regenerating")
+        expect(page.locator("#reader-notice-text")).to_have_text("Version 2 is ready.",
                                                             timeout=60_000)
         expect(page.locator("#reader-version")).to_contain_text("Version 2")
         assert any(feedback in r.text for r in fake_llm.requests)
