@@ -13,6 +13,7 @@ batch's max_cost_usd), so an installation without caps spends no Redis round tri
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -58,12 +59,17 @@ def article_cost(generated: Generated, lane: Lane = "realtime") -> float | None:
                            generated.completion_tokens, lane)
 
 
+PROMPT_MARGIN = 1.5
+
+
 def worst_case(provider: str, model: str, request: ArticleRequest,
                lane: Lane = "realtime") -> float:
     """The most one call can cost: its prompt (estimated) plus every output token it may write
     at the model's price. 0 for a model with no price."""
     max_output = request.max_tokens or get_settings().llm_max_tokens
-    prompt = estimate_messages(build_messages(request))
+    # The character-based estimate is a guess, not a bound (a tokenizer may count more, e.g.
+    # for punctuation, JSON escapes or the profile's long instructions): reserve half again.
+    prompt = math.ceil(estimate_messages(build_messages(request)) * PROMPT_MARGIN)
     return prices.worst_case_cost(provider, model, prompt, max_output, lane) or 0.0
 
 
