@@ -66,9 +66,15 @@ def tab(browser: Any) -> Iterator[Tab]:
     assert not tab.errors, f"JavaScript errors on the page: {tab.errors}"
 
 
+# How long an expectation waits for the page: it returns as soon as the condition holds, so a
+# generous bound costs nothing on an idle machine and keeps a busy one from failing the test.
+EXPECT_TIMEOUT_MS = 20_000
+
+
 def expect(locator: Any) -> Any:
     from playwright.sync_api import expect as pw_expect
 
+    pw_expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     return pw_expect(locator)
 
 

@@ -21,7 +21,7 @@ def read_stream(url: str, events: list[Event], *, params: dict | None = None,
                 stop_after: float | None = None) -> httpx.Response:
     """Collect the stream's messages until the server ends it (or `stop_after` seconds)."""
     started = time.monotonic()
-    timeout = httpx.Timeout(30, connect=5)
+    timeout = httpx.Timeout(90, connect=10)  # a bound for a stalled stream, on a busy machine
     with httpx.stream("GET", url, params=params, timeout=timeout) as response:
         if response.status_code != 200:
             response.read()
