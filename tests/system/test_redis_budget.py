@@ -6,6 +6,8 @@ back in: a per-chunk cancel check or a progress write on every claim shows up he
 
 from __future__ import annotations
 
+import time
+
 import redis
 from celery.result import AsyncResult
 
@@ -34,9 +36,16 @@ def test_an_article_costs_at_most_15_redis_commands(api, start_worker, fake_llm,
     client = redis.Redis.from_url(redis_server.url)
     client.config_resetstat()
     n = 24
+    started = time.monotonic()
     status = wait_final(api, submit(api, [f"Budget title {i}" for i in range(n)])["task_id"])
+    took = time.monotonic() - started
     calls = _calls(client)
-    per_article = sum(calls.values()) / n
+    # What the idle worker spends in the same time (its heartbeat and the recovery loop of
+    # app/worker/loop.py) is upkeep by the clock, not by the article: measured and taken off.
+    client.config_resetstat()
+    time.sleep(took)
+    upkeep = sum(_calls(client).values())
+    per_article = (sum(calls.values()) - upkeep) / n
     assert status["completed"] == n
     assert per_article <= BUDGET, f"{per_article:.1f} Redis commands per article: {calls}"
 
