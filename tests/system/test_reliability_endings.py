@@ -55,7 +55,7 @@ def test_only_a_whole_answer_is_stored_and_each_ending_gets_its_policy(
     status = wait_final(api, batch["task_id"], timeout=90)
 
     assert (status["status"], status["completed"], status["failed"]) == (
-        "partially_completed", 5, 4)
+        "partially_completed", 6, 3)
     items = {item["title"]: item for item in status["items"]}
     for title, item in items.items():  # nobody retried behind the runner's back
         assert len(_calls(fake_llm, title)) == item["attempts"], (title, item)
@@ -66,7 +66,7 @@ def test_only_a_whole_answer_is_stored_and_each_ending_gets_its_policy(
         "Always cut title": ("failed", 3),  # never stored, however often it is cut
         "Filtered title": ("failed", 1),  # the content filter: one attempt
         "No usage title": ("completed", 1),
-        "Too long title": ("failed", 1),  # the token limit: not an article
+        "Too long title": ("completed", 1),  # the token limit: kept for review, flagged
         "Empty title": ("failed", 2),  # an empty answer: one retry at most
         "Empty once title": ("completed", 2),
         "Whole answer title": ("completed", 1),
@@ -76,14 +76,16 @@ def test_only_a_whole_answer_is_stored_and_each_ending_gets_its_policy(
                                                  "stream ended without a finish_reason")
     assert errors["Filtered title"] == (
         "ContentFiltered: the provider's content filter refused this title")
-    assert errors["Too long title"].startswith("Truncated: the answer hit the token limit")
-    assert "LLM_MAX_TOKENS" in errors["Too long title"]
     assert errors["Empty title"].startswith("gave up after 2 attempts: EmptyAnswer: the "
                                             "provider returned an empty answer")
-    assert set(errors) == {"Always cut title", "Filtered title", "Too long title", "Empty title"}
+    assert set(errors) == {"Always cut title", "Filtered title", "Empty title"}
 
     stored = _stored(batch["task_id"])
     assert set(stored) == {t for t, (s, _) in attempts.items() if s == "completed"}
+    # A `length` cut is never a finished article: it waits for review, flagged `truncated`.
+    truncated = stored.pop("Too long title")
+    assert truncated.status == "needs_review" and truncated.finish_reason == "length"
+    assert [f["name"] for f in truncated.quality_flags or []] == ["truncated"]
     for title, article in stored.items():
         # The whole answer: the fake's article ends with its conclusion; half of it does not.
         assert "## Conclusion" in article.content and article.content.endswith("."), title
