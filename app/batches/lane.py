@@ -28,12 +28,12 @@ from typing import Any
 from redis.exceptions import LockError
 from sqlalchemy.orm import Session
 
-from app.batches import costs, feeder, quality_gate, repository, state
+from app.batches import costs, feeder, lane_state, quality_gate, repository, state
 from app.batches.budget import Refusal, Reservation
 from app.batches.enums import BatchMode
+from app.batches.lane_state import LaneOutcome
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot, announce
-from app.batches.state import LaneOutcome
 from app.config import get_settings
 from app.core import names
 from app.core.db import session_scope
@@ -108,7 +108,7 @@ def submit(batch_id: str) -> None:
             if reservation is not None:  # settled with the real cost once the lines are read
                 entry["hold"] = {"key": hold, "usd": reservation.amount_usd}
             _save_entry(session, batch_id, entry)
-            snapshot = state.send_to_lane(session, batch_id, provider_batch_id, ids)
+            snapshot = lane_state.send_to_lane(session, batch_id, provider_batch_id, ids)
             announce(session, snapshot)
         log.info("batch %s: %d item(s) sent to provider batch %s", batch_id, len(ids),
                  provider_batch_id)
@@ -237,7 +237,7 @@ def _store(batch_id: str, provider_batch_id: str, found: BatchState,
     spent = sum(o.cost_usd or 0.0 for o in outcomes)
     for start in range(0, len(outcomes), CHUNK):
         with session_scope() as session:
-            snapshot, retried = state.end_lane_items(
+            snapshot, retried = lane_state.end_lane_items(
                 session, batch_id, category, outcomes[start:start + CHUNK])
             if retried:  # back to the real-time lane: in the backlog, fed as slots free up
                 feeder.kick(session)

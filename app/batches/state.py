@@ -9,7 +9,6 @@ never goes backwards.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -176,7 +175,7 @@ def heartbeat(session: Session, item_id: int, worker: str, lease: int) -> bool:
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-def _end_processing(session: Session, item: GenerationItem, **values: Any) -> bool:
+def end_processing(session: Session, item: GenerationItem, **values: Any) -> bool:
     # Only the claim that is still current may end the attempt: a runner whose lease ran out
     # and whose item another worker reclaimed must not complete, fail or retry that claim.
     result = session.execute(
@@ -203,16 +202,16 @@ def complete_item(
     The article's cost (None: no known price) is added to the item and to the batch's tokens
     and cost in this same transaction, so the totals always match the articles."""
     batch = lock_batch(session, item.task_id)
-    if batch is None or not _store(session, batch, item, category, generated, cost_usd, lane,
+    if batch is None or not store_article(session, batch, item, category, generated, cost_usd, lane,
                                    quality):
         return None
     return refresh_batch(session, item.task_id, batch)
 
 
-def _store(session: Session, batch: AIGenerationTask, item: GenerationItem, category: str,
+def store_article(session: Session, batch: AIGenerationTask, item: GenerationItem, category: str,
            generated: Generated, cost_usd: float | None, lane: str,
            quality: articles.Quality | None = None) -> bool:
-    if not _end_processing(session, item, status=ItemStatus.COMPLETED, error=None,
+    if not end_processing(session, item, status=ItemStatus.COMPLETED, error=None,
                            finished_at=utcnow(), feedback=None, cost_usd=cost_usd):
         return False
     articles.store_generation(
@@ -234,7 +233,7 @@ def regenerate_item(session: Session, item: GenerationItem, reason: str,
     """processing → retrying at once: the article failed a quality check and is written
     again with `feedback` in its prompt (counted in attempts and in `regenerations`)."""
     batch = lock_batch(session, item.task_id)
-    if not _end_processing(
+    if not end_processing(
         session, item, status=ItemStatus.RETRYING, error=reason[:2000], next_attempt_at=utcnow(),
         feedback=feedback, regenerations=GenerationItem.regenerations + 1, enqueued_at=None,
     ):
@@ -272,7 +271,7 @@ def reopen_for_regeneration(session: Session, batch: AIGenerationTask, item: Gen
 def fail_item(session: Session, item: GenerationItem, error: str) -> Snapshot | None:
     """processing → failed with a readable reason."""
     batch = lock_batch(session, item.task_id)
-    if not _end_processing(
+    if not end_processing(
         session, item, status=ItemStatus.FAILED, error=error[:2000], finished_at=utcnow()
     ):
         return None
@@ -282,7 +281,7 @@ def fail_item(session: Session, item: GenerationItem, error: str) -> Snapshot | 
 def cancel_running_item(session: Session, item: GenerationItem) -> Snapshot | None:
     """processing → cancelled when the batch was cancelled mid-stream."""
     batch = lock_batch(session, item.task_id)
-    if not _end_processing(
+    if not end_processing(
         session, item, status=ItemStatus.CANCELLED, error="cancelled", finished_at=utcnow()
     ):
         return None
@@ -292,7 +291,7 @@ def cancel_running_item(session: Session, item: GenerationItem) -> Snapshot | No
 def retry_item(session: Session, item: GenerationItem, error: str, at: datetime) -> bool:
     """processing → retrying: the attempt failed and another is due at `at`. The item goes back
     to its batch's backlog; the feeder sends it again once it is due."""
-    return _end_processing(
+    return end_processing(
         session, item, status=ItemStatus.RETRYING, error=error[:2000], next_attempt_at=at,
         enqueued_at=None,
     )
@@ -306,10 +305,10 @@ def pause_item(session: Session, item: GenerationItem, refusal: Refusal) -> Snap
     if batch is None:
         return None
     if batch.cancel_requested:
-        ended = _end_processing(session, item, status=ItemStatus.CANCELLED, error="cancelled",
+        ended = end_processing(session, item, status=ItemStatus.CANCELLED, error="cancelled",
                                 finished_at=utcnow())
     else:
-        ended = _end_processing(session, item, status=ItemStatus.PENDING, worker=None,
+        ended = end_processing(session, item, status=ItemStatus.PENDING, worker=None,
                                 attempts=GenerationItem.attempts - 1, enqueued_at=None,
                                 next_attempt_at=None)
     if not ended:
@@ -359,65 +358,6 @@ def resume_batch(session: Session, batch: AIGenerationTask) -> list[Any]:
     ).all())
     refresh_batch(session, batch.id, batch)
     return rows
-
-
-# --- the Batch API lane (app.batches.lane) ------------------------------------------------
-
-def send_to_lane(session: Session, batch_id: str, provider_batch_id: str,
-                 item_ids: list[int]) -> Snapshot:
-    """pending → processing inside a provider batch: one attempt each, no lease (the provider
-    holds them; the reaper leaves them alone, the poller ends them)."""
-    now = utcnow()
-    batch = lock_batch(session, batch_id)
-    session.execute(
-        update(GenerationItem)
-        .where(GenerationItem.id.in_(item_ids), GenerationItem.task_id == batch_id,
-               GenerationItem.status == ItemStatus.PENDING)
-        .values(status=ItemStatus.PROCESSING, attempts=GenerationItem.attempts + 1,
-                worker=repository.LANE_WORKER + provider_batch_id,
-                provider_batch_id=provider_batch_id,
-                started_at=func.coalesce(GenerationItem.started_at, now), enqueued_at=now,
-                lease_expires_at=None, next_attempt_at=None)
-        .execution_options(synchronize_session=False)
-    )
-    return refresh_batch(session, batch_id, batch)
-
-
-@dataclass(frozen=True)
-class LaneOutcome:
-    """How one line of a provider batch ended: an answer, or an error to retry or fail on."""
-
-    item: GenerationItem
-    generated: Generated | None = None
-    cost_usd: float | None = None
-    error: str | None = None
-    retry: bool = False  # hand back to the real-time lane
-
-
-def end_lane_items(session: Session, batch_id: str, category: str,
-                   outcomes: list[LaneOutcome]) -> tuple[Snapshot | None, list[int]]:
-    """End the lines of a provider batch in one transaction and recount once. Lines of a
-    cancelled batch that have no answer are cancelled. Returns the snapshot and the ids handed
-    back to the real-time lane (retrying, due now, in the backlog: kick the feeder)."""
-    batch = lock_batch(session, batch_id)
-    if batch is None:
-        return None, []
-    now, retried = utcnow(), []
-    for out in outcomes:
-        error = (out.error or "")[:2000]
-        if out.generated is not None:
-            _store(session, batch, out.item, category, out.generated, out.cost_usd, "batch")
-        elif batch.cancel_requested:
-            _end_processing(session, out.item, status=ItemStatus.CANCELLED, error="cancelled",
-                            finished_at=now)
-        elif out.retry:
-            if _end_processing(session, out.item, status=ItemStatus.RETRYING, error=error,
-                               next_attempt_at=now, enqueued_at=None):
-                retried.append(out.item.id)
-        else:
-            _end_processing(session, out.item, status=ItemStatus.FAILED, error=error,
-                            finished_at=now)
-    return refresh_batch(session, batch_id, batch), retried
 
 
 def cancel_batch(session: Session, batch: AIGenerationTask) -> Snapshot:
