@@ -60,12 +60,14 @@ def dispatch_batch(batch_id: str) -> Snapshot | None:
 
 def _use_lane(batch: AIGenerationTask) -> bool:
     """A batch in mode "batch" goes to the Batch API when this worker's provider has one;
-    with the offline writer it runs in real time, with a note saying so."""
+    with the offline writer it runs in real time: its mode says so from now on (the feeder
+    leaves batch-mode items to the lane) and a note says why."""
     if batch.mode != BatchMode.BATCH:
         return False
     if lane.available():
         return True
     batch.extra = {**(batch.extra or {}), "note": OFFLINE_NOTE}
+    batch.mode = BatchMode.REALTIME
     return False
 
 

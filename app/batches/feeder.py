@@ -41,7 +41,6 @@ from app.core import names, outbox, workers
 from app.core.db import session_scope
 from app.core.models import utcnow
 from app.core.redis import get_redis
-from app.llm import batch_lane, get_provider
 
 log = logging.getLogger(__name__)
 
@@ -156,10 +155,9 @@ def kick(session: Session) -> None:
 
 def _feed_once(client: redis.Redis) -> FeedReport:
     now = utcnow()
-    lane_open = batch_lane.supported(get_provider())
     capacity = _capacity.slots(client)
     with session_scope() as session:
-        rows = repository.backlog(session, now, lane_open)
+        rows = repository.backlog(session, now)
         in_flight = sum(int(r.running) for r in rows)
         candidates = [_candidate(r) for r in rows if r.dispatchable]
         report = FeedReport(capacity=capacity, in_flight=in_flight,
@@ -170,7 +168,7 @@ def _feed_once(client: redis.Redis) -> FeedReport:
             return report
         picks = _pick(client, candidates, free, now)
         pending = {r.task_id for r in rows if r.status == BatchStatus.PENDING}
-        sent = _take(session, picks, now, lane_open, pending)
+        sent = _take(session, picks, now, pending)
         report.sent = len(sent)
     if sent:
         log.debug("feeder: sent %d item(s) (%d slot(s), %d in flight before)", len(sent),
@@ -204,8 +202,7 @@ def _pick(client: redis.Redis, candidates: list[fairness.Candidate], free: int,
     return picks
 
 
-def _take(session: Session, picks: list[str], now: datetime, lane_open: bool,
-          pending: set[str]) -> list[int]:
+def _take(session: Session, picks: list[str], now: datetime, pending: set[str]) -> list[int]:
     """Mark the picked items sent, start the batches that were pending, and queue the messages
     in the picks' order for after the commit."""
     by_batch: dict[str, list[int]] = {}
@@ -214,7 +211,7 @@ def _take(session: Session, picks: list[str], now: datetime, lane_open: bool,
             batch = state.start_batch(session, batch_id)
             if batch is not None:
                 announce(session, Snapshot.of(batch))
-        by_batch[batch_id] = repository.take_from_backlog(session, batch_id, n, now, lane_open)
+        by_batch[batch_id] = repository.take_from_backlog(session, batch_id, n, now)
     ordered: list[int] = []
     for batch_id in picks:  # the dispatch order fairness chose, not batch by batch
         ids = by_batch[batch_id]

@@ -41,26 +41,25 @@ def _in_flight() -> ColumnElement[bool]:
     )
 
 
-def _ready(lane_open: bool) -> ColumnElement[bool]:
-    """Waiting in the backlog and due at :now (a retry's backoff has passed). With a Batch API
-    at hand, a batch-mode batch's items never sent to the provider are the lane's, not ours."""
+def _ready() -> ColumnElement[bool]:
+    """Waiting in the backlog and due at :now (a retry's backoff has passed). A batch-mode
+    batch's items are the Batch API lane's until the lane hands one back (it then carries its
+    provider batch id); a batch that runs in real time instead has its mode set so."""
     now = bindparam("now", type_=GenerationItem.next_attempt_at.type)
-    ready = and_(
+    return and_(
         GenerationItem.status.in_(ITEM_WAITING),
         GenerationItem.enqueued_at.is_(None),
         or_(GenerationItem.next_attempt_at.is_(None), GenerationItem.next_attempt_at <= now),
+        or_(AIGenerationTask.mode != BatchMode.BATCH,
+            GenerationItem.provider_batch_id.is_not(None)),
     )
-    if lane_open:
-        ready = and_(ready, or_(AIGenerationTask.mode != BatchMode.BATCH,
-                                GenerationItem.provider_batch_id.is_not(None)))
-    return ready
 
 
 # Built once: the feeder runs these at every item's end, and building the statement costs more
 # than running it (SQLAlchemy caches the compiled SQL, not the Python construct).
 @functools.cache
-def _backlog_query(lane_open: bool) -> Any:  # a Select of nine columns
-    ready = _ready(lane_open)
+def _backlog_query() -> Any:  # a Select of nine columns
+    ready = _ready()
     return (
         select(
             GenerationItem.task_id,
@@ -83,11 +82,11 @@ def _backlog_query(lane_open: bool) -> Any:  # a Select of nine columns
 
 
 @functools.cache
-def _ready_ids_query(lane_open: bool) -> Select[Any]:
+def _ready_ids_query() -> Select[Any]:
     return (
         select(GenerationItem.id)
         .join(AIGenerationTask, AIGenerationTask.id == GenerationItem.task_id)
-        .where(GenerationItem.task_id == bindparam("batch_id"), _ready(lane_open))
+        .where(GenerationItem.task_id == bindparam("batch_id"), _ready())
         .order_by(GenerationItem.index)
         .limit(bindparam("n"))
     )
@@ -103,18 +102,17 @@ _MARK_SENT = (
 )
 
 
-def backlog(session: Session, now: datetime, lane_open: bool) -> list[Any]:
+def backlog(session: Session, now: datetime) -> list[Any]:
     """Per batch with unfinished items: (task_id, owner, priority, created_at, status,
     dispatchable, waiting, running, oldest). `waiting` counts the items ready to send now,
     `running` those in flight. One grouped scan of the unfinished items (ix_item_backlog)."""
-    return list(session.execute(_backlog_query(lane_open), {"now": now}).all())
+    return list(session.execute(_backlog_query(), {"now": now}).all())
 
 
-def take_from_backlog(session: Session, batch_id: str, n: int, now: datetime,
-                      lane_open: bool) -> list[int]:
+def take_from_backlog(session: Session, batch_id: str, n: int, now: datetime) -> list[int]:
     """Mark the batch's next `n` ready items as sent (in title order) and return their ids.
     The `enqueued_at IS NULL` condition makes a second taker get none of the same items."""
-    ids = list(session.scalars(_ready_ids_query(lane_open),
+    ids = list(session.scalars(_ready_ids_query(),
                                {"batch_id": batch_id, "n": n, "now": now}))
     if not ids:
         return []
