@@ -12,11 +12,12 @@ batch, a resume, a retry of failed items, a regeneration, recovery) and every se
 worker's maintenance loop (app/worker/loop.py), whichever comes first.
 
 Safe from many processes at once: one feeder holds a Redis lock (`names.FEED_LOCK`); one that
-finds it taken raises a flag (`names.FEED_AGAIN_KEY`) so the holder runs once more, then tries the
-lock again, so no wake-up is lost. The database is the truth: the fairness state in Redis is only
-a memory of deficits (losing it costs nothing but the rotation of ties), a message lost with Redis
-is found by recovery (app.batches.recovery puts its item back in the backlog), and the claims
-keep every item exactly-once whatever is sent twice.
+finds it taken raises a flag (`names.FEED_AGAIN_KEY`) in the same atomic step, and the holder
+reads the flag as it releases, then runs once more: no wake-up is lost. The database is the
+truth: the fairness state in Redis is only a memory of deficits (losing it costs nothing but
+the rotation of ties), a message lost with Redis is found by recovery (app.batches.recovery
+puts its item back in the backlog), and the claims keep every item exactly-once whatever is
+sent twice.
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ import logging
 import math
 import threading
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
 import redis
-from redis.exceptions import LockError
 from sqlalchemy.orm import Session
 
 from app.batches import fairness, repository, state
@@ -103,30 +104,55 @@ def forget_capacity() -> None:
     _capacity.forget()
 
 
+# The lock and the "run again" flag in one atomic step each, two Redis commands a feed in all
+# (a feed runs at every item's end). redis-py's Lock would take a SET, an EVALSHA and a flag
+# check, and its release could not read the flag atomically, which is what makes a lost
+# wake-up impossible: a flag raised before the release is seen by it, and after the release
+# the lock is free for whoever raised it.
+_TAKE_OR_FLAG = """
+if redis.call('set', KEYS[1], ARGV[1], 'nx', 'px', ARGV[2]) then return 1 end
+redis.call('set', KEYS[2], 1, 'px', ARGV[2])
+return 0
+"""
+_RELEASE_AND_READ_FLAG = """
+if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end
+return redis.call('getdel', KEYS[2])
+"""
+
+
+class _Turn:
+    """One process's turn at feeding: take the lock, or ask its holder to run once more."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.keys = [names.FEED_LOCK, names.FEED_AGAIN_KEY]
+        self.token = uuid.uuid4().hex
+        self._take = client.register_script(_TAKE_OR_FLAG)
+        self._release = client.register_script(_RELEASE_AND_READ_FLAG)
+
+    def take(self) -> bool:
+        return bool(self._take(keys=self.keys, args=[self.token, LOCK_TIMEOUT * 1000]))
+
+    def release(self) -> bool:
+        """Free the lock; True when someone asked for another run meanwhile."""
+        return bool(self._release(keys=self.keys, args=[self.token]))
+
+
 def feed() -> FeedReport:
     """Top the broker up to the free slots, fairly. Safe to call from anywhere, at any time."""
     started = time.perf_counter()
     client = get_redis()
     report = FeedReport()
-    lock = client.lock(names.FEED_LOCK, timeout=LOCK_TIMEOUT)
-    for _ in range(AGAIN_LIMIT):
-        if not lock.acquire(blocking=False):
-            # Ask the holder for one more run, then look again: if it released meanwhile (and
-            # so may have missed the flag), the lock is free now and this process runs.
-            client.set(names.FEED_AGAIN_KEY, 1, ex=LOCK_TIMEOUT)
-            if not lock.acquire(blocking=False):
-                report.busy = True
-                break
-        try:
-            report.add(_feed_once(client))
-        finally:
+    turn = _Turn(client)
+    if not turn.take():
+        report.busy = True  # the holder runs once more for us
+    else:
+        for _ in range(AGAIN_LIMIT):
             try:
-                lock.release()
-            except LockError:
-                log.warning("feeder: its lock expired before it finished (over %d s)",
-                            LOCK_TIMEOUT)
-        if not client.getdel(names.FEED_AGAIN_KEY):
-            break
+                report.add(_feed_once(client))
+            finally:
+                again = turn.release()
+            if not again or not turn.take():
+                break
     report.seconds = time.perf_counter() - started
     return report
 
