@@ -11,13 +11,15 @@ It runs when an item ends (app.batches.tasks), when work arrives or comes back (
 batch, a resume, a retry of failed items, a regeneration, recovery) and every second in each
 worker's maintenance loop (app/worker/loop.py), whichever comes first.
 
-Safe from many processes at once: one feeder holds a Redis lock (`names.FEED_LOCK`); one that
-finds it taken raises a flag (`names.FEED_AGAIN_KEY`) in the same atomic step, and the holder
-reads the flag as it releases, then runs once more: no wake-up is lost. The database is the
-truth: the fairness state in Redis is only a memory of deficits (losing it costs nothing but
-the rotation of ties), a message lost with Redis is found by recovery (app.batches.recovery
-puts its item back in the backlog), and the claims keep every item exactly-once whatever is
-sent twice.
+Safe from many processes at once: feeders take turns inside the database, in the transaction
+that reads the backlog and marks the picks (repository.serialize_feeders: SQLite's writer lock,
+PostgreSQL's transaction-level advisory lock), so each sees what the one before it sent and none
+over-sends. A lock in Redis would cost three to five Redis commands a feed, and a feed runs at
+every item's end; a turn in the database costs none and waits a few milliseconds at most. The
+database is the truth: the fairness state in Redis is only a memory of deficits (losing it
+costs nothing but the rotation of ties), a message lost with Redis is found by recovery
+(app.batches.recovery puts its item back in the backlog), and the claims keep every item
+exactly-once whatever is sent twice.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import logging
 import math
 import threading
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,8 +46,6 @@ from app.core.redis import get_redis
 
 log = logging.getLogger(__name__)
 
-LOCK_TIMEOUT = 30  # seconds: a feeder that dies holding the lock frees it by then
-AGAIN_LIMIT = 20  # runs one holder does for others in a row, then the timer takes over
 STALE_STATE_S = 10.0  # fairness memory older than this (one batch ran alone meanwhile) is dropped
 CAPACITY_CACHE_S = 1.0  # how long a process trusts its read of the worker registry
 
@@ -57,15 +56,7 @@ class FeedReport:
     capacity: int = 0
     in_flight: int = 0
     candidates: int = 0
-    runs: int = 0
     seconds: float = 0.0
-    busy: bool = False  # another process held the lock and runs again for this one
-
-    def add(self, other: FeedReport) -> None:
-        self.sent += other.sent
-        self.capacity, self.in_flight = other.capacity, other.in_flight
-        self.candidates = other.candidates
-        self.runs += other.runs
 
 
 def margin(capacity: int) -> int:
@@ -104,55 +95,10 @@ def forget_capacity() -> None:
     _capacity.forget()
 
 
-# The lock and the "run again" flag in one atomic step each, two Redis commands a feed in all
-# (a feed runs at every item's end). redis-py's Lock would take a SET, an EVALSHA and a flag
-# check, and its release could not read the flag atomically, which is what makes a lost
-# wake-up impossible: a flag raised before the release is seen by it, and after the release
-# the lock is free for whoever raised it.
-_TAKE_OR_FLAG = """
-if redis.call('set', KEYS[1], ARGV[1], 'nx', 'px', ARGV[2]) then return 1 end
-redis.call('set', KEYS[2], 1, 'px', ARGV[2])
-return 0
-"""
-_RELEASE_AND_READ_FLAG = """
-if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end
-return redis.call('getdel', KEYS[2])
-"""
-
-
-class _Turn:
-    """One process's turn at feeding: take the lock, or ask its holder to run once more."""
-
-    def __init__(self, client: redis.Redis) -> None:
-        self.keys = [names.FEED_LOCK, names.FEED_AGAIN_KEY]
-        self.token = uuid.uuid4().hex
-        self._take = client.register_script(_TAKE_OR_FLAG)
-        self._release = client.register_script(_RELEASE_AND_READ_FLAG)
-
-    def take(self) -> bool:
-        return bool(self._take(keys=self.keys, args=[self.token, LOCK_TIMEOUT * 1000]))
-
-    def release(self) -> bool:
-        """Free the lock; True when someone asked for another run meanwhile."""
-        return bool(self._release(keys=self.keys, args=[self.token]))
-
-
 def feed() -> FeedReport:
     """Top the broker up to the free slots, fairly. Safe to call from anywhere, at any time."""
     started = time.perf_counter()
-    client = get_redis()
-    report = FeedReport()
-    turn = _Turn(client)
-    if not turn.take():
-        report.busy = True  # the holder runs once more for us
-    else:
-        for _ in range(AGAIN_LIMIT):
-            try:
-                report.add(_feed_once(client))
-            finally:
-                again = turn.release()
-            if not again or not turn.take():
-                break
+    report = _feed_once(get_redis())
     report.seconds = time.perf_counter() - started
     return report
 
@@ -183,11 +129,12 @@ def _feed_once(client: redis.Redis) -> FeedReport:
     now = utcnow()
     capacity = _capacity.slots(client)
     with session_scope() as session:
+        repository.serialize_feeders(session)
         rows = repository.backlog(session, now)
         in_flight = sum(int(r.running) for r in rows)
         candidates = [_candidate(r) for r in rows if r.dispatchable]
         report = FeedReport(capacity=capacity, in_flight=in_flight,
-                            candidates=len(candidates), runs=1)
+                            candidates=len(candidates))
         free = max(0, capacity + margin(capacity) - in_flight) if capacity else 0
         waiting = [c for c in candidates if c.waiting]
         if not waiting or (free == 0 and len(candidates) < 2):

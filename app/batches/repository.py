@@ -6,12 +6,25 @@ import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, not_, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    not_,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from app.articles.models import Article
 from app.batches.enums import BATCH_FINAL, ITEM_WAITING, BatchMode, BatchStatus, ItemStatus
 from app.batches.models import AIGenerationTask, GenerationItem
+from app.core import names
 
 # The `worker` of an item sent to the Batch API lane: this prefix + the provider batch id.
 LANE_WORKER = "batch-api:"
@@ -100,6 +113,15 @@ _MARK_SENT = (
     .returning(GenerationItem.id)
     .execution_options(synchronize_session=False)
 )
+
+
+def serialize_feeders(session: Session) -> None:
+    """Make the feeders take turns for the rest of this transaction. SQLite already does: a
+    writer's transaction begins with BEGIN IMMEDIATE (app.core.db). PostgreSQL: a
+    transaction-level advisory lock, released by the commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                        {"key": names.FEEDER_ADVISORY_LOCK})
 
 
 def backlog(session: Session, now: datetime) -> list[Any]:
