@@ -184,3 +184,13 @@ def test_the_list_filters_by_priority_and_owner(db):
     with pytest.raises(BatchError) as bad:
         listed(priority="urgent")
     assert bad.value.field == "priority"
+
+
+def test_patch_sets_the_priority_and_null_puts_it_back_to_normal(db):
+    with session_scope() as session:
+        batch, _ = service.submit(session, ["A"], "guide", priority="low", owner="alice")
+    with session_scope() as session:
+        assert service.update(session, batch.id, {"priority": "HIGH"}).priority == "high"
+    with session_scope() as session:
+        changed = service.update(session, batch.id, {"priority": None})
+        assert (changed.priority, changed.owner) == ("normal", "alice")
