@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Request:
+class Submission:
     """A submission, every field cleaned once (app.batches.validation)."""
 
     titles: list[str]
@@ -57,7 +57,7 @@ class Request:
     @classmethod
     def clean(cls, titles: object, category: object, *, language: object = None,
               mode: object = None, max_cost_usd: object = None, priority: object = None,
-              owner: object = None) -> Request:
+              owner: object = None) -> Submission:
         cleaned_titles, cleaned_category = clean_titles(titles), clean_category(category)
         resolved = clean_language(language)
         given = isinstance(language, str) and bool(language.strip())
@@ -96,32 +96,32 @@ def create_batch(
     """Insert a batch and one item per title (flushed). Validates its input; `language`
     (None: ARTICLE_LANGUAGE) "auto" is resolved per title here, once. `priority` (None:
     normal) and `owner` (None or blank: none) are what the fair scheduler weighs."""
-    request = Request.clean(titles, category, language=language, mode=mode,
-                            max_cost_usd=max_cost_usd, priority=priority, owner=owner)
-    return _insert(session, request, batch_id=batch_id, idempotency_key=idempotency_key,
+    submission = Submission.clean(titles, category, language=language, mode=mode,
+                                  max_cost_usd=max_cost_usd, priority=priority, owner=owner)
+    return _insert(session, submission, batch_id=batch_id, idempotency_key=idempotency_key,
                    extra=extra)
 
 
-def _insert(session: Session, request: Request, *, batch_id: str | None,
+def _insert(session: Session, submission: Submission, *, batch_id: str | None,
             idempotency_key: str | None, extra: dict | None) -> AIGenerationTask:
-    language = request.language
+    language = submission.language
     batch = AIGenerationTask(
-        category=request.category,
-        mode=request.mode,
-        max_cost_usd=request.max_cost_usd,
+        category=submission.category,
+        mode=submission.mode,
+        max_cost_usd=submission.max_cost_usd,
         language=language,
-        priority=request.priority,
-        owner=request.owner,
-        total=len(request.titles),
+        priority=submission.priority,
+        owner=submission.owner,
+        total=len(submission.titles),
         celery_task_id=str(uuid.uuid4()),
         celery_status="PENDING",
         idempotency_key=idempotency_key,
-        extra={**(extra or {}), "fingerprint": request.fingerprint()},
+        extra={**(extra or {}), "fingerprint": submission.fingerprint()},
     )
     if batch_id:
         batch.id = batch_id
     batch.items = [GenerationItem(index=i, title=t, language=item_language(language, t))
-                   for i, t in enumerate(request.titles)]
+                   for i, t in enumerate(submission.titles)]
     session.add(batch)
     session.flush()
     return batch
@@ -145,29 +145,29 @@ def submit(
     priority, owner).
     """
     idempotency_key = clean_idempotency_key(idempotency_key)
-    request = Request.clean(titles, category, language=language, mode=mode,
-                            max_cost_usd=max_cost_usd, priority=priority, owner=owner)
+    submission = Submission.clean(titles, category, language=language, mode=mode,
+                                  max_cost_usd=max_cost_usd, priority=priority, owner=owner)
     if idempotency_key:
         existing = repository.find_by_key(session, idempotency_key)
         if existing is not None:
-            return _same_request(existing, request), False
+            return _same_request(existing, submission), False
     try:
         with session.begin_nested():  # a concurrent insert of the same key fails only this
-            batch = _insert(session, request, batch_id=None, idempotency_key=idempotency_key,
-                            extra=extra)
+            batch = _insert(session, submission, batch_id=None,
+                            idempotency_key=idempotency_key, extra=extra)
     except IntegrityError:
         existing = repository.find_by_key(session, idempotency_key) if idempotency_key else None
         if existing is None:
             raise
-        return _same_request(existing, request), False
+        return _same_request(existing, submission), False
     outbox.enqueue(session, names.BATCH_TASK, [batch.id], task_id=batch.celery_task_id)
     log.info("batch %s submitted: %d title(s), category %s, priority %s, owner %r", batch.id,
              batch.total, batch.category, batch.priority, batch.owner)
     return batch, True
 
 
-def _same_request(batch: AIGenerationTask, request: Request) -> AIGenerationTask:
-    if not request.matches(batch):
+def _same_request(batch: AIGenerationTask, submission: Submission) -> AIGenerationTask:
+    if not submission.matches(batch):
         raise BatchError.conflict(
             "idempotency-key", "this Idempotency-Key was already used for a different batch"
         )
