@@ -230,13 +230,20 @@ def item_rows(session: Session, batch_id: str) -> list[dict[str, Any]]:
 
 
 def list_batches(
-    session: Session, *, limit: int, offset: int, status: str | None = None
+    session: Session, *, limit: int, offset: int, status: str | None = None,
+    priority: str | None = None, owner: str | None = None,
 ) -> tuple[list[AIGenerationTask], int]:
-    query = select(AIGenerationTask)
-    count = select(func.count()).select_from(AIGenerationTask)
+    """A page of batches, newest first, with every filter given (None: any); `owner` is
+    matched exactly, as stored (app.batches.validation.clean_owner)."""
+    conditions = []
     if status:
-        query = query.where(AIGenerationTask.status == status)
-        count = count.where(AIGenerationTask.status == status)
+        conditions.append(AIGenerationTask.status == status)
+    if priority:
+        conditions.append(AIGenerationTask.priority == priority)
+    if owner is not None:
+        conditions.append(AIGenerationTask.owner == owner)
+    query = select(AIGenerationTask).where(*conditions)
+    count = select(func.count()).select_from(AIGenerationTask).where(*conditions)
     rows = session.scalars(
         query.order_by(AIGenerationTask.created_at.desc(), AIGenerationTask.id.desc())
         .limit(limit)
