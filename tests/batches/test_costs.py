@@ -11,7 +11,7 @@ import pytest
 from app import celery_app  # noqa: F401  (binds the Celery app the outbox sends through)
 from app.articles.models import Article
 from app.batches import budget, costs, repository, resume, runner, service, state
-from app.batches.budget import Refusal
+from app.batches.budget import Refusal, Reservation
 from app.batches.errors import BatchError
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot
@@ -261,3 +261,10 @@ def test_a_draft_a_quality_check_rejected_counts_in_the_batch_cost_and_budget(db
                      budget_daily_usd=None, llm_prices=None)
         prices.clear_cache()
 
+
+def test_a_call_that_cost_more_than_it_reserved_is_settled_and_logged(caplog):
+    held = budget.reserve(get_redis(), "item-1:1:w/1", 0.5, "over", None)
+    assert isinstance(held, Reservation)
+    costs.settle(held, 0.75)  # a provider that wrote past max_tokens
+    assert budget.batch_spent(get_redis(), "over") == pytest.approx(0.75)
+    assert "cost $0.75, more than the $0.50 reserved" in caplog.text
