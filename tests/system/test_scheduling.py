@@ -106,6 +106,7 @@ def test_kill_9_and_a_redis_restart_during_metered_dispatch_lose_and_double_noth
     first.kill()  # kill -9 of one worker and its pool children, mid-stream
     wait_for(lambda: _done(api, batch) >= 9, timeout=90, message="work going on after the kill")
     redis_to_restart.restart()  # every queued message gone: the database must bring them back
+    faults.forget_broker_connections()  # this process's sockets to the old server are dead
     start_worker("crash-c", concurrency=2, **llm_env)
 
     status = wait_final(api, batch, timeout=240)
