@@ -31,6 +31,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import redis
 from sqlalchemy.orm import Session
@@ -80,7 +81,6 @@ class _Capacity:
                 self._slots = sum(w.concurrency for w in workers.alive(client).values())
                 self._at = time.monotonic()
             return self._slots
-
 
     def forget(self) -> None:
         with self._lock:
@@ -149,15 +149,12 @@ def _feed_once(client: redis.Redis) -> FeedReport:
     return report
 
 
-def _candidate(row: object) -> fairness.Candidate:
+def _candidate(row: Any) -> fairness.Candidate:
+    """A backlog row (repository.backlog) as the fair picker sees it."""
     return fairness.Candidate(
-        batch_id=row.task_id,  # type: ignore[attr-defined]
-        owner=row.owner,  # type: ignore[attr-defined]
-        priority=row.priority or fairness.Priority.NORMAL,  # type: ignore[attr-defined]
-        waiting=int(row.waiting),  # type: ignore[attr-defined]
-        running=int(row.running),  # type: ignore[attr-defined]
-        created_at=row.created_at,  # type: ignore[attr-defined]
-        oldest_waiting_at=row.oldest,  # type: ignore[attr-defined]
+        batch_id=row.task_id, owner=row.owner, priority=row.priority or fairness.Priority.NORMAL,
+        waiting=int(row.waiting), running=int(row.running), created_at=row.created_at,
+        oldest_waiting_at=row.oldest,
     )
 
 
