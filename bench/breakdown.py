@@ -23,7 +23,9 @@ is that figure.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
+import os
 import statistics
 import time
 from collections import defaultdict
@@ -99,30 +101,82 @@ def main(argv: list[str] | None = None) -> None:
         batch = create_batch(session, [f"Breakdown title {i}" for i in range(total)], "bench")
         batch_id = batch.id
         ids = [item.id for item in batch.items]
-    feed_s, feed_how = dispatch_cost(dispatch, batch_id)
+    try:
+        feeder: Any = importlib.import_module("app.batches.feeder")
+    except ImportError:
+        feeder = None
+    if feeder is None:  # before issue 10: every item sent at once, up front
+        feed_s, feed_how = dispatch_cost(dispatch, batch_id)
+        next_item: Callable[[int], int] = ids.__getitem__
+    else:  # the metered feeder: one slot, fed after each item as the task does
+        feed_how = "`feeder.feed()` after each item, one slot registered (as the task does)"
+        one_slot = _register_one_slot(feeder)
+        one_slot()
+        dispatch.dispatch_batch(batch_id)
+
+        def next_item(_n: int) -> int:
+            item_id = _next_sent(batch_id)
+            if item_id is None:
+                feeder.feed()
+                item_id = _next_sent(batch_id)
+            if item_id is None:
+                raise RuntimeError("the feeder sent nothing for a free slot")
+            return item_id
     per: dict[str, list[float]] = defaultdict(list)
     wall0 = time.perf_counter()
     cpu0 = time.process_time()
-    for n, item_id in enumerate(ids):
+    for n in range(total):
         if n == args.warm:
             wall0, cpu0 = time.perf_counter(), time.process_time()
             line.take()
+        item_id = next_item(n)
         outcome = runner.run_item(item_id, worker=f"bench/{n}")
         spans = line.take()
+        fed = 0.0
+        if feeder is not None:
+            one_slot()
+            t0 = time.perf_counter()
+            feeder.feed()
+            fed = time.perf_counter() - t0
         if n < args.warm:
             continue
         if outcome.status != "completed":
             raise RuntimeError(f"item {item_id} ended {outcome.status}")
         for key, value in phases(spans).items():
             per[key].append(value)
+        per["feed"].append(fed)
     wall = time.perf_counter() - wall0
     cpu = time.process_time() - cpu0
     ms = {k: statistics.mean(v) * 1000 for k, v in per.items()}
     ms_median = {k: statistics.median(v) * 1000 for k, v in per.items()}
-    ms["feed"] = ms_median["feed"] = feed_s / total * 1000
+    if feeder is None:
+        ms["feed"] = ms_median["feed"] = feed_s / total * 1000
     print(json.dumps({"n": args.n, "mean_ms": ms, "median_ms": ms_median,
                       "wall_ms": wall / args.n * 1000, "cpu_ms": cpu / args.n * 1000,
                       "feed_how": feed_how}))
+
+
+def _register_one_slot(feeder: Any) -> Callable[[], None]:
+    """A worker registry entry of one slot (this process), refreshed by calling the result."""
+    from app.core import workers
+    from app.core.redis import get_redis
+
+    info = workers.started_now("bench-breakdown@bench", 1, "threads", os.getpid())
+    feeder.forget_capacity()
+    return lambda: workers.beat(get_redis(), info)
+
+
+def _next_sent(batch_id: str) -> int | None:
+    """The batch's first item that was sent and has not run."""
+    from sqlalchemy import select
+
+    from app.batches.models import GenerationItem
+    from app.core.db import session_scope
+
+    with session_scope() as session:
+        return session.scalar(select(GenerationItem.id).where(
+            GenerationItem.task_id == batch_id, GenerationItem.enqueued_at.is_not(None),
+            GenerationItem.status == "pending").order_by(GenerationItem.index).limit(1))
 
 
 def dispatch_cost(dispatch: Any, batch_id: str) -> tuple[float, str]:

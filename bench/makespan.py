@@ -10,6 +10,7 @@ sum over its process tree (prefork children included), sampled every 0.25 s, the
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -61,7 +62,10 @@ def one(ctx: Context, client: httpx.Client, name: str, *, pool: str | None, C: i
         w.stop()
     seconds = finished_at(status) - t0
     ideal = N * L / C
+    # Items the reaper took back from this (live) worker: their lease ran out mid-run.
+    expired = sum(len(m.group(1).split(",")) for m in
+                  re.finditer(r"'expired_leases': \[([^\]]+)\]", w.log_path.read_text()))
     return {"pool": pool or "prefork (default)", "C": C, "N": N, "L": L, "seconds": seconds,
             "ideal": ideal, "ratio": seconds / ideal, "target": target, "status": status["status"],
             "rss": rss, "rss_idle": rss_idle, "rss_target": rss_target, "cpu": cpu,
-            "commands": calls, "processes": processes}
+            "commands": calls, "processes": processes, "expired_leases": expired}

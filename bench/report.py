@@ -24,16 +24,34 @@ def _load(values: Any) -> str:
 
 
 class Table:
+    """Rows of (scenario, measure, target, result, PASS/MISS), keyed by scenario and measure
+    number, so that a baseline run's figures can stand beside them."""
+
     def __init__(self) -> None:
-        self.rows = ["| scenario | measure | target | result | |", "|---|---|---|---|---|"]
+        self.rows: list[tuple[str, str, str, str, str, str]] = []
+        self._count: Counter[str] = Counter()
 
     def add(self, scenario: str, measure: str, target: str, result: str,
-            met: bool | None = None) -> None:
+            met: bool | None = None, *, sid: str | None = None) -> None:
+        sid = sid or scenario.split(":")[0]
+        self._count[sid] += 1
         mark = "" if met is None else verdict(met)
-        self.rows.append(f"| {scenario} | {measure} | {target} | {result} | {mark} |")
+        self.rows.append((f"{sid}#{self._count[sid]}", scenario, measure, target, result, mark))
 
     def error(self, scenario: str, error: str) -> None:
-        self.rows.append(f"| {scenario} | — | — | did not run: {error[:300]} | **ERROR** |")
+        self.add(scenario, "—", "—", f"did not run: {error[:300]}", None)
+        key, *rest = self.rows[-1]
+        self.rows[-1] = (key, *rest[:4], "**ERROR**")  # type: ignore[assignment]
+
+    def lines(self, baseline: Table | None = None, label: str = "before") -> list[str]:
+        if baseline is None:
+            out = ["| scenario | measure | target | result | |", "|---|---|---|---|---|"]
+            return out + [f"| {' | '.join(row[1:])} |" for row in self.rows]
+        before = {row[0]: f"{row[4]} {row[5]}".strip() for row in baseline.rows}
+        out = [f"| scenario | measure | target | result | | {label} |",
+               "|---|---|---|---|---|---|"]
+        return out + [f"| {' | '.join(row[1:])} | {before.get(row[0], '—')} |"
+                      for row in self.rows]
 
 
 def _sched(t: Table, s: dict[str, Any]) -> None:
@@ -54,6 +72,8 @@ def _sched(t: Table, s: dict[str, Any]) -> None:
     elif b:
         lo, hi = 1 / 3 * 0.8, 1 / 3 * 1.2
         shares = ", ".join(f"{k} ({b['sizes'][k]}) {v:.1%}" for k, v in b["shares"].items())
+        shares += "; first item started after " + ", ".join(
+            f"{k} {v:.1f} s" for k, v in b["first_start"].items())
         ok = all(lo <= v <= hi for v in b["shares"].values())
         t.add("fairness B: owners submit 50 / 20 / 5 at once" +
               (" (**owner not supported yet**: each batch is its own owner)" if b["note"] else ""),
@@ -81,17 +101,20 @@ def _makespan(t: Table, s: dict[str, Any]) -> None:
             continue
         name = (f"makespan: `start_celery_worker.sh --concurrency={m['C']}`, pool {m['pool']}, "
                 f"N={m['N']}, L={m['L']:g} s")
-        t.add(name, "makespan / (N·L/C)", f"≤ {m['target']:.2f}",
-              f"{m['seconds']:.2f} s / {m['ideal']:g} s = {m['ratio']:.3f}"
-              + ("" if m["status"] == "completed" else f" (batch ended {m['status']})"),
-              m["ratio"] <= m["target"] and m["status"] == "completed")
+        result = (f"{m['seconds']:.2f} s / {m['ideal']:g} s = {m['ratio']:.3f}"
+                  + ("" if m["status"] == "completed" else f" (batch ended {m['status']})")
+                  + (f"; {m['expired_leases']} item lease(s) expired on the live worker and "
+                     "were requeued by the reaper" if m.get("expired_leases") else ""))
+        t.add(name, "makespan / (N·L/C)", f"≤ {m['target']:.2f}", result,
+              m["ratio"] <= m["target"] and m["status"] == "completed", sid=key)
         rss = (f"{m['rss']:.0f} MB peak, {m['rss_idle']:.0f} MB idle, {m['processes']} "
-               f"process(es); CPU {m['cpu'] / m['N'] * 1000:.1f} ms/article")
+               f"process(es); worker CPU {m['cpu'] / m['N'] * 1000:.1f} ms/article, "
+               f"{m['cpu'] / m['seconds']:.2f} cores busy on average")
         if m.get("rss_target"):
             t.add(name, "worker RSS (process tree, sampled max)", f"≤ {m['rss_target']:g} MB",
-                  rss, m["rss"] <= m["rss_target"])
+                  rss, m["rss"] <= m["rss_target"], sid=key)
         else:
-            t.add(name, "worker RSS (process tree, sampled max)", "—", rss)
+            t.add(name, "worker RSS (process tree, sampled max)", "—", rss, sid=key)
 
 
 def _throughput(t: Table, s: dict[str, Any]) -> None:
@@ -120,25 +143,33 @@ def _dispatch(t: Table, s: dict[str, Any]) -> None:
     for label, r in d.items():
         name = f"dispatch cost, {r['items']:,} waiting items in {r['batches']} batches, {label}"
         if not r["feeder"]:
-            t.add(name, "`feed()` per pick", "≤ 2 ms", "no feeder yet (app.batches.feeder)")
+            sid = f"dispatch {label}"
+            t.add(name, "`feed()` per pick", "≤ 2 ms", "no feeder yet (app.batches.feeder)",
+                  sid=sid + " none")
             t.add(name, "before: `dispatch_batch` (every item of a batch at once), per item",
-                  "—", f"{r['dispatch_batch_ms_per_item']:.2f} ms")
+                  "—", f"{r['dispatch_batch_ms_per_item']:.2f} ms per item (`dispatch_batch`, "
+                  "every item of a batch at once)", sid=sid + " per-item")
             t.add(name, "before: `fairness.pick` alone, 50 batches, per item picked", "—",
-                  ", ".join(f"{v:.0f} µs ({k} slot(s) a call)" for k, v in r["pick_us"].items()))
+                  ", ".join(f"{v:.0f} µs ({k} slot(s) a call)" for k, v in r["pick_us"].items()),
+                  sid=sid + " pick")
             continue
-        for k, f in r["refill"].items():
+        sid = f"dispatch {label}"
+        for n, (k, f) in enumerate(r["refill"].items()):
+            key = sid + (" per-item" if n == 0 else f" refill{k}")
             if f["ms_per_item"] is None:
-                t.add(name, f"full refill of {k} slots", "≤ 2 ms per pick", "sent nothing", False)
+                t.add(name, f"full refill of {k} slots", "≤ 2 ms per pick", "sent nothing", False,
+                      sid=key)
                 continue
             t.add(name, f"full refill: {k} free slots, one `feed()`", "≤ 2 ms per pick",
                   f"{f['ms_per_item']:.3f} ms per item ({f['sent']:.0f} sent, "
-                  f"{f['ms_per_call']:.1f} ms the call)", f["ms_per_item"] <= 2)
+                  f"{f['ms_per_call']:.1f} ms the call)", f["ms_per_item"] <= 2, sid=key)
         one = r["single"]
         t.add(name, f"single-slot pick: {one['slots']} slots busy, one ends, one `feed()`",
               "≤ 2 ms per pick", f"{one['ms']:.2f} ms median, {one['max_ms']:.2f} ms max "
-              f"({one['sent']:.0f} sent)", one["ms"] <= 2 and one["sent"] >= 1)
+              f"({one['sent']:.0f} sent)", one["ms"] <= 2 and one["sent"] >= 1,
+              sid=sid + " single")
         t.add(name, "`feed()` with nothing free (the timer's call)", "—",
-              f"{r['idle']['ms']:.2f} ms")
+              f"{r['idle']['ms']:.2f} ms", sid=sid + " idle")
 
 
 def _breakdown(s: dict[str, Any]) -> list[str]:
@@ -254,13 +285,23 @@ def _kept(s: dict[str, Any]) -> list[str]:
     return lines
 
 
-def render(results: dict[str, Any], machine: dict[str, str]) -> str:
-    s = results["scenarios"]
+def table_of(s: dict[str, Any]) -> Table:
     table = Table()
     _sched(table, s)
     _makespan(table, s)
     _throughput(table, s)
     _dispatch(table, s)
+    return table
+
+
+def render(results: dict[str, Any], machine: dict[str, str],
+           baseline: dict[str, Any] | None = None) -> str:
+    """The report; with `baseline` (an earlier run's results.json, e.g. before a change), its
+    figures in a last column, measure by measure."""
+    s = results["scenarios"]
+    table = table_of(s)
+    before = table_of(baseline["scenarios"]) if baseline else None
+    label = f"before ({baseline.get('label', 'baseline')})" if baseline else "before"
     groups = [f"- {g['title']} ({', '.join(g['scenarios'])}): {g['seconds']:.0f} s, load "
               f"{_load(g['load_before'])} before, {_load(g['load_after'])} after"
               + (f"; **error**: {g['error']}" if "error" in g else "")
@@ -306,7 +347,7 @@ def render(results: dict[str, Any], machine: dict[str, str]) -> str:
         "",
         "## Results",
         "",
-        *table.rows,
+        *table.lines(before, label),
         "",
         *_breakdown(s),
         *_kept(s),

@@ -42,6 +42,7 @@ from bench.common import Context
 # shows its cost per article): on two shared cores it alone would make the L=0 and C=200 runs
 # take many minutes. The end-to-end runs leave it out; the breakdown measures it too.
 BENCH_CHECKS = "length,structure,language,refusal,truncated"
+BASELINE = procs.ROOT / "bench" / "baseline.json"
 
 
 def dispatch(ctx: Context, which: list[str]) -> dict[str, Any]:
@@ -110,6 +111,18 @@ def postgres_url(choice: str) -> str | None:
     return None
 
 
+def _commit() -> str:
+    """The checkout's commit (and whether it has changes), to label a run."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=procs.ROOT, capture_output=True,
+                              text=True, check=False).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + ("+changes" if git("status", "--porcelain", "--", "app") else "")
+
+
 def _interrupted(signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(f"bench: stopped by signal {signum}")
 
@@ -125,6 +138,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", help="where to write the report (default: bench/RESULTS.md "
                         "for a full run; with --only, standard output only)")
     parser.add_argument("--quick", action="store_true", help="small sizes, to try the harness")
+    parser.add_argument("--baseline", default=str(BASELINE),
+                        help="an earlier run's results JSON, shown as a 'before' column "
+                        "(default: bench/baseline.json when it exists; 'none' for no column)")
+    parser.add_argument("--save", help="also write this run's results JSON here (a baseline)")
     args = parser.parse_args(argv)
     if args.list:
         print("\n".join(ALL))
@@ -143,6 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     ctx = Context(workdir, server.url, postgres_url=postgres_url(args.postgres),
                   quick=args.quick, checks=None if args.checks == "all" else BENCH_CHECKS)
     results: dict[str, Any] = {"scenarios": {}, "groups": [], "which": which,
+                               "label": _commit(),
                                "checks": ctx.checks, "quick": args.quick,
                                "postgres": bool(ctx.postgres_url)}
     started = time.monotonic()
@@ -157,10 +175,16 @@ def main(argv: list[str] | None = None) -> None:
         procs.stop_all()
         server.stop()
     results["minutes"] = (time.monotonic() - started) / 60
-    (workdir / "results.json").write_text(json.dumps(results, default=str, indent=1))
+    dump = json.dumps(results, default=str, indent=1)
+    (workdir / "results.json").write_text(dump)
+    if args.save:
+        Path(args.save).write_text(dump + "\n")
     from bench.report import render
 
-    text = render(results, procs.machine())
+    baseline = None
+    if args.baseline != "none" and Path(args.baseline).exists():
+        baseline = json.loads(Path(args.baseline).read_text())
+    text = render(results, procs.machine(), baseline)
     if out is None:
         print(text)
     else:
