@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     reaper_interval: float = Field(30.0, gt=0)
     # A pending item older than this while the queue is empty lost its message.
     reaper_pending_grace: float = Field(60.0, ge=0)
+    # Item messages on the broker beyond the free slots (app.batches.feeder); 0 = auto.
+    dispatch_margin: int = Field(0, ge=0, le=10_000)
 
     # --- API ------------------------------------------------------------------------------
     api_token: SecretStr | None = None

@@ -1,22 +1,19 @@
-"""Hand a batch's items to the workers: one message per item, sent after the commit."""
+"""Start a batch: to its backlog (fed to the workers by app.batches.feeder) or to the Batch API."""
 
 from __future__ import annotations
 
 import logging
 
 from redis.exceptions import LockError
-from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from app.batches import lane, state
-from app.batches.enums import BatchMode, ItemStatus
-from app.batches.models import AIGenerationTask, GenerationItem
+from app.batches import feeder, lane, state
+from app.batches.enums import BatchMode
+from app.batches.models import AIGenerationTask
 from app.batches.progress import Snapshot, announce
 from app.batches.service import create_batch
-from app.core import names, outbox
+from app.core import names
 from app.core.db import session_scope
-from app.core.models import utcnow
 from app.core.redis import get_redis
 
 log = logging.getLogger(__name__)
@@ -25,20 +22,13 @@ OFFLINE_NOTE = ("batch mode needs a provider with a Batch API (OpenAI or a compa
                 "the offline writer wrote this batch in real time")
 
 
-def enqueue_items(session: Session, item_ids: list[int], countdown: float | None = None) -> None:
-    """Queue one message per item once `session` commits."""
-    for item_id in item_ids:
-        # ignore_result: otherwise the sender SUBSCRIBEs to each item's result channel (one
-        # Redis command per item, and subscriptions that are never released).
-        outbox.enqueue(session, names.ITEM_TASK, [item_id], countdown=countdown,
-                       ignore_result=True)
-
-
 def dispatch_batch(batch_id: str) -> Snapshot | None:
-    """Enqueue every item of the batch not enqueued yet. Running it twice enqueues nothing new.
+    """Start the batch: its items wait in its backlog and the feeder (app.batches.feeder) sends
+    them as slots free up; a batch in mode "batch" goes to the provider's Batch API instead.
+    Running it twice does nothing new.
 
-    A Redis lock (token + timeout) keeps two dispatchers of one batch apart; the conditional
-    `enqueued_at IS NULL` update keeps them apart even if the lock expired.
+    A Redis lock (token + timeout) keeps two dispatchers of one batch apart, so its Batch API
+    submission is made once.
     """
     lock = get_redis().lock(names.dispatch_lock(batch_id), timeout=60, blocking_timeout=5)
     if not lock.acquire():
@@ -52,32 +42,14 @@ def dispatch_batch(batch_id: str) -> Snapshot | None:
             if not state.is_dispatchable(batch):  # ended, cancelled or paused
                 return Snapshot.of(batch)
             use_lane = _use_lane(batch)
-            ids = [] if use_lane else list(
-                session.scalars(
-                    select(GenerationItem.id)
-                    .where(
-                        GenerationItem.task_id == batch_id,
-                        GenerationItem.status == ItemStatus.PENDING,
-                        GenerationItem.enqueued_at.is_(None),
-                    )
-                    .order_by(GenerationItem.index)
-                )
-            )
-            if ids:
-                session.execute(
-                    update(GenerationItem)
-                    .where(GenerationItem.id.in_(ids), GenerationItem.enqueued_at.is_(None))
-                    .values(enqueued_at=utcnow())
-                    .execution_options(synchronize_session=False)
-                )
             snapshot = Snapshot.of(batch)
             announce(session, snapshot)
-            # Sent after the commit: a worker must find the rows. A crash between the commit
-            # and the sends leaves items marked enqueued with no message; recovery finds them.
-            enqueue_items(session, ids)
+            if not use_lane:
+                feeder.kick(session)
         if use_lane:
             lane.submit(batch_id)  # its items go to the provider's Batch API, not the queue
-        log.info("batch %s: enqueued %d item(s)", batch_id, len(ids))
+        log.info("batch %s dispatched (%s)", batch_id,
+                 "to the Batch API" if use_lane else "its backlog is fed as slots free up")
         return snapshot
     finally:
         try:
@@ -88,12 +60,14 @@ def dispatch_batch(batch_id: str) -> Snapshot | None:
 
 def _use_lane(batch: AIGenerationTask) -> bool:
     """A batch in mode "batch" goes to the Batch API when this worker's provider has one;
-    with the offline writer it runs in real time, with a note saying so."""
+    with the offline writer it runs in real time: its mode says so from now on (the feeder
+    leaves batch-mode items to the lane) and a note says why."""
     if batch.mode != BatchMode.BATCH:
         return False
     if lane.available():
         return True
     batch.extra = {**(batch.extra or {}), "note": OFFLINE_NOTE}
+    batch.mode = BatchMode.REALTIME
     return False
 
 

@@ -57,25 +57,9 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, Final
 
-
-class Priority(StrEnum):
-    """A batch's priority: its weight in the fair share of the slots (see :data:`WEIGHTS`)."""
-
-    HIGH = "high"
-    """Twice a normal batch's share; takes the first slot that frees, so overtakes within L."""
-    NORMAL = "normal"
-    """The default: owners with normal work share the slots equally."""
-    LOW = "low"
-    """Runs when no normal or high item waits; ages up to normal, so it is never starved."""
-
-    @property
-    def weight(self) -> float:
-        """The base weight (before aging, for ``low``)."""
-        return WEIGHTS[self]
-
+from app.batches.enums import Priority  # re-exported: callers may take it from here
 
 # high 4 : normal 2 : low 1.
 # - high = 2 × normal. Against normal work that holds every slot, a high group's next item has

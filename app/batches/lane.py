@@ -28,15 +28,15 @@ from typing import Any
 from redis.exceptions import LockError
 from sqlalchemy.orm import Session
 
-from app.batches import costs, quality_gate, repository, state
+from app.batches import costs, feeder, lane_state, quality_gate, repository, state
 from app.batches.budget import Refusal, Reservation
+from app.batches.enums import BatchMode
+from app.batches.lane_state import LaneOutcome
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot, announce
-from app.batches.state import LaneOutcome
 from app.config import get_settings
-from app.core import names, outbox
+from app.core import names
 from app.core.db import session_scope
-from app.core.models import utcnow
 from app.core.redis import get_redis
 from app.llm import batch_lane, get_provider
 from app.llm.base import Generated, LLMError
@@ -52,7 +52,7 @@ CHUNK = 500  # lines stored per transaction when a provider batch is read
 
 def available() -> bool:
     """True when this process's provider can take batches (the offline writer cannot)."""
-    return isinstance(get_provider(), OpenAIProvider)
+    return batch_lane.supported(get_provider())
 
 
 def _provider() -> OpenAIProvider:
@@ -108,7 +108,7 @@ def submit(batch_id: str) -> None:
             if reservation is not None:  # settled with the real cost once the lines are read
                 entry["hold"] = {"key": hold, "usd": reservation.amount_usd}
             _save_entry(session, batch_id, entry)
-            snapshot = state.send_to_lane(session, batch_id, provider_batch_id, ids)
+            snapshot = lane_state.send_to_lane(session, batch_id, provider_batch_id, ids)
             announce(session, snapshot)
         log.info("batch %s: %d item(s) sent to provider batch %s", batch_id, len(ids),
                  provider_batch_id)
@@ -129,10 +129,10 @@ def _to_realtime(batch_id: str, note: str) -> None:
         batch = state.lock_batch(session, batch_id)
         if batch is None:
             return
+        # Written in real time from now on: its items are in the backlog like any batch's.
         batch.extra = {**(batch.extra or {}), "note": note}
-        for item in repository.unsent_lane_items(session, batch_id):
-            item.enqueued_at = utcnow()
-            outbox.enqueue(session, names.ITEM_TASK, [item.id], ignore_result=True)
+        batch.mode = BatchMode.REALTIME
+        feeder.kick(session)
         announce(session, Snapshot.of(batch))
 
 
@@ -237,10 +237,10 @@ def _store(batch_id: str, provider_batch_id: str, found: BatchState,
     spent = sum(o.cost_usd or 0.0 for o in outcomes)
     for start in range(0, len(outcomes), CHUNK):
         with session_scope() as session:
-            snapshot, retried = state.end_lane_items(
+            snapshot, retried = lane_state.end_lane_items(
                 session, batch_id, category, outcomes[start:start + CHUNK])
-            for item_id in retried:
-                outbox.enqueue(session, names.ITEM_TASK, [item_id], ignore_result=True)
+            if retried:  # back to the real-time lane: in the backlog, fed as slots free up
+                feeder.kick(session)
             if snapshot is not None:
                 announce(session, snapshot)
     if hold := entry.get("hold"):

@@ -1,9 +1,11 @@
-"""Find work that a dead worker or a lost message left behind, and put it back in the queue.
+"""Find work that a dead worker or a lost message left behind, and put it back in its backlog.
 
 `reap` runs every couple of seconds in each worker's maintenance loop (app/worker/loop.py, one
 worker at a time under a Redis lock) and, when beat runs, as its task `reap_stuck_items` too:
-the same code either way. Everything here is safe to repeat: re-enqueuing an item that is in
-fact still queued only adds a message whose claim will fail.
+the same code either way. It never sends item messages itself: it puts items back in their
+batch's backlog and kicks the feeder (app.batches.feeder), which sends them as slots free up.
+Everything here is safe to repeat: an item put back whose message was in fact still queued only
+gets a second message, whose claim will fail.
 
 What it looks for, in order:
 1. Redis lost its data (the broker's epoch key is gone, app/core/epoch.py): every waiting
@@ -23,7 +25,7 @@ import redis
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.batches import dispatch, repository, state
+from app.batches import dispatch, feeder, repository, state
 from app.batches.enums import BatchStatus, ItemStatus
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import announce
@@ -77,14 +79,7 @@ def reap() -> ReapReport:
     report = ReapReport(redis_lost=broker_lost_data())
     now = utcnow()  # one instant: items taken back below are enqueued at it, not before it
     with session_scope() as session:
-        _take_back_lost_claims(session, report, now)
-        session.execute(
-            update(GenerationItem)
-            .where(GenerationItem.id.in_(report.requeued))
-            .values(enqueued_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        dispatch.enqueue_items(session, report.requeued)
+        _take_back_lost_claims(session, report, now)  # retrying: back in their backlog
 
     if report.redis_lost:
         log.warning("recovery: the broker's epoch key was missing (Redis restarted empty, or "
@@ -98,6 +93,8 @@ def reap() -> ReapReport:
 
     for batch_id in report.redispatched_batches:
         dispatch.dispatch_batch(batch_id)
+    if report.requeued:
+        feeder.feed_quietly()
     if report.requeued or report.gave_up or report.redispatched_batches:
         log.warning("reaper: %s", report.as_dict())
     return report
@@ -162,8 +159,9 @@ def _take_back(session: Session, item: GenerationItem, report: ReapReport, now: 
 
 
 def _requeue_waiting(report: ReapReport, now: datetime, grace: timedelta | None) -> None:
-    """Send again the messages of waiting items that may have none (1, 4), and dispatch the
-    batches whose own message may be gone. `grace=None`: all of them (Redis lost its data)."""
+    """Put back in their backlog the waiting items whose message may be gone (1, 4), and
+    dispatch the batches whose own message may be gone. `grace=None`: all of them (Redis lost
+    its data)."""
     waiting = [
         GenerationItem.status == ItemStatus.PENDING,
         GenerationItem.status == ItemStatus.RETRYING,
@@ -177,8 +175,8 @@ def _requeue_waiting(report: ReapReport, now: datetime, grace: timedelta | None)
     after = 0
     while True:
         with session_scope() as session:
-            rows = session.execute(
-                select(GenerationItem.id, GenerationItem.next_attempt_at)
+            ids = list(session.scalars(
+                select(GenerationItem.id)
                 .join(AIGenerationTask)
                 .where(
                     repository.dispatchable(),  # not cancelled, ended or paused
@@ -189,21 +187,16 @@ def _requeue_waiting(report: ReapReport, now: datetime, grace: timedelta | None)
                 )
                 .order_by(GenerationItem.id)
                 .limit(CHUNK)
-            ).all()
-            ids = [row.id for row in rows]
-            if ids:
+            ))
+            if ids:  # a retry keeps its next_attempt_at: the feeder sends it once it is due
                 session.execute(
                     update(GenerationItem)
-                    .where(GenerationItem.id.in_(ids))
-                    .values(enqueued_at=now)
+                    .where(GenerationItem.id.in_(ids), GenerationItem.enqueued_at < now)
+                    .values(enqueued_at=None)
                     .execution_options(synchronize_session=False)
                 )
-            for row in rows:  # a retry keeps its backoff: the message waits until it is due
-                due = row.next_attempt_at
-                wait = (_aware(due) - now).total_seconds() if due is not None else 0.0
-                dispatch.enqueue_items(session, [row.id], countdown=wait if wait > 0 else None)
             report.requeued.extend(ids)
-        if len(rows) < CHUNK or grace is not None:  # the empty-queue pass does one chunk a run
+        if len(ids) < CHUNK or grace is not None:  # the empty-queue pass does one chunk a run
             break
         after = ids[-1]
 
@@ -213,7 +206,3 @@ def _requeue_waiting(report: ReapReport, now: datetime, grace: timedelta | None)
             pending = pending.where(AIGenerationTask.created_at < now - grace)
         report.redispatched_batches.extend(session.scalars(pending).all())
 
-
-def _aware(when: datetime) -> datetime:
-    """SQLite hands back naive datetimes; they are UTC (app.core.models.utcnow)."""
-    return when if when.tzinfo is not None else when.replace(tzinfo=utcnow().tzinfo)

@@ -40,10 +40,11 @@ WORKER_NAME = socket.gethostname()
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the task adapter should do next: nothing, or retry after `countdown` seconds."""
+    """How the attempt ended. A retry is not the task's business: the item is back in its
+    batch's backlog with its next_attempt_at, and the feeder sends it again once it is due."""
 
     status: str
-    countdown: float | None = None
+    retry_in: float | None = None  # seconds, when it will be tried again
 
 
 SKIPPED = Outcome("skipped")

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import UTC
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.batches import cancel as cancel_flags
-from app.batches import costs, repository, state
+from app.batches import costs, feeder, repository, state
 from app.batches.enums import BATCH_FINAL, BatchMode, BatchStatus
 from app.batches.errors import BatchError
 from app.batches.models import AIGenerationTask, GenerationItem
@@ -32,7 +31,6 @@ from app.batches.validation import (
     item_language,
 )
 from app.core import names, outbox
-from app.core.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +103,9 @@ def submit(
             raise
         return _same_request(existing, titles, category), False
     outbox.enqueue(session, names.BATCH_TASK, [batch.id], task_id=batch.celery_task_id)
+    # Its first items go out at once (the feeder starts a pending batch it picks from), not
+    # after the batch message made its way through the queue.
+    feeder.kick(session)
     log.info("batch %s submitted: %d title(s), category %s", batch.id, batch.total,
              batch.category)
     return batch, True
@@ -165,8 +166,7 @@ def retry_failed(session: Session, batch_id: str) -> AIGenerationTask:
     if not ids:
         raise BatchError.conflict("task_id", f"batch {batch_id} has no failed items")
     announce(session, Snapshot.of(batch))
-    for item_id in ids:
-        outbox.enqueue(session, names.ITEM_TASK, [item_id], ignore_result=True)
+    feeder.kick(session)  # they wait in the batch's backlog, fed as slots free up
     log.info("batch %s: %d failed item(s) queued again", batch_id, len(ids))
     return batch
 
@@ -198,19 +198,9 @@ def resume(session: Session, batch_id: str, *, automatic: bool = False) -> AIGen
     if not automatic and (why := costs.blocking_reason(batch)):
         raise BatchError.conflict("task_id", f"batch {batch_id} would pause again: {why}")
     rows = state.resume_batch(session, batch)
-    now, unsent = utcnow(), False
-    for row in rows:
-        if batch.mode == BatchMode.BATCH and row.provider_batch_id is None:
-            unsent = True  # never sent to the provider: its dispatch sends it
-            continue
-        due = row.next_attempt_at
-        if due is not None and due.tzinfo is None:
-            due = due.replace(tzinfo=UTC)
-        countdown = (due - now).total_seconds() if due is not None else 0.0
-        outbox.enqueue(session, names.ITEM_TASK, [row.id], ignore_result=True,
-                       countdown=countdown if countdown > 0 else None)
-    if unsent:
-        outbox.enqueue(session, names.BATCH_TASK, [batch.id])
+    feeder.kick(session)  # its waiting items are in its backlog again
+    if batch.mode == BatchMode.BATCH and any(r.provider_batch_id is None for r in rows):
+        outbox.enqueue(session, names.BATCH_TASK, [batch.id])  # never sent to the provider
     announce(session, Snapshot.of(batch))
     log.info("batch %s resumed (%s): %d waiting item(s)", batch_id,
              "window rolled over" if automatic else "by request", len(rows))

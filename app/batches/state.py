@@ -9,7 +9,6 @@ never goes backwards.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +24,6 @@ from app.batches.enums import (
     BATCH_FINAL,
     ITEM_FINAL,
     ITEM_WAITING,
-    BatchMode,
     BatchStatus,
     ItemStatus,
 )
@@ -177,7 +175,7 @@ def heartbeat(session: Session, item_id: int, worker: str, lease: int) -> bool:
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-def _end_processing(session: Session, item: GenerationItem, **values: Any) -> bool:
+def end_processing(session: Session, item: GenerationItem, **values: Any) -> bool:
     # Only the claim that is still current may end the attempt: a runner whose lease ran out
     # and whose item another worker reclaimed must not complete, fail or retry that claim.
     result = session.execute(
@@ -204,16 +202,16 @@ def complete_item(
     The article's cost (None: no known price) is added to the item and to the batch's tokens
     and cost in this same transaction, so the totals always match the articles."""
     batch = lock_batch(session, item.task_id)
-    if batch is None or not _store(session, batch, item, category, generated, cost_usd, lane,
+    if batch is None or not store_article(session, batch, item, category, generated, cost_usd, lane,
                                    quality):
         return None
     return refresh_batch(session, item.task_id, batch)
 
 
-def _store(session: Session, batch: AIGenerationTask, item: GenerationItem, category: str,
+def store_article(session: Session, batch: AIGenerationTask, item: GenerationItem, category: str,
            generated: Generated, cost_usd: float | None, lane: str,
            quality: articles.Quality | None = None) -> bool:
-    if not _end_processing(session, item, status=ItemStatus.COMPLETED, error=None,
+    if not end_processing(session, item, status=ItemStatus.COMPLETED, error=None,
                            finished_at=utcnow(), feedback=None, cost_usd=cost_usd):
         return False
     articles.store_generation(
@@ -235,9 +233,9 @@ def regenerate_item(session: Session, item: GenerationItem, reason: str,
     """processing → retrying at once: the article failed a quality check and is written
     again with `feedback` in its prompt (counted in attempts and in `regenerations`)."""
     batch = lock_batch(session, item.task_id)
-    if not _end_processing(
+    if not end_processing(
         session, item, status=ItemStatus.RETRYING, error=reason[:2000], next_attempt_at=utcnow(),
-        feedback=feedback, regenerations=GenerationItem.regenerations + 1,
+        feedback=feedback, regenerations=GenerationItem.regenerations + 1, enqueued_at=None,
     ):
         return None
     return refresh_batch(session, item.task_id, batch)
@@ -247,15 +245,14 @@ def reopen_for_regeneration(session: Session, batch: AIGenerationTask, item: Gen
                             feedback: str | None) -> bool:
     """An ended item → pending, to write its article again (an editor asked, with optional
     `feedback`); its batch is processing again, also after a cancel (its cancelled items stay
-    cancelled). Call with the batch row locked; enqueue the item after the commit. False when
-    the item is still running."""
-    now = utcnow()
+    cancelled). Call with the batch row locked; the item waits in the backlog (kick the feeder).
+    False when the item is still running."""
     result = session.execute(
         update(GenerationItem)
         .where(GenerationItem.id == item.id, GenerationItem.status.in_(ITEM_FINAL))
         .values(status=ItemStatus.PENDING, attempts=0, error=None, worker=None,
                 finished_at=None, next_attempt_at=None, lease_expires_at=None,
-                enqueued_at=now, feedback=feedback, regenerations=0)
+                enqueued_at=None, feedback=feedback, regenerations=0)
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -274,7 +271,7 @@ def reopen_for_regeneration(session: Session, batch: AIGenerationTask, item: Gen
 def fail_item(session: Session, item: GenerationItem, error: str) -> Snapshot | None:
     """processing → failed with a readable reason."""
     batch = lock_batch(session, item.task_id)
-    if not _end_processing(
+    if not end_processing(
         session, item, status=ItemStatus.FAILED, error=error[:2000], finished_at=utcnow()
     ):
         return None
@@ -284,7 +281,7 @@ def fail_item(session: Session, item: GenerationItem, error: str) -> Snapshot | 
 def cancel_running_item(session: Session, item: GenerationItem) -> Snapshot | None:
     """processing → cancelled when the batch was cancelled mid-stream."""
     batch = lock_batch(session, item.task_id)
-    if not _end_processing(
+    if not end_processing(
         session, item, status=ItemStatus.CANCELLED, error="cancelled", finished_at=utcnow()
     ):
         return None
@@ -292,9 +289,11 @@ def cancel_running_item(session: Session, item: GenerationItem) -> Snapshot | No
 
 
 def retry_item(session: Session, item: GenerationItem, error: str, at: datetime) -> bool:
-    """processing → retrying: the attempt failed and another is due at `at`."""
-    return _end_processing(
-        session, item, status=ItemStatus.RETRYING, error=error[:2000], next_attempt_at=at
+    """processing → retrying: the attempt failed and another is due at `at`. The item goes back
+    to its batch's backlog; the feeder sends it again once it is due."""
+    return end_processing(
+        session, item, status=ItemStatus.RETRYING, error=error[:2000], next_attempt_at=at,
+        enqueued_at=None,
     )
 
 
@@ -306,16 +305,30 @@ def pause_item(session: Session, item: GenerationItem, refusal: Refusal) -> Snap
     if batch is None:
         return None
     if batch.cancel_requested:
-        ended = _end_processing(session, item, status=ItemStatus.CANCELLED, error="cancelled",
+        ended = end_processing(session, item, status=ItemStatus.CANCELLED, error="cancelled",
                                 finished_at=utcnow())
     else:
-        ended = _end_processing(session, item, status=ItemStatus.PENDING, worker=None,
+        ended = end_processing(session, item, status=ItemStatus.PENDING, worker=None,
                                 attempts=GenerationItem.attempts - 1, enqueued_at=None,
                                 next_attempt_at=None)
     if not ended:
         return None
     pause_batch(batch, refusal)
+    if batch.status == BatchStatus.PAUSED:
+        to_backlog(session, batch.id)
     return refresh_batch(session, item.task_id, batch)
+
+
+def to_backlog(session: Session, batch_id: str) -> None:
+    """The batch's waiting items back in its backlog: their messages, if any are still on the
+    broker, will find the batch paused and be dropped, and none counts as a busy slot."""
+    session.execute(
+        update(GenerationItem)
+        .where(GenerationItem.task_id == batch_id, GenerationItem.status.in_(ITEM_WAITING),
+               GenerationItem.enqueued_at.is_not(None))
+        .values(enqueued_at=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def pause_batch(batch: AIGenerationTask, refusal: Refusal) -> None:
@@ -330,86 +343,21 @@ def pause_batch(batch: AIGenerationTask, refusal: Refusal) -> None:
 
 def resume_batch(session: Session, batch: AIGenerationTask) -> list[Any]:
     """paused → processing (call with the row locked): the cap was raised or its window rolled
-    over. Returns the waiting items' (id, next_attempt_at, provider_batch_id) rows, marked
-    enqueued: hand them to the workers after the commit."""
+    over. Its waiting items are in its backlog: kick the feeder after the commit. Returns their
+    (id, provider_batch_id) rows (a batch-mode batch's items never sent to the provider go to
+    its dispatch instead)."""
     if batch.status != BatchStatus.PAUSED:
         return []
     batch.status = BatchStatus.PROCESSING
     batch.paused_reason = batch.resume_at = None
+    to_backlog(session, batch.id)
     rows = list(session.execute(
-        select(GenerationItem.id, GenerationItem.next_attempt_at, GenerationItem.provider_batch_id)
+        select(GenerationItem.id, GenerationItem.provider_batch_id)
         .where(GenerationItem.task_id == batch.id, GenerationItem.status.in_(ITEM_WAITING))
         .order_by(GenerationItem.index)
     ).all())
-    # Items never sent to the Batch API wait for their batch's dispatch, not the item queue.
-    queued = [r.id for r in rows
-              if batch.mode != BatchMode.BATCH or r.provider_batch_id is not None]
-    if queued:
-        session.execute(
-            update(GenerationItem).where(GenerationItem.id.in_(queued))
-            .values(enqueued_at=utcnow()).execution_options(synchronize_session=False)
-        )
     refresh_batch(session, batch.id, batch)
     return rows
-
-
-# --- the Batch API lane (app.batches.lane) ------------------------------------------------
-
-def send_to_lane(session: Session, batch_id: str, provider_batch_id: str,
-                 item_ids: list[int]) -> Snapshot:
-    """pending → processing inside a provider batch: one attempt each, no lease (the provider
-    holds them; the reaper leaves them alone, the poller ends them)."""
-    now = utcnow()
-    batch = lock_batch(session, batch_id)
-    session.execute(
-        update(GenerationItem)
-        .where(GenerationItem.id.in_(item_ids), GenerationItem.task_id == batch_id,
-               GenerationItem.status == ItemStatus.PENDING)
-        .values(status=ItemStatus.PROCESSING, attempts=GenerationItem.attempts + 1,
-                worker=repository.LANE_WORKER + provider_batch_id,
-                provider_batch_id=provider_batch_id,
-                started_at=func.coalesce(GenerationItem.started_at, now), enqueued_at=now,
-                lease_expires_at=None, next_attempt_at=None)
-        .execution_options(synchronize_session=False)
-    )
-    return refresh_batch(session, batch_id, batch)
-
-
-@dataclass(frozen=True)
-class LaneOutcome:
-    """How one line of a provider batch ended: an answer, or an error to retry or fail on."""
-
-    item: GenerationItem
-    generated: Generated | None = None
-    cost_usd: float | None = None
-    error: str | None = None
-    retry: bool = False  # hand back to the real-time lane
-
-
-def end_lane_items(session: Session, batch_id: str, category: str,
-                   outcomes: list[LaneOutcome]) -> tuple[Snapshot | None, list[int]]:
-    """End the lines of a provider batch in one transaction and recount once. Lines of a
-    cancelled batch that have no answer are cancelled. Returns the snapshot and the ids handed
-    back to the real-time lane (retrying, due now: enqueue them after the commit)."""
-    batch = lock_batch(session, batch_id)
-    if batch is None:
-        return None, []
-    now, retried = utcnow(), []
-    for out in outcomes:
-        error = (out.error or "")[:2000]
-        if out.generated is not None:
-            _store(session, batch, out.item, category, out.generated, out.cost_usd, "batch")
-        elif batch.cancel_requested:
-            _end_processing(session, out.item, status=ItemStatus.CANCELLED, error="cancelled",
-                            finished_at=now)
-        elif out.retry:
-            if _end_processing(session, out.item, status=ItemStatus.RETRYING, error=error,
-                               next_attempt_at=now, enqueued_at=now):
-                retried.append(out.item.id)
-        else:
-            _end_processing(session, out.item, status=ItemStatus.FAILED, error=error,
-                            finished_at=now)
-    return refresh_batch(session, batch_id, batch), retried
 
 
 def cancel_batch(session: Session, batch: AIGenerationTask) -> Snapshot:
@@ -457,9 +405,8 @@ def reopen_failed_items(session: Session, batch: AIGenerationTask) -> list[int]:
 
     The items start over (attempts 0, no error) and the batch is processing again. Its progress
     is recounted from the items, so it drops back: a retry is a new run, not a step backwards
-    within one. Call with the batch row locked; enqueue the returned ids after the commit.
+    within one. Call with the batch row locked; the items wait in the backlog (kick the feeder).
     """
-    now = utcnow()
     ids = list(
         session.scalars(
             select(GenerationItem.id)
@@ -480,7 +427,7 @@ def reopen_failed_items(session: Session, batch: AIGenerationTask) -> list[int]:
             finished_at=None,
             next_attempt_at=None,
             lease_expires_at=None,
-            enqueued_at=now,
+            enqueued_at=None,
         )
         .execution_options(synchronize_session=False)
     )

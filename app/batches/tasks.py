@@ -13,7 +13,7 @@ from typing import Any
 from celery import Task, shared_task
 from celery.exceptions import Ignore, SoftTimeLimitExceeded
 
-from app.batches import dispatch, lane, recovery, resume, retention, runner, state
+from app.batches import dispatch, feeder, lane, recovery, resume, retention, runner, state
 from app.batches.progress import announce, celery_meta
 from app.config import get_settings
 from app.core import names
@@ -43,14 +43,13 @@ def generate_article_batch(
     raise Ignore()
 
 
-@shared_task(
-    bind=True,
-    name=names.ITEM_TASK,
-    ignore_result=True,
-    max_retries=None,  # bounded by the item's attempt count in the database (LLM_MAX_RETRIES)
-)
+@shared_task(bind=True, name=names.ITEM_TASK, ignore_result=True)
 def generate_single_article(self: Task, item_id: int) -> dict[str, Any]:
-    """Write one item's article. Delivered twice, it writes it once."""
+    """Write one item's article. Delivered twice, it writes it once.
+
+    A failed attempt is not retried through Celery: the item goes back to its batch's backlog
+    (attempts bounded by LLM_MAX_RETRIES in the database) and the feeder sends it when due.
+    Its slot is free when this returns, so the feeder fills it right away."""
     settings = get_settings()
     # A token per claim: a reclaimed item's old runner can no longer heartbeat it.
     worker = f"{self.request.hostname or 'worker'}/{uuid.uuid4().hex[:8]}"
@@ -60,8 +59,8 @@ def generate_single_article(self: Task, item_id: int) -> dict[str, Any]:
         outcome = runner.run_item(item_id, worker=worker, deadline=deadline)
     except SoftTimeLimitExceeded:
         outcome = runner.time_limit_hit(item_id, settings.celery_task_soft_time_limit, worker)
-    if outcome.countdown is not None:
-        raise self.retry(countdown=outcome.countdown, max_retries=None)
+    finally:
+        feeder.feed_quietly()
     return {"item_id": item_id, "status": outcome.status}
 
 

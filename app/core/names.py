@@ -45,6 +45,12 @@ BUDGET_MONTH_PREFIX = BUDGET_PREFIX + "month:"  # + YYYY-MM (UTC)
 BUDGET_BATCH_PREFIX = BUDGET_PREFIX + "batch:"  # + batch id
 BUDGET_HOLD_PREFIX = BUDGET_PREFIX + "hold:"  # + reservation key_id
 
+# The metered dispatcher (app.batches.feeder): one feeder at a time, a flag asking the holder
+# to run once more, and the fair scheduler's deficit counters (app.batches.fairness.FairState).
+FEED_LOCK = PREFIX + "lock:feed"
+FEED_AGAIN_KEY = PREFIX + "feed:again"
+FAIR_STATE_KEY = PREFIX + "feed:fair-state"
+
 # Written once into the broker's Redis and never expiring: gone means Redis lost its data, and
 # with it queued messages (app.batches.recovery re-enqueues from the database).
 EPOCH_KEY = PREFIX + "epoch"

@@ -29,7 +29,7 @@ from typing import Any, Literal
 import openai
 
 from app.llm.base import ArticleRequest, LLMError
-from app.llm.openai_provider import classify
+from app.llm.openai_provider import OpenAIProvider, classify
 from app.llm.prompt import build_messages
 
 log = logging.getLogger(__name__)
@@ -116,6 +116,11 @@ class SubmitError(LLMError):
         super().__init__(message, status=cause.status)
         self.retryable = cause.retryable
         self.batch_ids = batch_ids
+
+
+def supported(provider: object) -> bool:
+    """Whether `provider` can take Batch API work (the offline writer cannot)."""
+    return isinstance(provider, OpenAIProvider)
 
 
 def requests_for(items: Iterable[tuple[str | int, ArticleRequest]],

@@ -10,11 +10,12 @@ import pytest
 
 from app import celery_app  # noqa: F401  (binds the Celery app the outbox sends through)
 from app.articles.models import Article
-from app.batches import budget, costs, repository, resume, service, state
+from app.batches import budget, costs, feeder, repository, resume, service, state
 from app.batches.budget import Refusal
 from app.batches.errors import BatchError
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot
+from app.core import workers
 from app.core.db import session_scope
 from app.core.models import utcnow
 from app.core.redis import get_redis
@@ -115,7 +116,10 @@ def test_a_refused_reservation_pauses_the_batch_and_gives_the_item_back(db):
         assert repository.paused_due(session, utcnow()) == []
         assert repository.paused_due(session, midnight) == [batch_id]
 
-    # An editor's resume re-queues the waiting items; claims work again.
+    # An editor's resume puts the waiting items back in the backlog and the feeder sends them
+    # to the one live worker (4 slots); claims work again.
+    workers.beat(get_redis(), workers.started_now("w", concurrency=4, pool="threads", pid=1))
+    feeder.forget_capacity()
     with session_scope() as session:
         service.resume(session, batch_id)
     assert faults.queue_length() == 2

@@ -1,0 +1,221 @@
+"""The metered dispatcher: keep about as many item messages on the broker as there are free slots.
+
+A batch's items wait in the database, its *backlog* (`enqueued_at IS NULL`). `feed()` counts the
+free worker slots (the live workers' concurrency from app.core.workers, minus the items in
+flight, plus a small margin so no slot idles between two feeds), asks app.batches.fairness which
+batches the next items come from (deficit round robin across owners, then batches, by priority),
+marks those items sent and sends their messages after the commit. Celery stays the engine: what
+changes is what is on its queue, and when.
+
+It runs when an item ends (app.batches.tasks), when work arrives or comes back (`kick`: a new
+batch, a resume, a retry of failed items, a regeneration, recovery) and every second in each
+worker's maintenance loop (app/worker/loop.py), whichever comes first.
+
+Safe from many processes at once: one feeder holds a Redis lock (`names.FEED_LOCK`); one that
+finds it taken raises a flag (`names.FEED_AGAIN_KEY`) so the holder runs once more, then tries the
+lock again, so no wake-up is lost. The database is the truth: the fairness state in Redis is only
+a memory of deficits (losing it costs nothing but the rotation of ties), a message lost with Redis
+is found by recovery (app.batches.recovery puts its item back in the backlog), and the claims
+keep every item exactly-once whatever is sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+import redis
+from redis.exceptions import LockError
+from sqlalchemy.orm import Session
+
+from app.batches import fairness, repository, state
+from app.batches.enums import BatchStatus
+from app.batches.progress import Snapshot, announce
+from app.config import get_settings
+from app.core import names, outbox, workers
+from app.core.db import session_scope
+from app.core.models import utcnow
+from app.core.redis import get_redis
+
+log = logging.getLogger(__name__)
+
+LOCK_TIMEOUT = 30  # seconds: a feeder that dies holding the lock frees it by then
+AGAIN_LIMIT = 20  # runs one holder does for others in a row, then the timer takes over
+STALE_STATE_S = 10.0  # fairness memory older than this (one batch ran alone meanwhile) is dropped
+CAPACITY_CACHE_S = 1.0  # how long a process trusts its read of the worker registry
+
+
+@dataclass
+class FeedReport:
+    sent: int = 0
+    capacity: int = 0
+    in_flight: int = 0
+    candidates: int = 0
+    runs: int = 0
+    seconds: float = 0.0
+    busy: bool = False  # another process held the lock and runs again for this one
+
+    def add(self, other: FeedReport) -> None:
+        self.sent += other.sent
+        self.capacity, self.in_flight = other.capacity, other.in_flight
+        self.candidates = other.candidates
+        self.runs += other.runs
+
+
+def margin(capacity: int) -> int:
+    """Messages beyond the free slots: DISPATCH_MARGIN, or a tenth of the slots (at least 2)."""
+    configured = get_settings().dispatch_margin
+    return configured if configured > 0 else max(2, math.ceil(capacity / 10))
+
+
+class _Capacity:
+    """The fleet's slot count, read from the worker registry at most once per CAPACITY_CACHE_S
+    in this process (two Redis commands a read; a feed runs at every item's end)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._at = -math.inf
+        self._slots = 0
+
+    def slots(self, client: redis.Redis) -> int:
+        with self._lock:
+            if time.monotonic() - self._at >= CAPACITY_CACHE_S:
+                self._slots = sum(w.concurrency for w in workers.alive(client).values())
+                self._at = time.monotonic()
+            return self._slots
+
+
+    def forget(self) -> None:
+        with self._lock:
+            self._at = -math.inf
+
+
+_capacity = _Capacity()
+
+
+def forget_capacity() -> None:
+    """Read the worker registry afresh at the next feed (a worker just started, or a test)."""
+    _capacity.forget()
+
+
+def feed() -> FeedReport:
+    """Top the broker up to the free slots, fairly. Safe to call from anywhere, at any time."""
+    started = time.perf_counter()
+    client = get_redis()
+    report = FeedReport()
+    lock = client.lock(names.FEED_LOCK, timeout=LOCK_TIMEOUT)
+    for _ in range(AGAIN_LIMIT):
+        if not lock.acquire(blocking=False):
+            # Ask the holder for one more run, then look again: if it released meanwhile (and
+            # so may have missed the flag), the lock is free now and this process runs.
+            client.set(names.FEED_AGAIN_KEY, 1, ex=LOCK_TIMEOUT)
+            if not lock.acquire(blocking=False):
+                report.busy = True
+                break
+        try:
+            report.add(_feed_once(client))
+        finally:
+            try:
+                lock.release()
+            except LockError:
+                log.warning("feeder: its lock expired before it finished (over %d s)",
+                            LOCK_TIMEOUT)
+        if not client.getdel(names.FEED_AGAIN_KEY):
+            break
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def feed_quietly() -> None:
+    """`feed()` for after a commit or a task: the work is safe in the database whatever
+    happens here, and the timer feeds again within a second."""
+    try:
+        feed()
+    except Exception as exc:  # Redis or the database away: logged, the next feed catches up
+        log.warning("feeder: could not feed the workers now: %s", exc)
+
+
+def enqueue_items(session: Session, item_ids: list[int]) -> None:
+    """Queue one message per item once `session` commits (the items are marked sent)."""
+    for item_id in item_ids:
+        # ignore_result: otherwise the sender SUBSCRIBEs to each item's result channel (one
+        # Redis command per item, and subscriptions that are never released).
+        outbox.enqueue(session, names.ITEM_TASK, [item_id], ignore_result=True)
+
+
+def kick(session: Session) -> None:
+    """Feed once `session` commits: work arrived in (or came back to) a backlog."""
+    outbox.after_commit(session, feed_quietly, "feed the workers")
+
+
+def _feed_once(client: redis.Redis) -> FeedReport:
+    now = utcnow()
+    capacity = _capacity.slots(client)
+    with session_scope() as session:
+        rows = repository.backlog(session, now)
+        in_flight = sum(int(r.running) for r in rows)
+        candidates = [_candidate(r) for r in rows if r.dispatchable]
+        report = FeedReport(capacity=capacity, in_flight=in_flight,
+                            candidates=len(candidates), runs=1)
+        free = max(0, capacity + margin(capacity) - in_flight) if capacity else 0
+        waiting = [c for c in candidates if c.waiting]
+        if not waiting or (free == 0 and len(candidates) < 2):
+            return report
+        picks = _pick(client, candidates, free, now)
+        pending = {r.task_id for r in rows if r.status == BatchStatus.PENDING}
+        sent = _take(session, picks, now, pending)
+        report.sent = len(sent)
+    if sent:
+        log.debug("feeder: sent %d item(s) (%d slot(s), %d in flight before)", len(sent),
+                  capacity, in_flight)
+    return report
+
+
+def _candidate(row: object) -> fairness.Candidate:
+    return fairness.Candidate(
+        batch_id=row.task_id,  # type: ignore[attr-defined]
+        owner=row.owner,  # type: ignore[attr-defined]
+        priority=row.priority or fairness.Priority.NORMAL,  # type: ignore[attr-defined]
+        waiting=int(row.waiting),  # type: ignore[attr-defined]
+        running=int(row.running),  # type: ignore[attr-defined]
+        created_at=row.created_at,  # type: ignore[attr-defined]
+        oldest_waiting_at=row.oldest,  # type: ignore[attr-defined]
+    )
+
+
+def _pick(client: redis.Redis, candidates: list[fairness.Candidate], free: int,
+          now: datetime) -> list[str]:
+    """The batch of each of the next `free` items. With one batch there is nothing to share,
+    and its state is neither read nor written (two Redis commands saved per item)."""
+    if len(candidates) == 1:
+        return fairness.pick(candidates, free, fairness.FairState(), now)
+    memory = fairness.FairState.from_json(client.get(names.FAIR_STATE_KEY))  # type: ignore[arg-type]
+    if memory.at is not None and fairness.seconds(now) - memory.at > STALE_STATE_S:
+        memory = fairness.FairState()
+    picks = fairness.pick(candidates, free, memory, now)
+    client.set(names.FAIR_STATE_KEY, memory.to_json(), ex=3600)
+    return picks
+
+
+def _take(session: Session, picks: list[str], now: datetime, pending: set[str]) -> list[int]:
+    """Mark the picked items sent, start the batches that were pending, and queue the messages
+    in the picks' order for after the commit."""
+    by_batch: dict[str, list[int]] = {}
+    for batch_id, n in Counter(picks).items():
+        if batch_id in pending:  # its first items: pending → processing (and tell the page)
+            batch = state.start_batch(session, batch_id)
+            if batch is not None:
+                announce(session, Snapshot.of(batch))
+        by_batch[batch_id] = repository.take_from_backlog(session, batch_id, n, now)
+    ordered: list[int] = []
+    for batch_id in picks:  # the dispatch order fairness chose, not batch by batch
+        ids = by_batch[batch_id]
+        if ids:
+            ordered.append(ids.pop(0))
+    enqueue_items(session, ordered)
+    return ordered
