@@ -95,20 +95,41 @@ def with_feeder(feeder: Any, slots: tuple[int, ...], rounds: int) -> dict[str, A
     feeder.forget_capacity()
     end_sent()
     feeder.feed()  # every slot (and the margin) in flight now
-    single, idle, sent_single = [], [], []
+    single, idle, sent_single, cpu_single, cpu_idle = [], [], [], [], []
     for _ in range(rounds * 6):
         workers.beat(client, workers.started_now(f"bench-fake-{k}@bench", k, "threads", 0))
+        c0 = time.process_time()
         report = feeder.feed()  # nothing ended: nothing to send
+        cpu_idle.append((time.process_time() - c0) * 1000)
         idle.append(report.seconds * 1000)
         end_sent(1)
+        c0 = time.process_time()
         report = feeder.feed()
+        cpu_single.append((time.process_time() - c0) * 1000)
         single.append(report.seconds * 1000)
         sent_single.append(report.sent)
     out["single"] = {"slots": k, "ms": statistics.median(single), "max_ms": max(single),
-                     "sent": statistics.median(sent_single)}
-    out["idle"] = {"ms": statistics.median(idle)}
+                     "sent": statistics.median(sent_single),
+                     "cpu_ms": statistics.median(cpu_single)}
+    out["idle"] = {"ms": statistics.median(idle), "cpu_ms": statistics.median(cpu_idle)}
+    out["backlog_query_ms"] = backlog_query_ms(rounds * 4)
     workers.forget(client, f"bench-fake-{k}@bench")
     return out
+
+
+def backlog_query_ms(times: int) -> float:
+    """`repository.backlog` alone (the feeder's grouped scan of the unfinished items), median."""
+    from app.batches import repository
+    from app.core.db import session_scope
+    from app.core.models import utcnow
+
+    runs = []
+    for _ in range(times):
+        with session_scope() as session:
+            t0 = time.perf_counter()
+            repository.backlog(session, utcnow())
+            runs.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(runs)
 
 
 def without_feeder(batch_ids: list[str]) -> dict[str, Any]:

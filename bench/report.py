@@ -166,10 +166,12 @@ def _dispatch(t: Table, s: dict[str, Any]) -> None:
         one = r["single"]
         t.add(name, f"single-slot pick: {one['slots']} slots busy, one ends, one `feed()`",
               "≤ 2 ms per pick", f"{one['ms']:.2f} ms median, {one['max_ms']:.2f} ms max "
-              f"({one['sent']:.0f} sent)", one["ms"] <= 2 and one["sent"] >= 1,
-              sid=sid + " single")
-        t.add(name, "`feed()` with nothing free (the timer's call)", "—",
-              f"{r['idle']['ms']:.2f} ms", sid=sid + " idle")
+              f"({one['sent']:.0f} sent; this process's CPU {one['cpu_ms']:.1f} ms)",
+              one["ms"] <= 2 and one["sent"] >= 1, sid=sid + " single")
+        t.add(name, "`feed()` with nothing free (the timer's call, every second)", "—",
+              f"{r['idle']['ms']:.2f} ms (CPU {r['idle']['cpu_ms']:.1f} ms)", sid=sid + " idle")
+        t.add(name, "of which `repository.backlog` (the grouped scan of unfinished items)", "—",
+              f"{r['backlog_query_ms']:.2f} ms", sid=sid + " backlog")
 
 
 def _breakdown(s: dict[str, Any]) -> list[str]:
