@@ -13,7 +13,7 @@ from app.cli.embedded_redis import free_port
 from bench import procs
 from bench.common import Context, post, wait_final
 
-RPM, RPM_SPAN = 120, 60.0
+RPM, RPM_SPAN = 120, 30.0
 
 
 def run(ctx: Context, which: list[str]) -> dict[str, Any]:
