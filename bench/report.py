@@ -287,6 +287,43 @@ def _kept(s: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _notes(s: dict[str, Any]) -> list[str]:
+    """What the figures say, computed from them (only for the scenarios that ran)."""
+    notes = []
+    busy = [(k, m) for k, m in s.items() if k.startswith("makespan-") and "cpu" in m]
+    if busy:
+        notes.append("- CPU: the makespan workers kept "
+                     + ", ".join(f"{m['cpu'] / m['seconds']:.2f} cores ({k})" for k, m in busy)
+                     + " busy on average (worker process tree, user + system). A run whose "
+                     "worker is far from its cores and still misses its ratio was held back "
+                     "by the rest of the machine (see the load averages) or by waiting "
+                     "(database locks, Redis), not by its own CPU.")
+    tp = s.get("throughput")
+    if tp and "breakdown" in tp and "error" not in tp:
+        b = tp["breakdown"]["bench"]
+        top = sorted(((v, k) for k, v in b["mean_ms"].items() if k in PHASES), reverse=True)
+        notes.append(f"- Per article at L=0 (in process, one thread): {b['wall_ms']:.0f} ms wall, "
+                     f"{b['cpu_ms']:.0f} ms CPU; the largest phases: "
+                     + ", ".join(f"{k} {v:.1f} ms" for v, k in top[:3]) + ".")
+        full = tp["breakdown"].get("all_checks")
+        if full:
+            notes.append(f"- With every quality check on (the default), the checks alone take "
+                         f"{full['mean_ms']['quality']:.0f} ms per article once the category has "
+                         "200 articles (the duplicate check builds a MinHash of each of the 200 "
+                         f"newest on every article): {full['cpu_ms']:.0f} ms CPU per article in "
+                         "all, which caps a worker process at about "
+                         f"{1000 / max(full['cpu_ms'], 1):.1f} articles per CPU-second whatever "
+                         "the scheduling.")
+    for label, r in (s.get("dispatch") or {}).items():
+        if isinstance(r, dict) and r.get("feeder") and "backlog_query_ms" in r:
+            notes.append(f"- Dispatch ({label}): with {r['items']:,} items waiting, one feed "
+                         f"that sends nothing takes {r['idle']['ms']:.0f} ms, of which the "
+                         f"backlog query {r['backlog_query_ms']:.0f} ms; the fair pick itself is "
+                         "microseconds (bench/fairness_sim.py). A feed runs after every item and "
+                         "every second in each worker, so its cost is paid per article.")
+    return notes
+
+
 def table_of(s: dict[str, Any]) -> Table:
     table = Table()
     _sched(table, s)
@@ -351,6 +388,7 @@ def render(results: dict[str, Any], machine: dict[str, str],
         "",
         *table.lines(before, label),
         "",
+        *(["## Reading the figures", "", *notes, ""] if (notes := _notes(s)) else []),
         *_breakdown(s),
         *_kept(s),
     ]

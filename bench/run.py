@@ -142,9 +142,15 @@ def main(argv: list[str] | None = None) -> None:
                         help="an earlier run's results JSON, shown as a 'before' column "
                         "(default: bench/baseline.json when it exists; 'none' for no column)")
     parser.add_argument("--save", help="also write this run's results JSON here (a baseline)")
+    parser.add_argument("--render", metavar="JSON",
+                        help="run nothing: write the report of a saved results JSON")
     args = parser.parse_args(argv)
     if args.list:
         print("\n".join(ALL))
+        return
+    if args.render:
+        saved = json.loads(Path(args.render).read_text())
+        report(saved, Path(args.out) if args.out else None, args.baseline)
         return
     which = select(args.only)
     out = Path(args.out) if args.out else (None if args.only else
@@ -175,21 +181,27 @@ def main(argv: list[str] | None = None) -> None:
         procs.stop_all()
         server.stop()
     results["minutes"] = (time.monotonic() - started) / 60
+    results["machine"] = procs.machine()
     dump = json.dumps(results, default=str, indent=1)
     (workdir / "results.json").write_text(dump)
     if args.save:
         Path(args.save).write_text(dump + "\n")
+    report(results, out, args.baseline)
+
+
+def report(results: dict[str, Any], out: Path | None, baseline_path: str) -> None:
     from bench.report import render
 
+    results.setdefault("machine", procs.machine())
     baseline = None
-    if args.baseline != "none" and Path(args.baseline).exists():
-        baseline = json.loads(Path(args.baseline).read_text())
-    text = render(results, procs.machine(), baseline)
+    if baseline_path != "none" and Path(baseline_path).exists():
+        baseline = json.loads(Path(baseline_path).read_text())
+    text = render(results, results["machine"], baseline)
     if out is None:
         print(text)
     else:
         out.write_text(text)
-        print(f"bench: wrote {out} in {results['minutes']:.1f} min", flush=True)
+        print(f"bench: wrote {out} ({results['minutes']:.1f} min run)", flush=True)
 
 
 def run_group(ctx: Context, title: str, fn: Callable[[Context, list[str]], dict[str, Any]],
