@@ -87,7 +87,8 @@ def _sched(t: Table, s: dict[str, Any]) -> None:
                 + (" (**POST takes no `priority`**: set by PATCH after the 202)"
                    if p["note"] else ""))
         t.add(name, "the high items start, after their submit", f"≤ L = {p['L']:g} s",
-              f"max {p['start_max']:.2f} s, median {p['start_median']:.2f} s; all done after "
+              (f"first {p['start_min']:.2f} s, " if "start_min" in p else "")
+              + f"median {p['start_median']:.2f} s, last {p['start_max']:.2f} s; all done after "
               f"{p['high_done']:.2f} s", p["start_max"] <= p["L"])
 
 

@@ -158,6 +158,7 @@ def priority(client: httpx.Client) -> dict[str, Any]:
     starts = [s - t_high for s, _ in intervals(high_status)]
     return {"C": C, "L": L, "delay": DELAY, "normal_n": normal_n, "high_n": high_n,
             "note": note, "start_max": max(starts), "start_median": statistics.median(starts),
+            "start_min": min(starts),
             "high_done": max(e for _, e in intervals(high_status)) - t_high,
             "normal_makespan": max(e for _, e in intervals(normal_status)) - t0,
             "priority_stored": high_status.get("priority"),
