@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import time
+import traceback
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,6 +85,15 @@ class Context:
         if out.returncode != 0 or not out.stdout.strip():
             raise RuntimeError(f"{module} failed ({out.returncode}):\n{out.stderr[-3000:]}")
         return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def guarded(out: dict[str, Any], name: str, fn: Callable[[], dict[str, Any]]) -> None:
+    """out[name] = fn(), or the error it raised: one scenario failing keeps the others'."""
+    try:
+        out[name] = fn()
+    except Exception as exc:
+        traceback.print_exc(file=sys.stderr)
+        out[name] = {"error": f"{type(exc).__name__}: {exc}"}
 
 
 class Unsupported(Exception):

@@ -102,8 +102,12 @@ def _makespan(t: Table, s: dict[str, Any]) -> None:
             continue
         name = (f"makespan: `start_celery_worker.sh --concurrency={m['C']}`, pool {m['pool']}, "
                 f"N={m['N']}, L={m['L']:g} s")
-        result = (f"{m['seconds']:.2f} s / {m['ideal']:g} s = {m['ratio']:.3f}"
-                  + ("" if m["status"] == "completed" else f" (batch ended {m['status']})")
+        done = m["status"] == "completed"
+        result = (f"{m['seconds']:.2f} s / {m['ideal']:g} s = {m['ratio']:.3f}" if done or
+                  m["status"] in ("partially_completed", "failed", "cancelled") else
+                  f"> {m['ratio']:.2f} ({m['status']})")
+        result = (result + ("" if done or result.startswith(">") else
+                            f" (batch ended {m['status']})")
                   + (f"; {m['expired_leases']} item lease(s) expired on the live worker and "
                      "were requeued by the reaper" if m.get("expired_leases") else ""))
         t.add(name, "makespan / (N·L/C)", f"≤ {m['target']:.2f}", result,

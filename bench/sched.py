@@ -20,7 +20,7 @@ import httpx
 
 from app.cli.embedded_redis import free_port
 from bench import procs
-from bench.common import Context, Unsupported, intervals, post, ts, wait_final
+from bench.common import Context, Unsupported, guarded, intervals, post, ts, wait_final
 from bench.load import Load
 
 C, L = 4, 1.0
@@ -42,11 +42,11 @@ def run(ctx: Context, which: list[str]) -> dict[str, Any]:
             # they say.
             wait_final(client, post(client, ["Warm-up title"]), 60)
             if "fairness-a" in which:
-                out["fairness-a"] = fairness_a(client)
+                guarded(out, "fairness-a", lambda: fairness_a(client))
             if "fairness-b" in which:
-                out["fairness-b"] = fairness_b(client, f"http://127.0.0.1:{port}")
+                guarded(out, "fairness-b", lambda: fairness_b(client, f"http://127.0.0.1:{port}"))
             if "priority" in which:
-                out["priority"] = priority(client)
+                guarded(out, "priority", lambda: priority(client))
     finally:
         w.stop()
         api.stop()
