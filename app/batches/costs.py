@@ -94,6 +94,12 @@ def settle(reservation: Reservation | None, actual: float | None) -> None:
     it all back). A Redis error leaves it held until its window ends: spending less, not more."""
     if reservation is None:
         return
+    if actual is not None and actual > reservation.amount_usd:
+        # The caps hold only while a call costs at most what it reserved (app/batches/budget.py).
+        log.warning("call %s cost %s, more than the %s reserved for it (the provider wrote past "
+                    "max_tokens, or the prompt estimate was low): a cap can be passed by the "
+                    "difference", reservation.key_id, format_usd(actual),
+                    format_usd(reservation.amount_usd))
     try:
         budget.reconcile(get_redis(), reservation,
                          reservation.amount_usd if actual is None else actual)

@@ -11,7 +11,7 @@ from starlette.background import BackgroundTask
 from starlette.convertors import Convertor, register_url_convertor
 
 from app.batches import repository, service
-from app.batches.enums import BatchStatus
+from app.batches.enums import BatchStatus, Priority
 from app.batches.errors import BatchError
 from app.batches.live import BatchStream
 from app.batches.progress import Snapshot, eta_seconds
@@ -23,7 +23,12 @@ from app.batches.schemas import (
     ProgressOut,
     batch_out,
 )
-from app.batches.validation import IDEMPOTENCY_KEY_MAX_LENGTH, IDEMPOTENCY_KEY_PATTERN
+from app.batches.validation import (
+    IDEMPOTENCY_KEY_MAX_LENGTH,
+    IDEMPOTENCY_KEY_PATTERN,
+    OWNER_MAX_LENGTH,
+    OWNER_PATTERN,
+)
 from app.core.auth import SessionDep, require_token, token_from_header_or_query
 from app.core.models import utcnow
 from app.core.schemas import MAX_STR_ID_LENGTH, STR_ID_PATTERN, limit_query, offset_query
@@ -71,7 +76,8 @@ def generate_articles(
     """Submit titles; one article per title is written in the background."""
     batch, created = service.submit(session, body.titles, body.category, idempotency_key,
                                     mode=body.mode, max_cost_usd=body.max_cost_usd,
-                                    language=body.language)
+                                    language=body.language, priority=body.priority,
+                                    owner=body.owner)
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/api/tasks/{batch.id}/status"
@@ -85,9 +91,15 @@ def list_tasks(
     offset: int = offset_query(),
     status_: BatchStatus | None = Query(None, alias="status",
                                         description="Only batches in this state"),
+    priority: Priority | None = Query(None, description="Only batches of this priority"),
+    owner: str | None = Query(
+        None, max_length=OWNER_MAX_LENGTH, pattern=OWNER_PATTERN,
+        description="Only this owner's batches (exact, after trimming and folding spaces as "
+        "on submit; blank: any owner)"),
 ) -> BatchPage:
     """Batches, newest first."""
-    rows, total = repository.list_batches(session, limit=limit, offset=offset, status=status_)
+    rows, total = service.list_batches(session, limit=limit, offset=offset, status=status_,
+                                       priority=priority, owner=owner)
     return BatchPage(items=[batch_out(b) for b in rows], total=total, limit=limit, offset=offset)
 
 

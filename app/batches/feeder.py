@@ -11,12 +11,15 @@ It runs when an item ends (app.batches.tasks), when work arrives or comes back (
 batch, a resume, a retry of failed items, a regeneration, recovery) and every second in each
 worker's maintenance loop (app/worker/loop.py), whichever comes first.
 
-Safe from many processes at once: one feeder holds a Redis lock (`names.FEED_LOCK`); one that
-finds it taken raises a flag (`names.FEED_AGAIN_KEY`) so the holder runs once more, then tries the
-lock again, so no wake-up is lost. The database is the truth: the fairness state in Redis is only
-a memory of deficits (losing it costs nothing but the rotation of ties), a message lost with Redis
-is found by recovery (app.batches.recovery puts its item back in the backlog), and the claims
-keep every item exactly-once whatever is sent twice.
+Safe from many processes at once: feeders take turns inside the database, in the transaction
+that reads the backlog and marks the picks (repository.serialize_feeders: SQLite's writer lock,
+PostgreSQL's transaction-level advisory lock), so each sees what the one before it sent and none
+over-sends. A lock in Redis would cost three to five Redis commands a feed, and a feed runs at
+every item's end; a turn in the database costs none and waits a few milliseconds at most. The
+database is the truth: the fairness state in Redis is only a memory of deficits (losing it
+costs nothing but the rotation of ties), a message lost with Redis is found by recovery
+(app.batches.recovery puts its item back in the backlog), and the claims keep every item
+exactly-once whatever is sent twice.
 """
 
 from __future__ import annotations
@@ -30,7 +33,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import redis
-from redis.exceptions import LockError
 from sqlalchemy.orm import Session
 
 from app.batches import fairness, repository, state
@@ -44,8 +46,6 @@ from app.core.redis import get_redis
 
 log = logging.getLogger(__name__)
 
-LOCK_TIMEOUT = 30  # seconds: a feeder that dies holding the lock frees it by then
-AGAIN_LIMIT = 20  # runs one holder does for others in a row, then the timer takes over
 STALE_STATE_S = 10.0  # fairness memory older than this (one batch ran alone meanwhile) is dropped
 CAPACITY_CACHE_S = 1.0  # how long a process trusts its read of the worker registry
 
@@ -56,15 +56,7 @@ class FeedReport:
     capacity: int = 0
     in_flight: int = 0
     candidates: int = 0
-    runs: int = 0
     seconds: float = 0.0
-    busy: bool = False  # another process held the lock and runs again for this one
-
-    def add(self, other: FeedReport) -> None:
-        self.sent += other.sent
-        self.capacity, self.in_flight = other.capacity, other.in_flight
-        self.candidates = other.candidates
-        self.runs += other.runs
 
 
 def margin(capacity: int) -> int:
@@ -106,27 +98,7 @@ def forget_capacity() -> None:
 def feed() -> FeedReport:
     """Top the broker up to the free slots, fairly. Safe to call from anywhere, at any time."""
     started = time.perf_counter()
-    client = get_redis()
-    report = FeedReport()
-    lock = client.lock(names.FEED_LOCK, timeout=LOCK_TIMEOUT)
-    for _ in range(AGAIN_LIMIT):
-        if not lock.acquire(blocking=False):
-            # Ask the holder for one more run, then look again: if it released meanwhile (and
-            # so may have missed the flag), the lock is free now and this process runs.
-            client.set(names.FEED_AGAIN_KEY, 1, ex=LOCK_TIMEOUT)
-            if not lock.acquire(blocking=False):
-                report.busy = True
-                break
-        try:
-            report.add(_feed_once(client))
-        finally:
-            try:
-                lock.release()
-            except LockError:
-                log.warning("feeder: its lock expired before it finished (over %d s)",
-                            LOCK_TIMEOUT)
-        if not client.getdel(names.FEED_AGAIN_KEY):
-            break
+    report = _feed_once(get_redis())
     report.seconds = time.perf_counter() - started
     return report
 
@@ -157,11 +129,12 @@ def _feed_once(client: redis.Redis) -> FeedReport:
     now = utcnow()
     capacity = _capacity.slots(client)
     with session_scope() as session:
+        repository.serialize_feeders(session)
         rows = repository.backlog(session, now)
         in_flight = sum(int(r.running) for r in rows)
         candidates = [_candidate(r) for r in rows if r.dispatchable]
         report = FeedReport(capacity=capacity, in_flight=in_flight,
-                            candidates=len(candidates), runs=1)
+                            candidates=len(candidates))
         free = max(0, capacity + margin(capacity) - in_flight) if capacity else 0
         waiting = [c for c in candidates if c.waiting]
         if not waiting or (free == 0 and len(candidates) < 2):

@@ -6,12 +6,25 @@ import functools
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, case, func, not_, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    not_,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from app.articles.models import Article
 from app.batches.enums import BATCH_FINAL, ITEM_WAITING, BatchMode, BatchStatus, ItemStatus
 from app.batches.models import AIGenerationTask, GenerationItem
+from app.core import names
 
 # The `worker` of an item sent to the Batch API lane: this prefix + the provider batch id.
 LANE_WORKER = "batch-api:"
@@ -100,6 +113,15 @@ _MARK_SENT = (
     .returning(GenerationItem.id)
     .execution_options(synchronize_session=False)
 )
+
+
+def serialize_feeders(session: Session) -> None:
+    """Make the feeders take turns for the rest of this transaction. SQLite already does: a
+    writer's transaction begins with BEGIN IMMEDIATE (app.core.db). PostgreSQL: a
+    transaction-level advisory lock, released by the commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                        {"key": names.FEEDER_ADVISORY_LOCK})
 
 
 def backlog(session: Session, now: datetime) -> list[Any]:
@@ -208,13 +230,20 @@ def item_rows(session: Session, batch_id: str) -> list[dict[str, Any]]:
 
 
 def list_batches(
-    session: Session, *, limit: int, offset: int, status: str | None = None
+    session: Session, *, limit: int, offset: int, status: str | None = None,
+    priority: str | None = None, owner: str | None = None,
 ) -> tuple[list[AIGenerationTask], int]:
-    query = select(AIGenerationTask)
-    count = select(func.count()).select_from(AIGenerationTask)
+    """A page of batches, newest first, with every filter given (None: any); `owner` is
+    matched exactly, as stored (app.batches.validation.clean_owner)."""
+    conditions = []
     if status:
-        query = query.where(AIGenerationTask.status == status)
-        count = count.where(AIGenerationTask.status == status)
+        conditions.append(AIGenerationTask.status == status)
+    if priority:
+        conditions.append(AIGenerationTask.priority == priority)
+    if owner is not None:
+        conditions.append(AIGenerationTask.owner == owner)
+    query = select(AIGenerationTask).where(*conditions)
+    count = select(func.count()).select_from(AIGenerationTask).where(*conditions)
     rows = session.scalars(
         query.order_by(AIGenerationTask.created_at.desc(), AIGenerationTask.id.desc())
         .limit(limit)

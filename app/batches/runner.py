@@ -159,7 +159,7 @@ def _complete(item: GenerationItem, job: quality_gate.Job, generated: Generated,
               cost: float | None) -> Outcome:
     verdict = quality_gate.judge(item, job, generated)
     if verdict.quality is None:
-        return _regenerate(item, verdict)
+        return _regenerate(item, verdict, generated, cost)
     with session_scope() as session:
         snapshot = state.complete_item(session, item, job.request.category, generated,
                                        cost_usd=cost, quality=verdict.quality)
@@ -179,10 +179,14 @@ def _pause(item: GenerationItem, refusal: Refusal) -> Outcome:
             announce(session, snapshot, {**event, "attempts": item.attempts - 1})
     log.warning("batch %s paused before item %s: %s", item.task_id, item.id, refusal.reason)
     return Outcome(BatchStatus.PAUSED)
-def _regenerate(item: GenerationItem, verdict: quality_gate.Verdict) -> Outcome:
-    """A failed quality check: another attempt at once, with the reasons in its prompt."""
+def _regenerate(item: GenerationItem, verdict: quality_gate.Verdict, rejected: Generated,
+                cost: float | None) -> Outcome:
+    """A failed quality check: another attempt at once, with the reasons in its prompt. The
+    rejected draft's tokens and cost count in the batch's totals (its reservation was already
+    settled to that cost in the budget counters)."""
     with session_scope() as session:
-        snapshot = state.regenerate_item(session, item, verdict.reason, verdict.feedback)
+        snapshot = state.regenerate_item(session, item, verdict.reason, verdict.feedback,
+                                         rejected, cost)
         if snapshot is None:
             return SKIPPED
         announce(session, snapshot, item_event(item, ItemStatus.RETRYING, verdict.reason))

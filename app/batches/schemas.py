@@ -15,6 +15,8 @@ from app.batches.validation import (
     CATEGORY_PATTERN,
     LINE_PATTERN,
     MAX_COST_USD,
+    OWNER_MAX_LENGTH,
+    OWNER_PATTERN,
 )
 from app.config import get_settings
 from app.core.schemas import LANGUAGE_PATTERN, TEXT_PATTERN, OutModel
@@ -33,6 +35,16 @@ Category = Annotated[StrictStr, Field(
     examples=["guide"],
     json_schema_extra={"minLength": 1, "maxLength": CATEGORY_MAX_LENGTH,
                        "pattern": CATEGORY_PATTERN})]
+PriorityName = Annotated[StrictStr, Field(
+    description="How the fair scheduler weighs the batch against others waiting: `high`, "
+    "`normal` (the default) or `low` (runs when nothing else waits, never starved).",
+    examples=["high"], json_schema_extra={"enum": list(Priority), "maxLength": 8})]
+Owner = Annotated[StrictStr, Field(
+    description="Who the batch is for: an editor's name or a team (`alice`, `编辑部`). Workers "
+    "are shared fairly between owners first. One line of up to 100 characters without control "
+    "characters; surrounding spaces are trimmed and runs of spaces folded; blank or null: no "
+    "owner.", examples=["alice"],
+    json_schema_extra={"maxLength": OWNER_MAX_LENGTH, "pattern": OWNER_PATTERN})]
 TITLES_DESCRIPTION = (
     "Article titles, one article each (1 to MAX_TITLES_PER_BATCH). A title is one line of "
     "1 to MAX_TITLE_LENGTH characters, not only spaces, with no control characters; runs of "
@@ -61,6 +73,8 @@ class GenerateRequest(BaseModel):
     max_cost_usd: Usd | None = Field(
         None, description="This batch's own spend cap in USD: it pauses when the next call's "
         "worst-case cost would pass it (null: no cap).", examples=[5.0])
+    priority: PriorityName = Priority.NORMAL
+    owner: Owner | None = None
 
 
 class BatchPatch(BaseModel):
@@ -69,8 +83,8 @@ class BatchPatch(BaseModel):
     max_cost_usd: Usd | None = Field(
         None, description="The new spend cap in USD (null removes it). A paused batch stays "
         "paused until POST /resume.")
-    priority: Annotated[StrictStr, Field(json_schema_extra={
-        "enum": list(Priority), "maxLength": 8})] | None = None
+    priority: PriorityName | None = Field(
+        None, description="`high`, `normal` or `low` (null: back to normal).")
 
 
 class ProviderBatchOut(BaseModel):
@@ -133,6 +147,7 @@ class BatchOut(OutModel):
     resume_at: datetime | None = None
     mode: str = BatchMode.REALTIME
     priority: str = Priority.NORMAL
+    owner: str | None = None
     max_cost_usd: float | None = None
     note: str | None = None  # e.g. batch mode run in real time by the offline writer
     provider_batches: list[ProviderBatchOut] = []
@@ -217,6 +232,7 @@ def batch_out(
         schedule_id=extra.get("schedule_id"),
         mode=batch.mode or BatchMode.REALTIME,
         priority=batch.priority or Priority.NORMAL,
+        owner=batch.owner,
         max_cost_usd=batch.max_cost_usd,
         note=extra.get("note"),
         provider_batches=[ProviderBatchOut(**{k: e[k] for k in ProviderBatchOut.model_fields

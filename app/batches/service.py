@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -15,24 +16,65 @@ from sqlalchemy.orm import Session
 
 from app.batches import cancel as cancel_flags
 from app.batches import costs, feeder, repository, state
-from app.batches.enums import BATCH_FINAL, BatchMode, BatchStatus
+from app.batches.enums import BATCH_FINAL, BatchMode, BatchStatus, Priority
 from app.batches.errors import BatchError
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot, announce
 from app.batches.validation import (
+    FINGERPRINT_VERSION,
     clean_category,
     clean_idempotency_key,
     clean_language,
     clean_max_cost,
     clean_mode,
+    clean_owner,
     clean_priority,
     clean_titles,
     fingerprint,
     item_language,
+    legacy_fingerprint,
 )
 from app.core import names, outbox
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A submission, every field cleaned once (app.batches.validation)."""
+
+    titles: list[str]
+    category: str
+    language: str  # the batch's: a tag or "auto"
+    asked_language: str | None  # as asked for: None when not given (ARTICLE_LANGUAGE applied)
+    mode: BatchMode
+    max_cost_usd: float | None
+    priority: Priority
+    owner: str | None
+
+    @classmethod
+    def clean(cls, titles: object, category: object, *, language: object = None,
+              mode: object = None, max_cost_usd: object = None, priority: object = None,
+              owner: object = None) -> Submission:
+        cleaned_titles, cleaned_category = clean_titles(titles), clean_category(category)
+        resolved = clean_language(language)
+        given = isinstance(language, str) and bool(language.strip())
+        return cls(titles=cleaned_titles, category=cleaned_category, language=resolved,
+                   asked_language=resolved if given else None, mode=clean_mode(mode),
+                   max_cost_usd=clean_max_cost(max_cost_usd), priority=clean_priority(priority),
+                   owner=clean_owner(owner))
+
+    def fingerprint(self) -> str:
+        return fingerprint(self.titles, self.category, language=self.asked_language,
+                           mode=self.mode, max_cost_usd=self.max_cost_usd,
+                           priority=self.priority, owner=self.owner)
+
+    def matches(self, batch: AIGenerationTask) -> bool:
+        """Is `batch` what this request would have made (the Idempotency-Key's promise)?"""
+        stored = (batch.extra or {}).get("fingerprint")
+        if isinstance(stored, str) and stored.startswith(FINGERPRINT_VERSION):
+            return stored == self.fingerprint()
+        return stored == legacy_fingerprint(self.titles, self.category)  # stored before v2
 
 
 def create_batch(
@@ -46,27 +88,38 @@ def create_batch(
     mode: object = None,
     max_cost_usd: object = None,
     language: str | None = None,
+    priority: object = None,
+    owner: object = None,
 ) -> AIGenerationTask:
     """Insert a batch and one item per title (flushed). Validates its input; `language`
-    (None: ARTICLE_LANGUAGE) "auto" is resolved per title here, once."""
-    titles = clean_titles(titles)
-    category = clean_category(category)
-    language = clean_language(language)
+    (None: ARTICLE_LANGUAGE) "auto" is resolved per title here, once. `priority` (None:
+    normal) and `owner` (None or blank: none) are what the fair scheduler weighs."""
+    submission = Submission.clean(titles, category, language=language, mode=mode,
+                                  max_cost_usd=max_cost_usd, priority=priority, owner=owner)
+    return _insert(session, submission, batch_id=batch_id, idempotency_key=idempotency_key,
+                   extra=extra)
+
+
+def _insert(session: Session, submission: Submission, *, batch_id: str | None,
+            idempotency_key: str | None, extra: dict | None) -> AIGenerationTask:
+    language = submission.language
     batch = AIGenerationTask(
-        category=category,
-        mode=clean_mode(mode),
-        max_cost_usd=clean_max_cost(max_cost_usd),
+        category=submission.category,
+        mode=submission.mode,
+        max_cost_usd=submission.max_cost_usd,
         language=language,
-        total=len(titles),
+        priority=submission.priority,
+        owner=submission.owner,
+        total=len(submission.titles),
         celery_task_id=str(uuid.uuid4()),
         celery_status="PENDING",
         idempotency_key=idempotency_key,
-        extra={**(extra or {}), "fingerprint": fingerprint(titles, category)},
+        extra={**(extra or {}), "fingerprint": submission.fingerprint()},
     )
     if batch_id:
         batch.id = batch_id
     batch.items = [GenerationItem(index=i, title=t, language=item_language(language, t))
-                   for i, t in enumerate(titles)]
+                   for i, t in enumerate(submission.titles)]
     session.add(batch)
     session.flush()
     return batch
@@ -81,44 +134,56 @@ def submit(
     mode: object = None,
     max_cost_usd: object = None,
     language: str | None = None,
+    priority: object = None,
+    owner: object = None,
 ) -> tuple[AIGenerationTask, bool]:
     """Store a new batch and queue its dispatch after the commit: (batch, True). For a key
-    seen before, the earlier batch: (batch, False); BatchError 409 if it was another request.
+    seen before, the earlier batch: (batch, False); BatchError 409 if it was another request
+    (any field differs once cleaned: titles, category, language, mode, max_cost_usd,
+    priority, owner).
     """
     idempotency_key = clean_idempotency_key(idempotency_key)
+    submission = Submission.clean(titles, category, language=language, mode=mode,
+                                  max_cost_usd=max_cost_usd, priority=priority, owner=owner)
     if idempotency_key:
         existing = repository.find_by_key(session, idempotency_key)
         if existing is not None:
-            return _same_request(existing, titles, category), False
+            return _same_request(existing, submission), False
     try:
         with session.begin_nested():  # a concurrent insert of the same key fails only this
-            batch = create_batch(
-                session, titles, category, idempotency_key=idempotency_key, extra=extra,
-                mode=mode, max_cost_usd=max_cost_usd,
-                language=language,
-            )
+            batch = _insert(session, submission, batch_id=None,
+                            idempotency_key=idempotency_key, extra=extra)
     except IntegrityError:
         existing = repository.find_by_key(session, idempotency_key) if idempotency_key else None
         if existing is None:
             raise
-        return _same_request(existing, titles, category), False
+        return _same_request(existing, submission), False
     outbox.enqueue(session, names.BATCH_TASK, [batch.id], task_id=batch.celery_task_id)
     # Its first items go out at once (the feeder starts a pending batch it picks from), not
     # after the batch message made its way through the queue.
     feeder.kick(session)
-    log.info("batch %s submitted: %d title(s), category %s", batch.id, batch.total,
-             batch.category)
+    log.info("batch %s submitted: %d title(s), category %s, priority %s, owner %r", batch.id,
+             batch.total, batch.category, batch.priority, batch.owner)
     return batch, True
 
 
-def _same_request(batch: AIGenerationTask, titles: list[str], category: str) -> AIGenerationTask:
-    if (batch.extra or {}).get("fingerprint") != fingerprint(
-        clean_titles(titles), clean_category(category)
-    ):
+def _same_request(batch: AIGenerationTask, submission: Submission) -> AIGenerationTask:
+    if not submission.matches(batch):
         raise BatchError.conflict(
             "idempotency-key", "this Idempotency-Key was already used for a different batch"
         )
     return batch
+
+
+def list_batches(session: Session, *, limit: int, offset: int, status: object = None,
+                 priority: object = None, owner: object = None
+                 ) -> tuple[list[AIGenerationTask], int]:
+    """Batches, newest first, filtered by what is given: `status`, `priority`, `owner` (the
+    owner as stored: trimmed and folded; blank means any)."""
+    return repository.list_batches(
+        session, limit=limit, offset=offset, status=str(status) if status else None,
+        priority=clean_priority(priority) if priority not in (None, "") else None,
+        owner=clean_owner(owner))
 
 
 def get_or_404(session: Session, batch_id: str, *, with_items: bool = False) -> AIGenerationTask:

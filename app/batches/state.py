@@ -200,7 +200,8 @@ def complete_item(
     when someone else already ended it.
 
     The article's cost (None: no known price) is added to the item and to the batch's tokens
-    and cost in this same transaction, so the totals always match the articles."""
+    and cost in this same transaction, so the totals always match the articles (and the drafts
+    a quality check rejected, added by `regenerate_item`)."""
     batch = lock_batch(session, item.task_id)
     if batch is None or not store_article(session, batch, item, category, generated, cost_usd, lane,
                                    quality):
@@ -219,25 +220,37 @@ def store_article(session: Session, batch: AIGenerationTask, item: GenerationIte
         category=category, generated=generated, quality=quality or articles.Quality(),
         cost_usd=cost_usd, lane=lane,
     )
-    batch.prompt_tokens = (batch.prompt_tokens or 0) + generated.prompt_tokens
-    batch.completion_tokens = (batch.completion_tokens or 0) + generated.completion_tokens
+    _add_spend(batch, generated, cost_usd)
     if cost_usd is None:
         batch.cost_unknown = (batch.cost_unknown or 0) + 1
-    else:
-        batch.cost_usd = (batch.cost_usd or 0.0) + cost_usd
     return True
 
 
-def regenerate_item(session: Session, item: GenerationItem, reason: str,
-                    feedback: str) -> Snapshot | None:
+def _add_spend(batch: AIGenerationTask, generated: Generated, cost_usd: float | None) -> None:
+    """Add one call's tokens and known cost to its batch (call with the row locked)."""
+    batch.prompt_tokens = (batch.prompt_tokens or 0) + generated.prompt_tokens
+    batch.completion_tokens = (batch.completion_tokens or 0) + generated.completion_tokens
+    if cost_usd is not None:
+        batch.cost_usd = (batch.cost_usd or 0.0) + cost_usd
+
+
+def regenerate_item(session: Session, item: GenerationItem, reason: str, feedback: str,
+                    rejected: Generated | None = None,
+                    cost_usd: float | None = None) -> Snapshot | None:
     """processing → retrying at once: the article failed a quality check and is written
-    again with `feedback` in its prompt (counted in attempts and in `regenerations`)."""
+    again with `feedback` in its prompt (counted in attempts and in `regenerations`).
+
+    The `rejected` draft was paid for: its tokens and cost (None: no known price) are added to
+    the batch's totals here, as an article's are, so the batch's cost is what its calls cost
+    and matches the budget counters it was settled in (app.batches.runner)."""
     batch = lock_batch(session, item.task_id)
     if not end_processing(
         session, item, status=ItemStatus.RETRYING, error=reason[:2000], next_attempt_at=utcnow(),
         feedback=feedback, regenerations=GenerationItem.regenerations + 1, enqueued_at=None,
     ):
         return None
+    if batch is not None and rejected is not None:
+        _add_spend(batch, rejected, cost_usd)
     return refresh_batch(session, item.task_id, batch)
 
 

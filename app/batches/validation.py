@@ -127,12 +127,38 @@ def clean_max_cost(value: object, field: str = "max_cost_usd") -> float | None:
     return float(value)
 
 
-def clean_priority(priority: object) -> Priority:
+def clean_priority(priority: object, field: str = "priority") -> Priority:
+    """high, normal (the default: None) or low; surrounding spaces and case are ignored."""
+    if priority is None:
+        return Priority.NORMAL
     value = priority.strip().lower() if isinstance(priority, str) else ""
     if value not in set(Priority):
-        raise BatchError.invalid("priority",
-                                 f"must be one of {', '.join(Priority)}, got {priority!r}")
+        raise BatchError.invalid(field, f"must be one of {', '.join(Priority)}, got {priority!r}")
     return Priority(value)
+
+
+# An owner: an editor's name or a team ("alice", "编辑部"), the group the fair scheduler shares
+# slots by (app/batches/fairness.py). One line without control characters; surrounding spaces
+# are trimmed and runs of spaces folded, so " Alice  B " and "Alice B" are one owner. Blank
+# means no owner. The schema states OWNER_PATTERN and OWNER_MAX_LENGTH as the domain applies them.
+OWNER_MAX_LENGTH = 100
+OWNER_PATTERN = f"^[^{CONTROL}]*$"
+
+
+def clean_owner(owner: object, field: str = "owner") -> str | None:
+    """The owner as stored: trimmed and folded, or None for none (None, "" or only spaces)."""
+    if owner is None:
+        return None
+    if not isinstance(owner, str):
+        raise BatchError.invalid(field, "must be a string (an editor's name or a team), or null")
+    if len(owner) > OWNER_MAX_LENGTH:
+        raise BatchError.invalid(field, f"at most {OWNER_MAX_LENGTH} characters, got {len(owner)}")
+    if _CONTROL_RE.search(owner):
+        raise BatchError.invalid(
+            field, "must be one line without control characters (tabs and line breaks included)")
+    if _SURROGATE_RE.search(owner):
+        raise BatchError.invalid(field, "must be valid Unicode text (no unpaired surrogates)")
+    return fold_spaces(owner) or None
 
 
 # A short Latin-script title that lingua reads as another language ("Title 1" as Turkish)
@@ -174,6 +200,23 @@ def warm_up_detector() -> None:
         warm_up(accurate=True)
 
 
-def fingerprint(titles: list[str], category: str) -> str:
-    """What an Idempotency-Key promises: the same titles in the same category."""
+FINGERPRINT_VERSION = "2:"
+
+
+def fingerprint(titles: list[str], category: str, *, language: str | None = None,
+                mode: str = BatchMode.REALTIME, max_cost_usd: float | None = None,
+                priority: str = Priority.NORMAL, owner: str | None = None) -> str:
+    """What an Idempotency-Key promises: the same request, every field cleaned (so `" Guide "`
+    and `guide` are the same). `language` is the one the request asked for (None: not given),
+    not the ARTICLE_LANGUAGE it resolved to, so a replay after that setting changed still
+    matches."""
+    fields = {"titles": titles, "category": category, "language": language, "mode": str(mode),
+              "max_cost_usd": max_cost_usd, "priority": str(priority), "owner": owner}
+    digest = hashlib.sha256(json.dumps(fields, sort_keys=True, ensure_ascii=False).encode())
+    return FINGERPRINT_VERSION + digest.hexdigest()
+
+
+def legacy_fingerprint(titles: list[str], category: str) -> str:
+    """The fingerprint of batches stored before FINGERPRINT_VERSION: titles and category only
+    (such a batch can only be compared on what it recorded)."""
     return hashlib.sha256(json.dumps([titles, category]).encode()).hexdigest()

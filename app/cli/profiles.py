@@ -107,6 +107,9 @@ def cmd_delete(api: Api, out: Any, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+CATEGORY_HELP = "a category slug such as guide, review or news"
+
+
 def add_commands(command: Callable[..., argparse.ArgumentParser],
                  common: argparse.ArgumentParser) -> None:
     parser = command("profiles", "list, show, change or delete category profiles",
@@ -125,10 +128,10 @@ def add_commands(command: Callable[..., argparse.ArgumentParser],
 
     action("list", "every profile (stored and built-in)", cmd_list)
     action("show", "the profile a category uses", cmd_show).add_argument(
-        "category", metavar="CATEGORY")
+        "category", metavar="CATEGORY", help=CATEGORY_HELP)
     set_ = action("set", "change a category's profile (stored from its current one, its "
                   "version bumped)", cmd_set)
-    set_.add_argument("category", metavar="CATEGORY")
+    set_.add_argument("category", metavar="CATEGORY", help=CATEGORY_HELP)
     text = set_.add_mutually_exclusive_group()
     text.add_argument("--instructions", metavar="TEXT",
                       help="audience, tone, required sections, Markdown conventions")
@@ -142,4 +145,4 @@ def add_commands(command: Callable[..., argparse.ArgumentParser],
     set_.add_argument("--default-temperature", action="store_true",
                       help="use LLM_TEMPERATURE again")
     action("delete", "forget a stored profile (the built-in or default one answers again)",
-           cmd_delete).add_argument("category", metavar="CATEGORY")
+           cmd_delete).add_argument("category", metavar="CATEGORY", help=CATEGORY_HELP)

@@ -45,11 +45,10 @@ BUDGET_MONTH_PREFIX = BUDGET_PREFIX + "month:"  # + YYYY-MM (UTC)
 BUDGET_BATCH_PREFIX = BUDGET_PREFIX + "batch:"  # + batch id
 BUDGET_HOLD_PREFIX = BUDGET_PREFIX + "hold:"  # + reservation key_id
 
-# The metered dispatcher (app.batches.feeder): one feeder at a time, a flag asking the holder
-# to run once more, and the fair scheduler's deficit counters (app.batches.fairness.FairState).
-FEED_LOCK = PREFIX + "lock:feed"
-FEED_AGAIN_KEY = PREFIX + "feed:again"
+# The fair scheduler's deficit counters (app.batches.fairness.FairState), kept by the feeder.
 FAIR_STATE_KEY = PREFIX + "feed:fair-state"
+# PostgreSQL advisory lock (a bigint) the feeders take turns on (app.batches.repository).
+FEEDER_ADVISORY_LOCK = 0x7461_6665_6564  # "tafeed"
 
 # Written once into the broker's Redis and never expiring: gone means Redis lost its data, and
 # with it queued messages (app.batches.recovery re-enqueues from the database).

@@ -161,7 +161,7 @@ _lock = threading.Lock()
 _detectors: dict[bool, LanguageDetector] = {}
 
 
-def _detector(accurate: bool) -> LanguageDetector:
+def _detector(accurate: bool, preload: bool = False) -> LanguageDetector:
     detector = _detectors.get(accurate)
     if detector is None:
         with _lock:
@@ -179,6 +179,11 @@ def _detector(accurate: bool) -> LanguageDetector:
                     builder = builder.with_minimum_relative_distance(0.1)
                 else:
                     builder = builder.with_low_accuracy_mode()
+                if preload:
+                    # lingua loads each language's n-gram models lazily, on the first text
+                    # that needs them: warming up with one word left ~10 s (on a busy machine)
+                    # for the first real title to pay.
+                    builder = builder.with_preloaded_language_models()
                 detector = _detectors[accurate] = builder.build()
     return detector
 
@@ -186,7 +191,7 @@ def _detector(accurate: bool) -> LanguageDetector:
 def warm_up(*, accurate: bool = False) -> None:
     """Load the low-accuracy detector (or the accurate one for short texts) now, not on first
     use: at process start, so the first article or request does not wait for it."""
-    _detector(accurate).detect_language_of("warm up")
+    _detector(accurate, preload=True).detect_language_of("warm up")
 
 
 def detect_language(text: str) -> str:

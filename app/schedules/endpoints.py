@@ -36,8 +36,7 @@ def _out(schedule: Schedule) -> ScheduleOut:
 def create_schedule(body: ScheduleIn, session: SessionDep, response: Response) -> ScheduleOut:
     """Submit these titles as a batch every time the cron expression fires."""
     schedule = service.create(session, body.name, body.cron, body.titles, body.category,
-                              body.enabled, body.mode,
-                              body.language)
+                              body.enabled, body.mode, body.language, body.priority, body.owner)
     response.headers["Location"] = f"/api/schedules/{schedule.id}"
     return _out(schedule)
 
@@ -62,8 +61,9 @@ def get_schedule(schedule_id: ScheduleId, session: SessionDep) -> ScheduleOut:
 def update_schedule(
     schedule_id: ScheduleId, body: SchedulePatch, session: SessionDep
 ) -> ScheduleOut:
-    """Change any field; the next run follows the change without restarting beat."""
-    changes = service.Changes.of(**body.model_dump(exclude_none=True))
+    """Change any field; the next run follows the change without restarting beat. A null
+    leaves a field as it is, except `owner`, which null (or blank) removes."""
+    changes = service.Changes.of(**body.model_dump(include=body.model_fields_set))
     return _out(service.update(session, schedule_id, changes))
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
-from app.batches.schemas import TITLES_DESCRIPTION, Category
+from app.batches.schemas import TITLES_DESCRIPTION, Category, Owner, PriorityName
 from app.batches.validation import LINE_PATTERN
 from app.config import get_settings
 from app.core.schemas import LANGUAGE_PATTERN, OutModel
@@ -51,6 +51,10 @@ class ScheduleIn(BaseModel):
     enabled: StrictBool = True
     mode: Mode | None = None
     language: Language | None = None
+    priority: PriorityName | None = Field(
+        None, description="The priority of each batch it makes (null: normal).")
+    owner: Owner | None = Field(None, description="The owner of each batch it makes, one line "
+                                "of up to 100 characters (null or blank: none).")
 
 
 class SchedulePatch(BaseModel):
@@ -63,6 +67,9 @@ class SchedulePatch(BaseModel):
     enabled: StrictBool | None = None
     mode: Mode | None = None
     language: Language | None = None
+    priority: PriorityName | None = None
+    owner: Owner | None = Field(None, description="The new owner of the batches it makes; "
+                                "null or blank removes it.")
 
 
 class ScheduleOut(OutModel):
@@ -74,6 +81,8 @@ class ScheduleOut(OutModel):
     enabled: bool
     mode: str | None = None
     language: str | None = None
+    priority: str | None = None
+    owner: str | None = None
     run_count: int
     last_run_at: datetime | None
     last_batch_id: str | None

@@ -21,6 +21,8 @@ from app.batches.validation import (
     clean_category,
     clean_language,
     clean_mode,
+    clean_owner,
+    clean_priority,
     clean_titles,
     fold_spaces,
     line_problem,
@@ -49,7 +51,8 @@ def clean_name(name: object) -> str:
 
 @dataclass
 class Changes:
-    """Validated fields to set (None = leave as is)."""
+    """Validated fields to set (None = leave as is). `owner` is set whenever `set_owner` is:
+    to None (no owner) for a null or blank one."""
 
     name: str | None = None
     cron: str | None = None
@@ -58,6 +61,9 @@ class Changes:
     enabled: bool | None = None
     mode: str | None = None
     language: str | None = None
+    priority: str | None = None
+    owner: str | None = None
+    set_owner: bool = False
 
     @classmethod
     def of(cls, **fields: Any) -> Changes:
@@ -73,6 +79,11 @@ class Changes:
             language=(
                 clean_language(fields["language"]) if fields.get("language") is not None else None
             ),
+            priority=(
+                clean_priority(fields["priority"]) if fields.get("priority") is not None else None
+            ),
+            owner=clean_owner(fields.get("owner")),
+            set_owner="owner" in fields,
         )
 
 
@@ -101,13 +112,15 @@ def _flush(session: Session) -> None:
 
 def create(session: Session, name: str, cron: str, titles: list[str], category: str,
            enabled: bool = True, mode: str | None = None,
-           language: str | None = None) -> Schedule:
+           language: str | None = None, priority: str | None = None,
+           owner: str | None = None) -> Schedule:
     changes = Changes.of(name=name, cron=cron, titles=titles, category=category, mode=mode,
-                         language=language)
+                         language=language, priority=priority, owner=owner)
     _require_redis()
     schedule = Schedule(name=changes.name, cron=changes.cron, titles=changes.titles,
                         category=changes.category, enabled=enabled, mode=changes.mode,
-                        language=changes.language)
+                        language=changes.language, priority=changes.priority,
+                        owner=changes.owner)
     session.add(schedule)
     _flush(session)
     _mirror_after_commit(session, schedule.id)
@@ -118,10 +131,13 @@ def create(session: Session, name: str, cron: str, titles: list[str], category: 
 def update(session: Session, schedule_id: str, changes: Changes) -> Schedule:
     schedule = get_or_404(session, schedule_id)
     _require_redis()
-    for field in ("name", "cron", "titles", "category", "enabled", "mode", "language"):
+    for field in ("name", "cron", "titles", "category", "enabled", "mode", "language",
+                  "priority"):
         value = getattr(changes, field)
         if value is not None:
             setattr(schedule, field, value)
+    if changes.set_owner:
+        schedule.owner = changes.owner
     schedule.updated_at = utcnow()
     _flush(session)
     _mirror_after_commit(session, schedule.id)
@@ -169,7 +185,7 @@ def run(session: Session, schedule_id: str, run_id: str) -> dict[str, Any]:
         batch, created = batches.submit(
             session, list(schedule.titles), schedule.category, idempotency_key=key,
             extra={"schedule_id": schedule_id}, mode=schedule.mode,
-            language=schedule.language,
+            language=schedule.language, priority=schedule.priority, owner=schedule.owner,
         )
     except BatchError as exc:
         schedule.last_error = str(exc)

@@ -11,6 +11,9 @@
   const t = I18N.t;
   const FINAL = new Set(["completed", "partially_completed", "failed", "cancelled"]);
   const TOKEN_KEY = "trustagency.apiToken";
+  const OWNER_KEY = "trustagency.owner"; // the submit form's owner, kept for the next batch
+  const PRIORITIES = new Set(["high", "normal", "low"]);
+  const OWNER_MAX = 100;
   const MAX_STREAMS = 3; // browsers allow ~6 connections per host; keep room for requests
   const PAGE_SIZE = 20;
   const body = document.body;
@@ -20,6 +23,7 @@
   };
   const CATEGORY_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
   const LANGUAGE_RE = /^(auto|[a-z]{2,3}([-_][a-z0-9]{2,8})*)$/i; // BCP 47, checked again by the API
+  const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/; // what the API refuses in an owner
 
   const $ = (id) => document.getElementById(id);
   const batches = new Map(); // task_id -> {data, items, card, live, expanded}
@@ -146,6 +150,9 @@
     const titles = titlesFromText($("titles").value);
     const category = $("category").value.trim().toLowerCase();
     const language = $("language").value.trim();
+    const priority = $("priority").value;
+    const rawOwner = $("owner").value;
+    const owner = rawOwner.split(/\s+/).join(" ").trim(); // as the API stores it
     const problems = [];
     if (titles.length > LIMITS.titles) {
       problems.push(t("form.tooMany", { count: titles.length, max: LIMITS.titles }));
@@ -158,7 +165,8 @@
     });
     if (!CATEGORY_RE.test(category)) problems.push(t("form.badCategory"));
     if (language && !LANGUAGE_RE.test(language)) problems.push(t("form.badLanguage"));
-    return { titles, category, language, problems };
+    if (rawOwner.length > OWNER_MAX || CONTROL_RE.test(rawOwner)) problems.push(t("form.badOwner"));
+    return { titles, category, language, priority, owner, problems };
   }
 
   function showValidation(force) {
@@ -174,16 +182,20 @@
 
   async function submitForm(event) {
     event.preventDefault();
-    const { titles, category, language, problems } = validate();
+    const { titles, category, language, priority, owner, problems } = validate();
     showValidation(true);
     if (problems.length || titles.length === 0) return;
     const button = $("generate");
     button.disabled = true;
     I18N.bind(button, "form.submitting");
     try {
-      const json = language ? { titles, category, language } : { titles, category };
+      const json = { titles, category };
+      if (language) json.language = language;
+      if (PRIORITIES.has(priority)) json.priority = priority;
+      if (owner) json.owner = owner;
       const batch = await api("/api/tasks/generate-articles", { method: "POST", json });
       $("titles").value = "";
+      localStorage.setItem(OWNER_KEY, owner);
       const entry = upsert(batch);
       entry.expanded = true;
       await refresh(entry);
@@ -248,6 +260,8 @@
     const parts = {
       category: el("span", { class: "category" }),
       language: el("span", { class: "language muted" }),
+      priority: el("span", { class: "priority" }),
+      owner: el("span", { class: "owner" }),
       total: el("span", { class: "total" }),
       id: el("code", { class: "batch-id", title: id, text: id.slice(0, 8) }),
       created: el("time", { class: "created muted" }),
@@ -276,7 +290,8 @@
     parts.bar.append(parts.ok, parts.failed, parts.cancelled);
     card.append(
       el("div", { class: "batch-head" },
-        el("div", { class: "batch-title" }, parts.category, parts.language, parts.total, parts.id, parts.created),
+        el("div", { class: "batch-title" }, parts.category, parts.language, parts.priority, parts.owner,
+          parts.total, parts.id, parts.created),
         parts.status),
       parts.bar,
       el("div", { class: "batch-meta" }, parts.counts, parts.quality, parts.cost, parts.eta, parts.elapsed,
@@ -309,6 +324,13 @@
     entry.card.dataset.status = d.status;
     p.category.textContent = d.category || "";
     p.language.textContent = d.language || "";
+    const priority = PRIORITIES.has(d.priority) ? d.priority : "normal";
+    p.priority.dataset.priority = priority;
+    p.priority.textContent = t("batch.priority", { priority: t(`priority.${priority}`) });
+    p.priority.title = t("batch.priorityTitle");
+    p.owner.textContent = d.owner ? t("batch.owner", { owner: d.owner }) : "";
+    p.owner.title = t("batch.ownerTitle");
+    p.owner.hidden = !d.owner;
     p.total.textContent = t("batch.titles", { count: d.total });
     p.created.textContent = d.created_at ? I18N.date(d.created_at) : "";
     if (d.created_at) p.created.setAttribute("datetime", d.created_at);
@@ -709,6 +731,8 @@
     $("titles").addEventListener("input", () => showValidation(false));
     $("category").addEventListener("input", () => showValidation(false));
     $("language").addEventListener("input", () => showValidation(false));
+    $("owner").value = localStorage.getItem(OWNER_KEY) || "";
+    $("owner").addEventListener("input", () => showValidation(false));
     $("titles").addEventListener("keydown", (e) => {
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) $("generate-form").requestSubmit();
     });

@@ -10,8 +10,8 @@ import pytest
 
 from app import celery_app  # noqa: F401  (binds the Celery app the outbox sends through)
 from app.articles.models import Article
-from app.batches import budget, costs, feeder, repository, resume, service, state
-from app.batches.budget import Refusal
+from app.batches import budget, costs, feeder, repository, resume, runner, service, state
+from app.batches.budget import Refusal, Reservation
 from app.batches.errors import BatchError
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot
@@ -19,8 +19,10 @@ from app.core import workers
 from app.core.db import session_scope
 from app.core.models import utcnow
 from app.core.redis import get_redis
+from app.llm import prices
 from app.llm.base import Generated
 from tests.support import faults
+from tests.support.fake_openai import Behavior
 from tests.support.stack import use_settings
 
 DRAFT = Generated(content="# T\n\nBody", provider="openai", model="gpt-4o-mini",
@@ -223,3 +225,50 @@ def test_patch_refuses_a_finished_batch_and_a_bad_priority(db):
     with session_scope() as session, pytest.raises(BatchError) as ended:
         service.update(session, batch_id, {"max_cost_usd": 5})
     assert ended.value.status_code == 409
+
+
+def test_a_draft_a_quality_check_rejected_counts_in_the_batch_cost_and_budget(db, fake_llm):
+    # The runner through the SDK against the fake server, in this process: the first answer
+    # is too short for the guide profile (rejected, written again), the second one is kept.
+    use_settings(openai_base_url=fake_llm.base_url, openai_api_key="sk-test",
+                 openai_model="test-model", budget_daily_usd="100",
+                 llm_prices='{"test-model": {"input": 100, "output": 1000}}')
+    prices.clear_cache()
+    try:
+        fake_llm.add_rule("Rejected at first", [Behavior("text", text="# Rejected at first\n\n"
+                                                         "Too short to keep.")])
+        batch_id, (item_id,) = _batch(["Rejected at first"], language="en", max_cost_usd=50)
+        assert runner.run_item(item_id, worker="w/1").status == "retrying"
+        rejected = _batch_row(batch_id)
+        assert rejected.regenerated == 1 and rejected.completed == 0
+        assert rejected.prompt_tokens > 0 and rejected.completion_tokens > 0
+        draft_cost = (rejected.prompt_tokens * 100 + rejected.completion_tokens * 1000) / 1e6
+        assert rejected.cost_usd == pytest.approx(draft_cost)
+        # What the budget counters were settled to is what the batch says it spent.
+        assert budget.batch_spent(get_redis(), batch_id) == pytest.approx(rejected.cost_usd)
+
+        assert runner.run_item(item_id, worker="w/1").status == "completed"
+        batch = _batch_row(batch_id)
+        with session_scope() as session:
+            article = session.query(Article).filter_by(item_id=item_id).one()
+            assert article.cost_usd is not None
+            article_cost = article.cost_usd
+        assert batch.completed == 1 and fake_llm.count() == 2
+        assert batch.cost_usd == pytest.approx(draft_cost + article_cost)
+        assert batch.prompt_tokens > rejected.prompt_tokens
+        assert budget.batch_spent(get_redis(), batch_id) == pytest.approx(batch.cost_usd)
+        assert budget.spent(get_redis()).today_usd == pytest.approx(batch.cost_usd)
+        assert costs.summary(batch).cost_usd == pytest.approx(batch.cost_usd)
+        assert list(get_redis().scan_iter(f"{budget.HOLD_PREFIX}*")) == []
+    finally:
+        use_settings(openai_base_url="", openai_api_key="", openai_model=None,
+                     budget_daily_usd=None, llm_prices=None)
+        prices.clear_cache()
+
+
+def test_a_call_that_cost_more_than_it_reserved_is_settled_and_logged(caplog):
+    held = budget.reserve(get_redis(), "item-1:1:w/1", 0.5, "over", None)
+    assert isinstance(held, Reservation)
+    costs.settle(held, 0.75)  # a provider that wrote past max_tokens
+    assert budget.batch_spent(get_redis(), "over") == pytest.approx(0.75)
+    assert "cost $0.75, more than the $0.50 reserved" in caplog.text

@@ -170,6 +170,52 @@ def test_form_counts_titles_and_explains_problems_before_submitting(database, tm
         assert httpx.get(f"{server.url}/api/tasks").json()["total"] == 0
 
 
+def test_priority_and_owner_are_submitted_shown_and_kept(database, tmp_path, tab):
+    page = tab.page
+    with running_api(database, tmp_path) as server:
+        page.goto(server.url)
+        expect(page.locator("#priority")).to_have_value("normal")
+        page.fill("#titles", "Rates today")
+        page.fill("#owner", "a\tb")
+        expect(page.locator("#form-errors")).to_contain_text("Owner must be one line")
+        expect(page.locator("#generate")).to_be_disabled()
+        page.select_option("#priority", "high")
+        page.fill("#owner", "  编辑部 ")
+        expect(page.locator("#form-errors li")).to_have_count(0)
+        card = submit_from_page(page, ["Rates today"])
+        expect(card.locator(".priority")).to_have_text("High priority")
+        expect(card.locator(".priority")).to_have_attribute("data-priority", "high")
+        expect(card.locator(".owner")).to_have_text("for 编辑部")
+        status = httpx.get(f"{server.url}/api/tasks/{card.get_attribute('data-task-id')}"
+                           "/status").json()
+        assert (status["priority"], status["owner"]) == ("high", "编辑部")
+
+        # A batch from elsewhere shows up with its own; one without an owner shows none.
+        for body in ({"priority": "low", "owner": "alice"}, {}):
+            httpx.post(f"{server.url}/api/tasks/generate-articles",
+                       json={"titles": ["From a script"], "category": "news", **body})
+        cards = page.locator("article.batch")
+        expect(cards).to_have_count(3)
+        expect(cards.nth(1).locator(".priority")).to_have_text("Low priority")
+        expect(cards.nth(1).locator(".owner")).to_have_text("for alice")
+        expect(cards.first.locator(".priority")).to_have_text("Normal priority")
+        expect(cards.first.locator(".owner")).to_be_hidden()
+
+        # The owner is kept for the next batch; the page's words follow the language.
+        page.reload()
+        expect(page.locator("#owner")).to_have_value("编辑部")
+        page.click("#lang-toggle")
+        mine = page.locator(f"article.batch[data-task-id='{status['task_id']}']")
+        expect(mine.locator(".priority")).to_have_text("高优先级")
+        expect(mine.locator(".owner")).to_have_text("负责人：编辑部")
+        expect(page.locator("label[for=priority]")).to_have_text("优先级")
+        expect(page.locator("#priority option").first).to_have_text("高")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "priority-owner-zh.png"))
+        page.click("#lang-toggle")
+        expect(page.locator("label[for=owner]")).to_have_text("Owner")
+
+
 def test_cancel_stops_a_running_batch_from_the_page(database, tmp_path, start_worker, tab):
     page = tab.page
     start_worker(concurrency=1, offline_delay="2")

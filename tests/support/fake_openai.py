@@ -287,6 +287,17 @@ def _tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
+def _cut_to(pieces: list[str], size: int) -> list[str]:
+    """The first ``size`` characters of the answer, in as many of its pieces as they fill."""
+    kept: list[str] = []
+    for piece in pieces:
+        if size <= 0:
+            break
+        kept.append(piece[:size])
+        size -= len(piece)
+    return kept
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
@@ -438,6 +449,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif beh.kind in ("cut", "done_no_finish"):
             pieces = pieces[: len(pieces) // 2]
         finish = FINISH.get(beh.kind, "stop")
+        limit = body.get("max_completion_tokens") or body.get("max_tokens")
+        if (owner.honor_max_tokens and isinstance(limit, int) and pieces
+                and _tokens("".join(pieces)) > limit):
+            pieces, finish = _cut_to(pieces, limit * 4), "length"  # 4 characters a token
         prompt_tokens = _tokens(json.dumps(body.get("messages")))
         completion_tokens = _tokens("".join(pieces)) if pieces else 0
         usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
@@ -526,6 +541,11 @@ class FakeOpenAI:
         # True (REASONING_MODELS) or a regex: those models answer max_tokens or a temperature
         # other than 1 with OpenAI's 400 "unsupported parameter/value".
         self.reasoning = reasoning
+        # True: an answer longer than the request's max_tokens (or max_completion_tokens) is
+        # cut there with finish_reason "length" and that usage, as OpenAI does; the budget's
+        # worst case (app/batches/costs.py) relies on it. Off by default: most tests ask for
+        # whole articles under small limits.
+        self.honor_max_tokens = False
         self.default = default or Behavior()
         self.in_flight = self.max_in_flight = 0
         self._rules: list[_Rule] = []
@@ -588,6 +608,7 @@ class FakeOpenAI:
             self._rules.clear()
             self._records.clear()
             self.default = Behavior()
+            self.honor_max_tokens = False
             self.max_in_flight = self.in_flight
         self.batches.reset()
 

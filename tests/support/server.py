@@ -51,7 +51,8 @@ class ApiServer:
             except httpx.HTTPError:
                 return False
 
-        wait_for(up, timeout=30, interval=0.1, message="uvicorn to answer")
+        # Up to a minute: its start-up loads the title language detector (seconds when busy).
+        wait_for(up, timeout=60, interval=0.1, message="uvicorn to answer")
         return self
 
     def log_tail(self, lines: int = 80) -> str:

@@ -186,3 +186,47 @@ def test_languages_profiles_and_readable_file_names(database, tmp_path, start_wo
         assert deleted.returncode == 0 and "built-in" in deleted.stdout
         again = cli("profiles", "delete", "news", url=server.url)
         assert again.returncode == 2 and "has no stored profile" in again.stderr
+
+
+def test_priority_and_owner_on_submit_and_list(database, tmp_path, start_worker):
+    start_worker(concurrency=2)
+    with running_api(database, tmp_path) as server:
+        # `submit` is `generate` under the name the issue uses.
+        desk = cli("submit", "--priority", "high", "--owner", " 编辑部 ", "--no-wait", "--json",
+                   "-c", "news", "Rates today", url=server.url)
+        assert desk.returncode == 0, desk.stderr
+        desk_batch = json.loads(desk.stdout)
+        assert (desk_batch["priority"], desk_batch["owner"]) == ("high", "编辑部")
+        alice = cli("generate", "-p", "low", "-o", "alice", "A slow guide", url=server.url)
+        assert alice.returncode == 0, alice.stderr + alice.stdout
+        assert "low priority, owner alice" in alice.stderr
+        assert "low priority · owner alice" in alice.stdout  # the finished batch's table
+        plain = cli("generate", "--no-wait", "--json", "No owner here", url=server.url)
+        plain_batch = json.loads(plain.stdout)
+        assert (plain_batch["priority"], plain_batch["owner"]) == ("normal", None)
+
+        mine = cli("list", "--owner", "alice", "--json", url=server.url)
+        assert mine.returncode == 0, mine.stderr
+        page = json.loads(mine.stdout)
+        assert page["total"] == 1 and page["items"][0]["owner"] == "alice"
+        high = json.loads(cli("list", "--priority", "high", "--json", url=server.url).stdout)
+        assert [b["task_id"] for b in high["items"]] == [desk_batch["task_id"]]
+        table = cli("list", url=server.url)
+        assert table.returncode == 0, table.stderr
+        assert "batches 1-3 of 3" in table.stdout and "编辑部" in table.stdout
+        assert "alice" in table.stdout and "high" in table.stdout
+        paged = cli("list", "--limit", "1", url=server.url)
+        assert "batches 1-1 of 3" in paged.stdout and "more: --offset 1" in paged.stdout
+        shown = cli("status", desk_batch["task_id"], url=server.url)
+        assert "high priority · owner 编辑部" in shown.stdout
+
+        too_long = cli("submit", "--owner", "x" * 101, "A title", url=server.url)
+        assert too_long.returncode == 2 and "owner: at most 100 characters" in too_long.stderr
+        bad_filter = cli("list", "--owner", "x" * 101, url=server.url)
+        assert bad_filter.returncode == 2 and "owner" in bad_filter.stderr
+        wrong = cli("list", "--priority", "urgent", url=server.url)
+        assert wrong.returncode == 2 and "invalid choice: 'urgent'" in wrong.stderr
+        for command in ("submit", "list"):
+            shown = cli(command, "--help")
+            assert shown.returncode == 0 and "--priority" in shown.stdout
+            assert "--owner" in shown.stdout

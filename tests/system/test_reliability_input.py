@@ -12,9 +12,10 @@ URL = "/api/tasks/generate-articles"
 JSON = {"content-type": "application/json"}
 
 
-def _body(titles: Any = ("A fine title",), category: Any = "guide") -> dict[str, Any]:
+def _body(titles: Any = ("A fine title",), category: Any = "guide", **fields: Any
+          ) -> dict[str, Any]:
     return {"json": {"titles": list(titles) if isinstance(titles, tuple) else titles,
-                     "category": category}}
+                     "category": category, **fields}}
 
 
 def _chunks(total: int, size: int = 64 * 1024):
@@ -44,8 +45,12 @@ CASES: dict[str, tuple[dict[str, Any], int, str]] = {
     "category a number": (_body(category=5), 422, "category"),
     "category odd": (_body(category="../etc/passwd"), 422, "category"),
     "category blank": (_body(category="  "), 422, "category"),
-    "an unknown field": ({"json": {"titles": ["t"], "category": "guide", "priority": 9}}, 422,
-                         "priority"),
+    "an unknown field": ({"json": {"titles": ["t"], "category": "guide", "colour": 9}}, 422,
+                         "colour"),
+    "priority a number": (_body(priority=9), 422, "priority"),
+    "priority unknown": (_body(priority="urgent"), 422, "priority"),
+    "owner over 100 characters": (_body(owner="x" * 101), 422, "owner"),
+    "owner of two lines": (_body(owner="alice\nbob"), 422, "owner"),
     "body over the limit": ({"content": b"[" + b"1," * 600_000 + b"1]", "headers": JSON}, 413,
                             "body"),
     # No Content-Length: the limit is enforced while the body streams in.

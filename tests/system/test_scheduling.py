@@ -78,6 +78,29 @@ def test_high_priority_overtakes_normal_work(api, start_worker, fake_llm, llm_en
         assert wait_final(api, b, timeout=180)["completed"] == 20
 
 
+def _submit_as(api, owner: str, titles: list[str]) -> str:
+    response = api.post("/api/tasks/generate-articles",
+                        json={"titles": titles, "category": "guide", "owner": owner})
+    assert response.status_code == 202, response.text
+    return response.json()["task_id"]
+
+
+def test_owners_share_the_slots_however_many_batches_they_submit(
+        api, start_worker, fake_llm, llm_env, margin_of_one):
+    fake_llm.default = Behavior(latency=0.5, chunks=2)
+    alice = [_submit_as(api, "alice", [f"Alice {b} title {i}" for i in range(8)])
+             for b in range(3)]
+    bob = _submit_as(api, "bob", [f"Bob title {i}" for i in range(24)])
+    start_worker("owners", pool="threads", concurrency=4, DISPATCH_MARGIN=1, **llm_env)
+    wait_for(lambda: _done(api, bob) >= 8, timeout=120, message="bob's first articles")
+    # Shared by owner, Alice's three batches together get what Bob's one gets (about 8 of 16
+    # at this point); shared by batch, she would have had three slots in four (about 24).
+    by_alice = sum(_done(api, b) for b in alice)
+    assert by_alice <= 14, by_alice
+    for batch in (*alice, bob):
+        assert wait_final(api, batch, timeout=180)["status"] == "completed"
+
+
 def test_cancel_drops_the_backlog_without_an_llm_call(api, start_worker, fake_llm, llm_env):
     fake_llm.default = Behavior(latency=5.0, chunks=10)
     start_worker("cancel", pool="threads", concurrency=2, **llm_env)
@@ -106,6 +129,7 @@ def test_kill_9_and_a_redis_restart_during_metered_dispatch_lose_and_double_noth
     first.kill()  # kill -9 of one worker and its pool children, mid-stream
     wait_for(lambda: _done(api, batch) >= 9, timeout=90, message="work going on after the kill")
     redis_to_restart.restart()  # every queued message gone: the database must bring them back
+    faults.forget_broker_connections()  # this process's sockets to the old server are dead
     start_worker("crash-c", concurrency=2, **llm_env)
 
     status = wait_final(api, batch, timeout=240)
