@@ -358,6 +358,8 @@ def render(results: dict[str, Any], machine: dict[str, str],
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {results['minutes']:.1f} min"
         + (" (`--quick`: small sizes, not the issue's)" if results["quick"] else "")
         + ". Do not edit by hand: rerun it.",
+        *(["", f"Code: `{results['label']}` (this branch's commit; its `app/` is what ran)."]
+          if results.get("label") else []),
         *(["", f"Note: {results['note']}"] if results.get("note") else []),
         "",
         "## Machine",
