@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,16 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+WORKER_SCRIPT = ROOT / "start_celery_worker.sh"
+
+# Every child started here, so that stop_all() can end what a failed scenario left behind.
+_started: list[Proc] = []
+
+
+def stop_all(keep: Collection[Proc] = ()) -> None:
+    """Stop every child still running but `keep` (in reverse order of start)."""
+    for proc in [p for p in reversed(_started) if p not in keep]:
+        proc.stop()
 
 
 class Proc:
@@ -31,6 +44,7 @@ class Proc:
             args, cwd=ROOT, env=env, start_new_session=True, stderr=log,
             stdout=subprocess.PIPE if stdout_pipe else log,
         )
+        _started.append(self)
 
     @property
     def pid(self) -> int:
@@ -44,6 +58,11 @@ class Proc:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
+        # Whatever is left in its process group (a prefork child outliving its parent).
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(ValueError):
+            _started.remove(self)
 
     def tail(self, lines: int = 30) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -78,14 +97,18 @@ def api_server(env: dict[str, str], port: int, logdir: Path) -> Proc:
     raise RuntimeError(f"the API did not start:\n{proc.tail()}")
 
 
-def worker(name: str, env: dict[str, str], logdir: Path, *, pool: str, concurrency: int,
+def worker(name: str, env: dict[str, str], logdir: Path, *, pool: str | None, concurrency: int,
            include: str | None = None) -> Proc:
-    """A celery worker with the recommended flags; waits until it answers a ping."""
+    """The plan's worker script, `start_celery_worker.sh --concurrency=C` (both queues), with
+    gossip and mingle off; waits until it answers a ping. ``pool=None``: the script's default
+    (CELERY_POOL, else prefork); otherwise CELERY_POOL is set to it."""
     from app.celery_app import app
 
     hostname = f"{name}@{platform.node()}"
-    args = [PY, "-m", "celery", "-A", "app.celery_app", "worker", "-n", hostname,
-            f"--pool={pool}", f"--concurrency={concurrency}", "--loglevel=INFO",
+    env = {k: v for k, v in env.items() if k not in ("CELERY_POOL", "CELERY_CONCURRENCY")}
+    if pool is not None:
+        env["CELERY_POOL"] = pool
+    args = ["bash", str(WORKER_SCRIPT), f"--concurrency={concurrency}", "-n", hostname,
             "--without-gossip", "--without-mingle"]
     if include:
         args += ["-I", include]
@@ -99,6 +122,28 @@ def worker(name: str, env: dict[str, str], logdir: Path, *, pool: str, concurren
             return proc
     proc.stop()
     raise RuntimeError(f"worker {name} did not answer:\n{proc.tail()}")
+
+
+class Peak:
+    """Samples the RSS of a process tree every 0.25 s and keeps the maximum."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak = pid, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> Peak:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            self.peak = max(self.peak, rss_mb(self.pid))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join(5)
+        return max(self.peak, rss_mb(self.pid))
 
 
 def tree(pid: int) -> list[int]:

@@ -1,184 +1,403 @@
-"""bench/RESULTS.md: the figures side by side, each against its target."""
+"""bench/RESULTS.md: the figures side by side, each against its target, PASS or MISS."""
 
 from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from bench.breakdown import PHASES
+from bench.common import verdict
 
-def _ok(met: bool) -> str:
-    return "met" if met else "**not met**"
 
-
-def _per(calls: Counter[str], n: int) -> float:
+def _per(calls: dict[str, int], n: int) -> float:
     return sum(calls.values()) / n
 
 
-def _top(calls: Counter[str], n: int) -> str:
-    return ", ".join(f"{name} {count / n:.2f}" for name, count in calls.most_common()
+def _top(calls: dict[str, int], n: int) -> str:
+    return ", ".join(f"{name} {count / n:.2f}" for name, count in Counter(calls).most_common()
                      if count / n >= 0.05)
 
 
-def _load(values: tuple[float, float, float]) -> str:
+def _load(values: Any) -> str:
     return " / ".join(f"{v:.2f}" for v in values)
 
 
-def write(path: Path, results: dict[str, Any], machine: dict[str, str]) -> None:
-    bare, services, cfg = results["bare"], results["services"], results["config"]
-    N, L, C, N0, API_RATE, CHUNKS = (cfg[k] for k in ("N", "L", "C", "N0", "API_RATE", "CHUNKS"))
-    primary = services[0]
-    noop_ms = bare["noop"]["seconds"] / bare["noop"]["n"] * 1000
-    llm_ms = bare["llm"]["seconds"] / bare["llm"]["n"] * 1000
-    noop_cpu = bare["noop"]["cpu"] / bare["noop"]["n"] * 1000
-    llm_cpu = bare["llm"]["cpu"] / bare["llm"]["n"] * 1000
-    sleep_ratio = bare["sleep"]["seconds"] / (N * L / C)
-    labels = [s["label"] for s in services]
-    head = "| measure | target | " + " | ".join(labels) + " | bare Celery, same Redis/settings |"
-    rows = [head, "|" + "---|" * (len(labels) + 3)]
+class Table:
+    """Rows of (scenario, measure, target, result, PASS/MISS), keyed by scenario and measure
+    number, so that a baseline run's figures can stand beside them."""
 
-    def row(name: str, target: str, cells: list[str], base: str = "") -> None:
-        rows.append(f"| {name} | {target} | " + " | ".join(cells) + f" | {base} |")
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str, str, str]] = []
+        self._count: Counter[str] = Counter()
 
-    row(f"makespan N={N}, L={L:g} s, C={C} (threads), with API load",
-        "≤ 1.10 × ideal",
-        [f"{m['seconds']:.2f} s = {m['seconds'] / m['ideal']:.3f} × {m['ideal']:g} s "
-         f"({_ok(m['seconds'] / m['ideal'] <= 1.10 and m['status'] == 'completed')})"
-         + ("" if m["status"] == "completed" else f", batch ended {m['status']}")
-         for m in (s["makespan"] for s in services)],
-        f"sleep({L:g}) task: {bare['sleep']['seconds']:.2f} s = {sleep_ratio:.3f} ×")
-    cells = []
-    for s in services:
-        o = s["overhead"]
-        ms = o["seconds"] / o["n"] * 1000
-        cells.append(f"{ms:.2f} ms/article: +{ms - noop_ms:.2f} ms over no-op "
-                     f"({_ok(ms - noop_ms <= 5)}), +{ms - llm_ms:.2f} ms over the bare LLM call")
-    row(f"overhead per article, L=0, N={N0}, C={C} (wall time / N)",
-        "≤ 5 ms more than no-op", cells,
-        f"no-op {noop_ms:.2f} ms/task; LLM call only {llm_ms:.2f} ms/task")
-    row("worker CPU per article, L=0", "—",
-        [f"{s['overhead']['cpu'] / s['overhead']['n'] * 1000:.2f} ms" for s in services],
-        f"no-op {noop_cpu:.2f} ms; LLM call only {llm_cpu:.2f} ms")
-    row("Redis commands per article (INFO commandstats)", "≤ 15",
-        [f"{_per(s['makespan']['commands'], N):.1f} at L={L:g} "
-         f"({_ok(_per(s['makespan']['commands'], N) <= 15)}); "
-         f"{_per(s['overhead']['commands'], N0):.1f} at L=0" for s in services],
-        f"no-op {_per(bare['noop']['commands'], bare['noop']['n']):.1f} (incl. 1 INCR); "
-        f"LLM call only {_per(bare['llm']['commands'], bare['llm']['n']):.1f}")
-    watched = primary.get("events")
-    if watched:
-        per = _per(watched["commands"], watched["n"])
-        ms = watched["seconds"] / watched["n"] * 1000
-        row("… with task events on (`CELERY_TASK_EVENTS=true`, or Flower watching), L=0", "—",
-            [f"{per:.1f}; {ms:.2f} ms/article"] + [""] * (len(labels) - 1))
-    for endpoint in ("progress", "status"):
-        cells = []
-        for s in services:
-            load = s["makespan"]["load"]
-            p50, p99, count = load.summary(next(p for p in load.latencies if
-                                                p.endswith(endpoint)))
-            cells.append(f"p50 {p50:.1f} ms, p99 {p99:.1f} ms ({_ok(p99 <= 50)}; {count} req)")
-        row(f"API GET /{endpoint} at {API_RATE} req/s total during the makespan run",
-            "p99 ≤ 50 ms", cells)
-    row(f"worker RSS at C={C}, threads pool (peak during makespan; idle)", "≤ 250 MB",
-        [f"{s['makespan']['rss']:.0f} MB ({_ok(s['makespan']['rss'] <= 250)}); "
-         f"{s['makespan']['rss_idle']:.0f} MB idle" for s in services],
-        f"{bare['rss']:.0f} MB after its runs")
-    row("bulk submit: one POST of 100 titles, time to 202 (median of 5; max)", "—",
-        [f"{s['bulk']['single_ms']:.0f} ms; {s['bulk']['single_max_ms']:.0f} ms"
-         for s in services])
-    row("bulk submit: 10 POSTs of 100 titles at once, time to the last 202 (median)", "—",
-        [f"{s['bulk']['parallel_wall_ms']:.0f} ms ({s['bulk']['parallel_median_ms']:.0f} ms)"
-         for s in services])
+    def add(self, scenario: str, measure: str, target: str, result: str,
+            met: bool | None = None, *, sid: str | None = None) -> None:
+        sid = sid or scenario.split(":")[0]
+        self._count[sid] += 1
+        mark = "" if met is None else verdict(met)
+        self.rows.append((f"{sid}#{self._count[sid]}", scenario, measure, target, result, mark))
 
+    def error(self, scenario: str, error: str) -> None:
+        self.add(scenario, "—", "—", f"did not run: {error[:300]}", None)
+        key, *rest = self.rows[-1]
+        self.rows[-1] = (key, *rest[:4], "**ERROR**")  # type: ignore[assignment]
+
+    def lines(self, baseline: Table | None = None, label: str = "before") -> list[str]:
+        if baseline is None:
+            out = ["| scenario | measure | target | result | |", "|---|---|---|---|---|"]
+            return out + [f"| {' | '.join(row[1:])} |" for row in self.rows]
+        before = {row[0]: f"{row[4]} {row[5]}".strip() for row in baseline.rows}
+        out = [f"| scenario | measure | target | result | | {label} |",
+               "|---|---|---|---|---|---|"]
+        return out + [f"| {' | '.join(row[1:])} | {before.get(row[0], '—')} |"
+                      for row in self.rows]
+
+
+def _sched(t: Table, s: dict[str, Any]) -> None:
+    a = s.get("fairness-a")
+    if a and "error" in a:
+        t.error("fairness A", a["error"])
+    elif a:
+        L = a["L"]
+        name = f"fairness A: {a['big_n']} titles, {a['delay']:g} s later {a['small_n']}"
+        t.add(name, f"the {a['small_n']} done, after their submit", f"≤ 4·L = {4 * L:g} s",
+              f"{a['small_done']:.2f} s (first started after {a['small_first_start']:.2f} s)",
+              a["small_done"] <= 4 * L)
+        t.add(name, "the big batch's makespan", f"— (ideal {a['ideal']:g} s for all "
+              f"{a['big_n'] + a['small_n']})", f"{a['big_makespan']:.2f} s")
+    b = s.get("fairness-b")
+    if b and "error" in b:
+        t.error("fairness B", b["error"])
+    elif b:
+        lo, hi = 1 / 3 * 0.8, 1 / 3 * 1.2
+        shares = ", ".join(f"{k} ({b['sizes'][k]}) {v:.1%}" for k, v in b["shares"].items())
+        shares += "; first item started after " + ", ".join(
+            f"{k} {v:.1f} s" for k, v in b["first_start"].items())
+        ok = all(lo <= v <= hi for v in b["shares"].values())
+        t.add("fairness B: owners submit 50 / 20 / 5 at once" +
+              (" (**owner not supported yet**: each batch is its own owner)" if b["note"] else ""),
+              f"share of busy slots while all three have work ({b['window']:.1f} s)",
+              f"each {lo:.1%}–{hi:.1%}", shares, ok)
+    p = s.get("priority")
+    if p and "error" in p:
+        t.error("priority", p["error"])
+    elif p:
+        name = (f"priority: {p['normal_n']} normal, {p['delay']:g} s later {p['high_n']} high"
+                + (" (**POST takes no `priority`**: set by PATCH after the 202)"
+                   if p["note"] else ""))
+        t.add(name, "the high items start, after their submit", f"≤ L = {p['L']:g} s",
+              (f"first {p['start_min']:.2f} s, " if "start_min" in p else "")
+              + f"median {p['start_median']:.2f} s, last {p['start_max']:.2f} s; all done after "
+              f"{p['high_done']:.2f} s", p["start_max"] <= p["L"])
+
+
+def _makespan(t: Table, s: dict[str, Any]) -> None:
+    for key in ("makespan-prefork", "makespan-threads", "makespan-c200"):
+        m = s.get(key)
+        if not m:
+            continue
+        if "error" in m:
+            t.error(key, m["error"])
+            continue
+        name = (f"makespan: `start_celery_worker.sh --concurrency={m['C']}`, pool {m['pool']}, "
+                f"N={m['N']}, L={m['L']:g} s")
+        done = m["status"] == "completed"
+        result = (f"{m['seconds']:.2f} s / {m['ideal']:g} s = {m['ratio']:.3f}" if done or
+                  m["status"] in ("partially_completed", "failed", "cancelled") else
+                  f"> {m['ratio']:.2f} ({m['status']})")
+        result = (result + ("" if done or result.startswith(">") else
+                            f" (batch ended {m['status']})")
+                  + (f"; {m['expired_leases']} item lease(s) expired on the live worker and "
+                     "were requeued by the reaper" if m.get("expired_leases") else ""))
+        t.add(name, "makespan / (N·L/C)", f"≤ {m['target']:.2f}", result,
+              m["ratio"] <= m["target"] and m["status"] == "completed", sid=key)
+        rss = (f"{m['rss']:.0f} MB peak, {m['rss_idle']:.0f} MB idle, {m['processes']} "
+               f"process(es); worker CPU {m['cpu'] / m['N'] * 1000:.1f} ms/article, "
+               f"{m['cpu'] / m['seconds']:.2f} cores busy on average")
+        if m.get("rss_target"):
+            t.add(name, "worker RSS (process tree, sampled max)", f"≤ {m['rss_target']:g} MB",
+                  rss, m["rss"] <= m["rss_target"], sid=key)
+        else:
+            t.add(name, "worker RSS (process tree, sampled max)", "—", rss, sid=key)
+
+
+def _throughput(t: Table, s: dict[str, Any]) -> None:
+    tp = s.get("throughput")
+    if not tp:
+        return
+    if "error" in tp:
+        t.error("throughput", tp["error"])
+        return
+    bare, svc = tp["bare"], tp["service"]
+    base = bare["noop_result"]["rate"]
+    ratio = svc["rate"] / base
+    t.add(f"throughput at L=0: {svc['n']} titles, {tp['C']} thread slots",
+          "articles/s against bare Celery no-op tasks with results (same Redis, same run)",
+          "≥ 50 %", f"{svc['rate']:.1f} /s vs {base:.0f} /s = {ratio:.1%} (no-op without result: "
+          f"{bare['noop']['rate']:.0f} /s)", ratio >= 0.5 and svc["status"] == "completed")
+
+
+def _dispatch(t: Table, s: dict[str, Any]) -> None:
+    d = s.get("dispatch")
+    if not d:
+        return
+    if "error" in d:
+        t.error("dispatch cost", d["error"])
+        return
+    for label, r in d.items():
+        name = f"dispatch cost, {r['items']:,} waiting items in {r['batches']} batches, {label}"
+        if not r["feeder"]:
+            sid = f"dispatch {label}"
+            t.add(name, "`feed()` per pick", "≤ 2 ms", "no feeder yet (app.batches.feeder)",
+                  sid=sid + " none")
+            t.add(name, "before: `dispatch_batch` (every item of a batch at once), per item",
+                  "—", f"{r['dispatch_batch_ms_per_item']:.2f} ms per item (`dispatch_batch`, "
+                  "every item of a batch at once)", sid=sid + " per-item")
+            t.add(name, "before: `fairness.pick` alone, 50 batches, per item picked", "—",
+                  ", ".join(f"{v:.0f} µs ({k} slot(s) a call)" for k, v in r["pick_us"].items()),
+                  sid=sid + " pick")
+            continue
+        sid = f"dispatch {label}"
+        for n, (k, f) in enumerate(r["refill"].items()):
+            key = sid + (" per-item" if n == 0 else f" refill{k}")
+            if f["ms_per_item"] is None:
+                t.add(name, f"full refill of {k} slots", "≤ 2 ms per pick", "sent nothing", False,
+                      sid=key)
+                continue
+            t.add(name, f"full refill: {k} free slots, one `feed()`", "≤ 2 ms per pick",
+                  f"{f['ms_per_item']:.3f} ms per item ({f['sent']:.0f} sent, "
+                  f"{f['ms_per_call']:.1f} ms the call)", f["ms_per_item"] <= 2, sid=key)
+        one = r["single"]
+        t.add(name, f"single-slot pick: {one['slots']} slots busy, one ends, one `feed()`",
+              "≤ 2 ms per pick", f"{one['ms']:.2f} ms median, {one['max_ms']:.2f} ms max "
+              f"({one['sent']:.0f} sent; this process's CPU {one['cpu_ms']:.1f} ms)",
+              one["ms"] <= 2 and one["sent"] >= 1, sid=sid + " single")
+        t.add(name, "`feed()` with nothing free (the timer's call, every second)", "—",
+              f"{r['idle']['ms']:.2f} ms (CPU {r['idle']['cpu_ms']:.1f} ms)", sid=sid + " idle")
+        t.add(name, "of which `repository.backlog` (the grouped scan of unfinished items)", "—",
+              f"{r['backlog_query_ms']:.2f} ms", sid=sid + " backlog")
+
+
+def _breakdown(s: dict[str, Any]) -> list[str]:
+    tp = s.get("throughput")
+    if not tp or "error" in tp or "breakdown" not in tp:
+        return []
+    b = tp["breakdown"]
+    bench, full = b["bench"], b.get("all_checks")
+    bare = tp["bare"]
+    noop_cpu = bare["noop_result"]["cpu"] / bare["noop_result"]["n"] * 1000
+    svc = tp["service"]
+    lines = [
+        "## Where an article's time goes at L=0",
+        "",
+        f"`bench/breakdown.py`: `app.batches.runner.run_item` called in one thread, item after "
+        f"item, on the run's SQLite database, Redis and the fake LLM at L=0, with timers around "
+        f"the functions it calls ({bench['n']} articles after 20 not counted; the all-checks "
+        f"column: {full['n'] if full else 0} articles with the duplicate corpus at its full "
+        "200-article window). Mean (median) ms per article.",
+        "",
+        "| phase | what | the bench's checks | every check (the default) |",
+        "|---|---|---|---|",
+    ]
+    what = {
+        "feed": bench["feed_how"],
+        "claim": "claim transaction: `state.claim_item`, the item's job, commit",
+        "budget": "cost reservation and checkpoint set-up",
+        "stream": "`ratelimit.generate`: openai SDK streaming from the fake server",
+        "quality": "`quality_gate.judge`: the quality checks",
+        "complete": "completion transaction: `state.complete_item` (article, recount), commit",
+        "publish": "progress events and the Celery progress mirror (Redis)",
+    }
+
+    def cell(r: dict[str, Any] | None, phase: str) -> str:
+        if not r:
+            return "—"
+        return f"{r['mean_ms'][phase]:.2f} ({r['median_ms'][phase]:.2f})"
+
+    for phase in PHASES:
+        lines.append(f"| {phase} | {what[phase]} | {cell(bench, phase)} | {cell(full, phase)} |")
+    lines += [
+        f"| **sum** | in-process wall per article | {bench['wall_ms']:.1f} | "
+        f"{full['wall_ms']:.1f} |" if full else "",
+        f"| | in-process CPU per article | {bench['cpu_ms']:.1f} | "
+        f"{full['cpu_ms']:.1f} |" if full else "",
+        "",
+        f"End to end ({svc['n']} titles, {tp['C']} threads): worker CPU "
+        f"{svc['cpu'] / svc['n'] * 1000:.1f} ms per article, "
+        f"{_per(svc['commands'], svc['n']):.1f} Redis commands per article; bare Celery's no-op "
+        f"with results: {noop_cpu:.2f} ms CPU and "
+        f"{_per(bare['noop_result']['commands'], bare['noop_result']['n']):.1f} commands per "
+        "task (Celery's own share of each article).",
+        "",
+    ]
+    return [line for line in lines if line is not None]
+
+
+def _kept(s: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    b = s.get("fairness-b")
+    if b and "load" in b and b["load"]:
+        load = b["load"]
+        lines += ["## API latency under load", "",
+                  f"During fairness B: open loop, {load['rate']:g} req/s alternating /progress and "
+                  "/status of the 50-title batch, 32 keep-alive connections; latency from when "
+                  "each request was due.", ""]
+        for path, values in load["latencies"].items():
+            ordered = sorted(values)
+            if ordered:
+                p50 = ordered[len(ordered) // 2]
+                p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+                lines.append(f"- GET {path.rsplit('/', 1)[-1]}: p50 {p50:.1f} ms, p99 "
+                             f"{p99:.1f} ms (target p99 ≤ 50 ms: {verdict(p99 <= 50)}; "
+                             f"{len(ordered)} requests)")
+        lines += [f"- errors: {load['errors']}", ""]
+    cmds = []
+    for key in ("makespan-threads", "makespan-prefork", "makespan-c200"):
+        m = s.get(key)
+        if m and "commands" in m:
+            per = _per(m["commands"], m["N"])
+            cmds.append(f"- {key} (L={m['L']:g} s): {per:.1f} per article (issue 6 target ≤ 15: "
+                        f"{verdict(per <= 15)}): {_top(m['commands'], m['N'])}")
+    tp = s.get("throughput")
+    if tp and "service" in tp:
+        svc, bare = tp["service"], tp["bare"]
+        cmds.append(f"- throughput (L=0): {_per(svc['commands'], svc['n']):.1f} per article: "
+                    f"{_top(svc['commands'], svc['n'])}")
+        for name in ("noop_result", "noop"):
+            r = bare[name]
+            cmds.append(f"- bare {name}: {_per(r['commands'], r['n']):.1f} per task: "
+                        f"{_top(r['commands'], r['n'])}")
+    if cmds:
+        lines += ["## Redis commands per article (INFO commandstats)", "", *cmds, ""]
+    rl = s.get("ratelimit")
+    if rl and "busiest" in rl:
+        allowed, need = rl["limit"] * rl["span"] / 60, 0.9 * rl["limit"] * rl["span"] / 60
+        lines += [
+            "## Shared rate limit", "",
+            f"Two worker processes (threads, 4 slots each), `LLM_RPM={rl['limit']}`, fake LLM "
+            f"at 50 ms, {rl['span']:g} s counted on the fake provider's own request "
+            f"timestamps: busiest {rl['span']:g} s window {rl['busiest']} requests (limit "
+            f"{allowed:g}: {verdict(rl['busiest'] <= allowed)}); {rl['reached']} requests in the "
+            f"first {rl['span']:g} s ({rl['reached'] / allowed:.0%} of the limit; ≥ 90 %: "
+            f"{verdict(rl['reached'] >= need)}).", ""]
+    bulk = s.get("bulk")
+    if bulk and "single_ms" in bulk:
+        lines += [
+            "## Bulk submit", "",
+            f"- one POST of 100 titles, time to 202: {bulk['single_ms']:.0f} ms median of 5 "
+            f"({bulk['single_max_ms']:.0f} ms max)",
+            f"- 10 such POSTs at once: {bulk['parallel_wall_ms']:.0f} ms to the last 202 "
+            f"({bulk['parallel_median_ms']:.0f} ms median)", ""]
+    return lines
+
+
+def _notes(s: dict[str, Any]) -> list[str]:
+    """What the figures say, computed from them (only for the scenarios that ran)."""
+    notes = []
+    busy = [(k, m) for k, m in s.items() if k.startswith("makespan-") and "cpu" in m]
+    if busy:
+        notes.append("- CPU: the makespan workers kept "
+                     + ", ".join(f"{m['cpu'] / m['seconds']:.2f} cores ({k})" for k, m in busy)
+                     + " busy on average (worker process tree, user + system). A run whose "
+                     "worker is far from its cores and still misses its ratio was held back "
+                     "by the rest of the machine (see the load averages) or by waiting "
+                     "(database locks, Redis), not by its own CPU.")
+    tp = s.get("throughput")
+    if tp and "breakdown" in tp and "error" not in tp:
+        b = tp["breakdown"]["bench"]
+        top = sorted(((v, k) for k, v in b["mean_ms"].items() if k in PHASES), reverse=True)
+        notes.append(f"- Per article at L=0 (in process, one thread): {b['wall_ms']:.0f} ms wall, "
+                     f"{b['cpu_ms']:.0f} ms CPU; the largest phases: "
+                     + ", ".join(f"{k} {v:.1f} ms" for v, k in top[:3]) + ".")
+        full = tp["breakdown"].get("all_checks")
+        if full:
+            notes.append(f"- With every quality check on (the default), the checks alone take "
+                         f"{full['mean_ms']['quality']:.0f} ms per article once the category has "
+                         "200 articles (the duplicate check builds a MinHash of each of the 200 "
+                         f"newest on every article): {full['cpu_ms']:.0f} ms CPU per article in "
+                         "all, which caps a worker process at about "
+                         f"{1000 / max(full['cpu_ms'], 1):.1f} articles per CPU-second whatever "
+                         "the scheduling.")
+    for label, r in (s.get("dispatch") or {}).items():
+        if isinstance(r, dict) and r.get("feeder") and "backlog_query_ms" in r:
+            notes.append(f"- Dispatch ({label}): with {r['items']:,} items waiting, one feed "
+                         f"that sends nothing takes {r['idle']['ms']:.0f} ms, of which the "
+                         f"backlog query {r['backlog_query_ms']:.0f} ms; the fair pick itself is "
+                         "microseconds (bench/fairness_sim.py). A feed runs after every item and "
+                         "every second in each worker, so its cost is paid per article.")
+    return notes
+
+
+def table_of(s: dict[str, Any]) -> Table:
+    table = Table()
+    _sched(table, s)
+    _makespan(table, s)
+    _throughput(table, s)
+    _dispatch(table, s)
+    return table
+
+
+def render(results: dict[str, Any], machine: dict[str, str],
+           baseline: dict[str, Any] | None = None) -> str:
+    """The report; with `baseline` (an earlier run's results.json, e.g. before a change), its
+    figures in a last column, measure by measure."""
+    s = results["scenarios"]
+    table = table_of(s)
+    before = table_of(baseline["scenarios"]) if baseline else None
+    label = f"before ({baseline.get('label', 'baseline')})" if baseline else "before"
+    groups = [f"- {g['title']} ({', '.join(g['scenarios'])}): {g['seconds']:.0f} s, load "
+              f"{_load(g['load_before'])} before, {_load(g['load_after'])} after"
+              + (f"; **error**: {g['error']}" if "error" in g else "")
+              for g in results["groups"]]
+    checks = results["checks"] or "all (the default)"
     lines = [
         "# Benchmark results",
         "",
         f"Written by `make bench` (`.venv/bin/python -m bench.run`) on "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {results['minutes']:.1f} min. "
-        "Do not edit by hand: rerun it.",
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC in {results['minutes']:.1f} min"
+        + (" (`--quick`: small sizes, not the issue's)" if results["quick"] else "")
+        + ". Do not edit by hand: rerun it.",
+        *(["", f"Code: `{results['label']}` (this branch's commit; its `app/` is what ran)."]
+          if results.get("label") else []),
+        *(["", f"Note: {results['note']}"] if results.get("note") else []),
         "",
         "## Machine",
         "",
         *[f"- {k}: {v}" for k, v in machine.items()],
-        f"- Redis: redis-server {results['redis_version']} (private, loopback, no persistence)",
-        f"- Databases: {', '.join(labels)} (fresh, migrated with Alembic)",
-        f"- Load average (1/5/15 min) before the run: {_load(results['load'][0])}; after: "
-        f"{_load(results['load'][1])}. Everything here shares the two cores: the worker, the "
-        "API, Redis, the database, the fake LLM, the load generator and anything else running; "
-        "tail latencies move with that.",
+        f"- Redis: redis-server {results.get('redis_version', '?')} (private, loopback, no "
+        "persistence); databases: a fresh SQLite per scenario group"
+        + (", PostgreSQL for the dispatch cost" if results["postgres"] else
+           " (no TEST_POSTGRES_URL: no PostgreSQL)"),
+        "- Everything shares the machine's cores: workers, API, Redis, the database, the fake "
+        "LLM, the load generator and whatever else runs (load averages per group below); wall "
+        "times move with that, CPU times much less.",
         "",
         "## Set-up",
         "",
-        f"- Worker: `celery -A app.celery_app worker --pool=threads --concurrency={C} "
-        "--without-gossip --without-mingle --loglevel=INFO`, default settings (acks late, "
-        "prefetch 1, task events off unless Flower switches them on).",
-        f"- LLM: `python -m tests.support.fake_openai --latency L --chunks {CHUNKS}` "
-        "(OpenAI-compatible, streamed through the openai SDK like production).",
-        "- API: one `uvicorn app.main:app` process, `--no-access-log`. Load from the bench "
-        f"process: open loop, {API_RATE} req/s alternating /progress and /status of the "
-        "running batch, 32 keep-alive connections (a minimal HTTP/1.1 client on uvloop: httpx "
-        "cost more CPU than the API it measured); latency counts from when each request was "
-        "due.",
-        "- Bare Celery: tasks in `bench/tasks.py` on the same app, settings, Redis and worker "
-        "flags (`-I bench.tasks`); each ends with one INCR so the bench sees it finish.",
+        "- Workers: the plan's `start_celery_worker.sh --concurrency=C -n NAME --without-gossip "
+        "--without-mingle` (queues `celery,maintenance`), pool from `CELERY_POOL` (prefork when "
+        "unset); acks late, prefetch 1, task events off.",
+        "- LLM: `python -m tests.support.fake_openai --latency L --chunks 8` (OpenAI-compatible, "
+        "streamed through the openai SDK like production).",
+        "- API: one `uvicorn app.main:app` process, `--no-access-log`; times of items are their "
+        "`started_at` / `finished_at` from `GET /api/tasks/{id}/status`.",
+        f"- Quality checks in the end-to-end runs: `QUALITY_CHECKS={checks}` (see the breakdown "
+        "for what the duplicate check costs).",
+        "- Bare Celery: tasks in `bench/tasks.py` on the same app, settings, Redis, worker script "
+        "and flags (`-I bench.tasks`); each ends with one INCR so the bench sees it finish.",
+        "- Single scenarios: `python -m bench.run --only NAME` (`--list` names them).",
+        "",
+        "Scenario groups:",
+        "",
+        *groups,
         "",
         "## Results",
         "",
-        *rows,
+        *table.lines(before, label),
         "",
+        *(["## Reading the figures", "", *notes, ""] if (notes := _notes(s)) else []),
+        *_breakdown(s),
+        *_kept(s),
     ]
-    pre = primary.get("prefork")
-    if pre:
-        lines += [
-            f"Prefork for comparison ({primary['label']}, C={C}, no API load): makespan "
-            f"{pre['seconds']:.2f} s = {pre['seconds'] / pre['ideal']:.3f} × ideal, worker RSS "
-            f"{pre['rss']:.0f} MB peak ({pre['rss_idle']:.0f} MB idle) for {C + 1} "
-            "processes.",
-            "",
-        ]
-    rl = primary.get("ratelimit")
-    if rl:
-        allowed, need = rl["limit"] * rl["span"] / 60, 0.9 * rl["limit"] * rl["span"] / 60
-        lines += [
-            "## Shared rate limit",
-            "",
-            f"Two worker processes (threads, 4 slots each), `LLM_RPM={rl['limit']}`, fake LLM "
-            f"at 50 ms, {rl['span']:g} s counted on the fake provider's own request "
-            f"timestamps: busiest {rl['span']:g} s window {rl['busiest']} requests (limit "
-            f"{allowed:g}: {_ok(rl['busiest'] <= allowed)}); {rl['reached']} requests in the "
-            f"first {rl['span']:g} s ({rl['reached'] / allowed:.0%} of the limit; ≥ 90%: "
-            f"{_ok(rl['reached'] >= need)}).",
-            "",
-        ]
-    o = primary["overhead"]
-    ours_ms = o["seconds"] / o["n"] * 1000
-    lines += [
-        "## Reading the figures",
-        "",
-        f"- Overhead: at L=0 the LLM call alone (openai SDK, streamed from the fake server, no "
-        f"database, no events) costs {llm_ms - noop_ms:.1f} ms per task more than a no-op on "
-        f"the same pool; the service adds {ours_ms - llm_ms:.1f} ms ({primary['label']}) on top: "
-        "the claim and completion transactions (a completion recounts the batch under its row "
-        "lock, where concurrent items queue), the article insert and two progress events. Twenty "
-        "threads share one GIL and, on SQLite, one writer.",
-        "- Makespan: with a fixed L the twenty slots run in lock-step waves, and each wave's "
-        "twenty claims and twenty completions queue on the batch row; that queue, not Celery, "
-        "is the gap to the sleeping task.",
-        "- Redis: Celery itself spends about ten commands per task with late acks (LPUSH, BRPOP, "
-        "two MULTI/EXEC blocks for the unacked bookkeeping), plus 3-4 PUBLISHes of task events "
-        "while Flower watches; the service adds the claim and completion events, one SET of "
-        "the batch's Celery progress and a shared cancel check every 0.5 s per process.",
-        "",
-    ]
-    lines += ["## Redis commands per article, by command", ""]
-    for s in services:
-        lines.append(f"- {s['label']}, L={L:g}: {_top(s['makespan']['commands'], N)}")
-        lines.append(f"- {s['label']}, L=0: {_top(s['overhead']['commands'], N0)}")
-    if watched:
-        lines.append(f"- {primary['label']}, L=0, CELERY_TASK_EVENTS=true: "
-                     f"{_top(watched['commands'], watched['n'])}")
-    lines.append(f"- bare no-op: {_top(bare['noop']['commands'], bare['noop']['n'])}")
-    lines.append("")
-    path.write_text("\n".join(lines))
+    return "\n".join(lines)

@@ -1,305 +1,101 @@
-"""`make bench`: the service against bare Celery, on a real redis-server and the fake LLM.
+"""`make bench`: every benchmark in one run, on a private redis-server, real workers and the fake
+LLM, written side by side to bench/RESULTS.md (each figure with its target and PASS/MISS).
 
-    .venv/bin/python -m bench.run [--postgres auto|none|URL] [--out bench/RESULTS.md]
+    .venv/bin/python -m bench.run [--only NAME[,NAME...]] [--postgres auto|none|URL]
+                                  [--checks bench|all] [--out PATH] [--quick] [--list]
 
-Runs in about five minutes and writes bench/RESULTS.md (see bench/report.py for the table).
-Everything listens on loopback only and every phase is bounded in count and time.
+Scenarios (``--only`` takes these names, or a prefix such as ``fairness`` or ``makespan``):
+
+    fairness-a  fairness-b  priority              C=4, L=1 s (bench/sched.py)
+    makespan-prefork  makespan-threads  makespan-c200   (bench/makespan.py)
+    throughput  L=0 against bare Celery, with the per-article breakdown (bench/throughput.py)
+    dispatch    the feeder's cost with a 10,000-item backlog (bench/dispatch_cost.py)
+    bulk  ratelimit                               earlier issues' figures (bench/extras.py)
+
+A full run takes about eight minutes and writes bench/RESULTS.md; with ``--only`` the report of
+what ran is printed (and written only to an explicit ``--out``). Every scenario group gets a
+fresh SQLite database and an emptied Redis; every process it starts is stopped when it ends,
+fails or is interrupted (SIGINT/SIGTERM). Everything listens on loopback only.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import os
-import statistics
+import signal
+import sys
 import tempfile
-import threading
 import time
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
+import traceback
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
-import httpx
+from app.cli.embedded_redis import RedisServer
+from bench import extras, makespan, procs, sched, throughput
+from bench.common import Context
 
-from app.cli.embedded_redis import RedisServer, free_port
-from bench import procs
-from bench.load import Load
-
-N, L, C = 200, 2.0, 20  # the issue's makespan run
-N0 = 500  # articles in the L=0 overhead run
-API_RATE = 200  # requests/s on /progress and /status during the makespan run
-RPM, RPM_SPAN = 120, 60.0  # the shared rate limit run
-CHUNKS = 8  # streamed content chunks per fake completion
+# Duplicate detection compares each article with its category's newest 200 (bench/RESULTS.md
+# shows its cost per article): on two shared cores it alone would make the L=0 and C=200 runs
+# take many minutes. The end-to-end runs leave it out; the breakdown measures it too.
+BENCH_CHECKS = "length,structure,language,refusal,truncated"
+BASELINE = procs.ROOT / "bench" / "baseline.json"
 
 
-class Bench:
-    def __init__(self, workdir: Path, redis_url: str, fakes: dict[str, str]) -> None:
-        import redis
+def dispatch(ctx: Context, which: list[str]) -> dict[str, Any]:
+    """The feeder's cost in a child process per database (SQLite; PostgreSQL when found)."""
+    from tests.support.stack import postgres_database
 
-        self.workdir, self.redis_url, self.fakes = workdir, redis_url, fakes
-        self.redis = redis.Redis.from_url(f"{redis_url}/0")
-        self.events = redis.Redis.from_url(f"{redis_url}/2")
+    out: dict[str, Any] = {}
+    items = "2000" if ctx.quick else "10000"
+    with ExitStack() as stack:
+        dbs = [("SQLite", ctx.sqlite_url)]
+        if ctx.postgres_url:
+            dbs.append(("PostgreSQL", stack.enter_context(postgres_database(ctx.postgres_url))))
+        for label, url in dbs:
+            env = ctx.env(ctx.fake_llm(0.0), url, CELERY_BROKER_URL=f"{ctx.redis_url}/3",
+                          CELERY_RESULT_BACKEND=f"{ctx.redis_url}/4", LOG_LEVEL="WARNING")
+            try:
+                out[label] = ctx.child("bench.dispatch_cost", env, "--items", items)
+            finally:
+                import redis
 
-    def env(self, database_url: str, llm_url: str, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
-        env.update({
-            "CELERY_BROKER_URL": f"{self.redis_url}/0",
-            "CELERY_RESULT_BACKEND": f"{self.redis_url}/1",
-            "REDIS_URL": f"{self.redis_url}/2",
-            "DATABASE_URL": database_url, "OPENAI_BASE_URL": llm_url,
-            "OPENAI_API_KEY": "sk-bench", "OPENAI_MODEL": "bench-model", "LLM_PROVIDER": "",
-            "MAX_TITLES_PER_BATCH": "1000", "LOG_LEVEL": "INFO", "API_TOKEN": "",
-            "LLM_RPM": "0", "LLM_TPM": "0", "PYTHONPATH": str(procs.ROOT),
-        })
-        env.update(extra)
-        return env
-
-    def reset_redis(self) -> None:
-        self.redis.flushall()
-
-    def commands(self) -> Counter[str]:
-        calls = procs.command_calls(self.redis)
-        for own in ("info", "config|resetstat", "config"):
-            calls.pop(own, None)
-        return calls
-
-    # -- bare Celery ---------------------------------------------------------------------
-    def bare(self) -> dict[str, Any]:
-        """The baselines: sleep(L) makespan, no-op and LLM-call-only tasks at C slots."""
-        from app.celery_app import app
-
-        env = self.env(f"sqlite:///{self.workdir / 'bare.db'}", self.fakes["L0"])
-        w = procs.worker("bare", env, self.workdir, pool="threads", concurrency=C,
-                         include="bench.tasks")
-        out: dict[str, Any] = {}
-        try:
-            def run(name: str, count: int, args: Any) -> dict[str, Any]:
-                self.events.delete("bench:done")
-                self.redis.config_resetstat()
-                cpu0, t0 = procs.cpu_seconds(w.pid), time.perf_counter()
-                for i in range(count):  # as dispatch sends items: no result to wait for
-                    app.send_task(name, args=args(i), ignore_result=True)
-                polls = 0
-                while int(self.events.get("bench:done") or 0) < count:
-                    polls += 1
-                    time.sleep(0.02)
-                seconds = time.perf_counter() - t0
-                calls = self.commands()
-                calls["get"] -= polls + 1  # the bench's own polling
-                return {"seconds": seconds, "cpu": procs.cpu_seconds(w.pid) - cpu0,
-                        "commands": +calls, "n": count}
-
-            out["sleep"] = run("bench.tasks.sleep", N, lambda i: [L])
-            out["noop"] = run("bench.tasks.noop", N0, lambda i: [])
-            out["llm"] = run("bench.tasks.llm_call", N0, lambda i: [f"Bare title {i}"])
-            out["rss"] = procs.rss_mb(w.pid)
-        finally:
-            w.stop()
-        return out
-
-    # -- the service ---------------------------------------------------------------------
-    def service(self, label: str, database_url: str, primary: bool) -> dict[str, Any]:
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        self.reset_redis()
-        api = procs.api_server(self.env(database_url, self.fakes["L2"]), port, self.workdir)
-        out: dict[str, Any] = {}
-        try:
-            with httpx.Client(base_url=base, timeout=30) as client:
-                out["makespan"] = self.makespan(client, base, database_url, pool="threads")
-                out["overhead"] = self.overhead(client, database_url)
-                if primary:
-                    out["events"] = self.overhead(client, database_url,
-                                                  CELERY_TASK_EVENTS="true")
-                    out["prefork"] = self.makespan(client, None, database_url, pool="prefork")
-                    out["ratelimit"] = self.ratelimit(client, database_url)
-                out["bulk"] = bulk_submit(client, base)
-        finally:
-            api.stop()
-            self.reset_redis()
-        out["label"] = label
-        return out
-
-    def makespan(self, client: httpx.Client, base: str | None, database_url: str,
-                 pool: str) -> dict[str, Any]:
-        """N titles at latency L on C slots; with `base`, API load runs alongside."""
-        env = self.env(database_url, self.fakes["L2"])
-        w = procs.worker(f"{pool}{C}", env, self.workdir, pool=pool, concurrency=C)
-        rss_idle = procs.rss_mb(w.pid)
-        peak = Peak(w.pid).start()
-        try:
-            self.redis.config_resetstat()
-            cpu0, t0 = procs.cpu_seconds(w.pid), time.time()
-            task_id = post(client, [f"Makespan title {i}" for i in range(N)])
-            load = None
-            if base:
-                paths = [f"/api/tasks/{task_id}/progress", f"/api/tasks/{task_id}/status"]
-                load = Load(base, paths, API_RATE, max_seconds=N * L / C * 3).start()
-            status = wait_final(client, task_id, timeout=N * L / C * 5)
-            loaded = load.stop() if load else None
-            cpu = procs.cpu_seconds(w.pid) - cpu0
-            calls = self.commands()
-        finally:
-            rss = peak.stop()
-            w.stop()
-        seconds = finished_at(status) - t0
-        return {"seconds": seconds, "ideal": N * L / C, "status": status["status"],
-                "commands": calls, "n": N, "cpu": cpu, "rss": rss, "rss_idle": rss_idle,
-                "load": loaded, "pool": pool}
-
-    def overhead(self, client: httpx.Client, database_url: str,
-                 **env: str) -> dict[str, Any]:
-        """N0 articles at L=0 on C slots: wall, worker CPU and Redis commands per article."""
-        w = procs.worker(f"threads{C}-L0", self.env(database_url, self.fakes["L0"], **env),
-                         self.workdir, pool="threads", concurrency=C)
-        try:
-            self.redis.config_resetstat()
-            cpu0, t0 = procs.cpu_seconds(w.pid), time.time()
-            task_id = post(client, [f"Overhead title {i}" for i in range(N0)])
-            status = wait_final(client, task_id, timeout=300, interval=0.05)
-            cpu = procs.cpu_seconds(w.pid) - cpu0
-            calls = self.commands()
-        finally:
-            w.stop()
-        return {"seconds": finished_at(status) - t0, "cpu": cpu, "commands": calls, "n": N0,
-                "status": status["status"]}
-
-    def ratelimit(self, client: httpx.Client, database_url: str) -> dict[str, Any]:
-        """Two worker processes share LLM_RPM=120 for RPM_SPAN s (fake LLM in this process,
-        so the windows are counted on the provider's own request timestamps)."""
-        from tests.support.fake_openai import Behavior, FakeOpenAI
-
-        fake = FakeOpenAI(default=Behavior(latency=0.05, chunks=2)).start()
-        env = self.env(database_url, fake.base_url, LLM_RPM=str(RPM))
-        workers = []
-        try:
-            for name in ("rpm-a", "rpm-b"):
-                workers.append(procs.worker(name, env, self.workdir, pool="threads",
-                                            concurrency=4))
-            task_id = post(client, [f"Rate limited title {i}" for i in range(int(RPM * 1.6))])
-            deadline = time.monotonic() + RPM_SPAN * 3
-            while time.monotonic() < deadline:
-                starts = [r.started for r in fake.requests]
-                if starts and max(starts) - min(starts) >= RPM_SPAN:
-                    break
-                time.sleep(0.2)
-            client.post(f"/api/tasks/{task_id}/cancel")
-            wait_final(client, task_id, timeout=60)
-            starts = sorted(r.started for r in fake.requests)
-        finally:
-            for w in workers:
-                w.stop()
-            fake.stop()
-        return {"busiest": max_in_window(starts, RPM_SPAN),
-                "reached": sum(1 for s in starts if s < starts[0] + RPM_SPAN) if starts else 0,
-                "limit": RPM, "span": RPM_SPAN}
+                redis.Redis.from_url(f"{ctx.redis_url}/3").flushdb()
+    return {"dispatch": out}
 
 
-class Peak:
-    """Samples the RSS of a process tree every 0.25 s and keeps the maximum."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid, self.peak = pid, 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def start(self) -> Peak:
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.25):
-            self.peak = max(self.peak, procs.rss_mb(self.pid))
-
-    def stop(self) -> float:
-        self._stop.set()
-        self._thread.join(5)
-        return max(self.peak, procs.rss_mb(self.pid))
+Group = tuple[str, Callable[[Context, list[str]], dict[str, Any]], list[str]]
+GROUPS: list[Group] = [
+    ("scheduling, C=4, L=1 s", sched.run, ["fairness-a", "fairness-b", "priority"]),
+    ("makespan", makespan.run, list(makespan.RUNS)),
+    ("throughput at L=0", throughput.run, ["throughput"]),
+    ("dispatch cost", dispatch, ["dispatch"]),
+    ("earlier figures", extras.run, ["bulk", "ratelimit"]),
+]
+ALL = [name for _, _, names in GROUPS for name in names]
 
 
-def post(client: httpx.Client, titles: list[str]) -> str:
-    response = client.post("/api/tasks/generate-articles",
-                           json={"titles": titles, "category": "bench"})
-    response.raise_for_status()
-    return str(response.json()["task_id"])
-
-
-def wait_final(client: httpx.Client, task_id: str, timeout: float,
-               interval: float = 0.1) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        progress = client.get(f"/api/tasks/{task_id}/progress").json()
-        if progress["status"] in ("completed", "partially_completed", "failed", "cancelled"):
-            return dict(client.get(f"/api/tasks/{task_id}/status").json())
-        time.sleep(interval)
-    raise TimeoutError(f"batch {task_id} did not end within {timeout} s")
-
-
-def finished_at(status: dict[str, Any]) -> float:
-    when = datetime.fromisoformat(status["finished_at"])
-    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
-
-
-def max_in_window(starts: list[float], window: float) -> int:
-    j = best = 0
-    for i, start in enumerate(starts):
-        while j < len(starts) and starts[j] < start + window:
-            j += 1
-        best = max(best, j - i)
-    return best
-
-
-def bulk_submit(client: httpx.Client, base: str) -> dict[str, Any]:
-    """Time to 202: one POST of 100 titles (5 times), then 10 such POSTs at once."""
-    titles = [f"Bulk title {i}" for i in range(100)]
-    singles = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        post(client, titles)
-        singles.append((time.perf_counter() - t0) * 1000)
-
-    async def parallel() -> tuple[float, list[float]]:
-        async with httpx.AsyncClient(base_url=base, timeout=60) as aclient:
-            async def one() -> float:
-                t = time.perf_counter()
-                r = await aclient.post("/api/tasks/generate-articles",
-                                       json={"titles": titles, "category": "bench"})
-                r.raise_for_status()
-                return (time.perf_counter() - t) * 1000
-
-            t0 = time.perf_counter()
-            each = await asyncio.gather(*(one() for _ in range(10)))
-            return (time.perf_counter() - t0) * 1000, list(each)
-
-    wall, each = asyncio.run(parallel())
-    return {"single_ms": statistics.median(singles), "single_max_ms": max(singles),
-            "parallel_wall_ms": wall, "parallel_median_ms": statistics.median(each)}
-
-
-@contextmanager
-def databases(choice: str) -> Iterator[list[tuple[str, str]]]:
-    """SQLite always; PostgreSQL when reachable (a fresh database, dropped afterwards)."""
-    from tests.support.stack import migrate, postgres_database
-
-    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="ta-bench-db-") as tmp:
-        sqlite = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        migrate(sqlite)
-        found = [("SQLite", sqlite)]
-        admin = postgres_url(choice)
-        if admin:
-            found.append(("PostgreSQL", stack.enter_context(postgres_database(admin))))
-        yield found
+def select(only: str | None) -> list[str]:
+    if not only:
+        return ALL
+    chosen = []
+    for want in (w.strip() for w in only.split(",") if w.strip()):
+        hits = [n for n in ALL if n == want or n.startswith(want + "-") or n.startswith(want)]
+        if not hits:
+            raise SystemExit(f"no scenario {want!r}; the scenarios: {', '.join(ALL)}")
+        chosen += [h for h in hits if h not in chosen]
+    return chosen
 
 
 def postgres_url(choice: str) -> str | None:
+    """TEST_POSTGRES_URL / BENCH_POSTGRES_URL (or the URL given), when it answers."""
     if choice == "none":
         return None
     candidates = [choice] if choice != "auto" else [
-        os.environ.get("BENCH_POSTGRES_URL", ""), os.environ.get("TEST_POSTGRES_URL", ""),
-        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"]
+        os.environ.get("BENCH_POSTGRES_URL", ""), os.environ.get("TEST_POSTGRES_URL", "")]
     import sqlalchemy as sa
 
     for url in filter(None, candidates):
@@ -315,51 +111,126 @@ def postgres_url(choice: str) -> str | None:
     return None
 
 
+def _commit() -> str:
+    """The checkout's commit (and whether it has changes), to label a run."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=procs.ROOT, capture_output=True,
+                              text=True, check=False).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + ("+changes" if git("status", "--porcelain", "--", "app") else "")
+
+
+def _interrupted(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(f"bench: stopped by signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Benchmarks for issue 6; writes RESULTS.md")
-    parser.add_argument("--postgres", default="auto", help="auto (default), none, or a URL")
-    parser.add_argument("--out", default=str(procs.ROOT / "bench" / "RESULTS.md"))
+    parser = argparse.ArgumentParser(description="Benchmarks (issues 6 and 10); writes RESULTS.md")
+    parser.add_argument("--only", help="comma-separated scenarios (or prefixes); see --list")
+    parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.add_argument("--postgres", default="auto",
+                        help="auto (TEST_POSTGRES_URL or BENCH_POSTGRES_URL), none, or a URL")
+    parser.add_argument("--checks", default="bench", choices=("bench", "all"),
+                        help=f"quality checks of the services: bench ({BENCH_CHECKS}) or all")
+    parser.add_argument("--out", help="where to write the report (default: bench/RESULTS.md "
+                        "for a full run; with --only, standard output only)")
     parser.add_argument("--quick", action="store_true", help="small sizes, to try the harness")
+    parser.add_argument("--baseline", default=str(BASELINE),
+                        help="an earlier run's results JSON, shown as a 'before' column "
+                        "(default: bench/baseline.json when it exists; 'none' for no column)")
+    parser.add_argument("--save", help="also write this run's results JSON here (a baseline)")
+    parser.add_argument("--render", metavar="JSON",
+                        help="run nothing: write the report of a saved results JSON")
     args = parser.parse_args(argv)
-    if args.quick:
-        global N, N0, RPM_SPAN
-        N, N0, RPM_SPAN = 40, 100, 10.0
+    if args.list:
+        print("\n".join(ALL))
+        return
+    if args.render:
+        saved = json.loads(Path(args.render).read_text())
+        report(saved, Path(args.out) if args.out else None, args.baseline)
+        return
+    which = select(args.only)
+    out = Path(args.out) if args.out else (None if args.only else
+                                            procs.ROOT / "bench" / "RESULTS.md")
+    signal.signal(signal.SIGTERM, _interrupted)
 
     workdir = Path(tempfile.mkdtemp(prefix="ta-bench-"))
     server = RedisServer(workdir / "redis").start()
-    # This process pings workers and migrates databases: point its settings first.
+    # This process pings workers and sends bare tasks: point its settings first.
     os.environ.update({"CELERY_BROKER_URL": f"{server.url}/0",
                        "CELERY_RESULT_BACKEND": f"{server.url}/1",
                        "REDIS_URL": f"{server.url}/2", "LOG_LEVEL": "WARNING"})
+    ctx = Context(workdir, server.url, postgres_url=postgres_url(args.postgres),
+                  quick=args.quick, checks=None if args.checks == "all" else BENCH_CHECKS)
+    results: dict[str, Any] = {"scenarios": {}, "groups": [], "which": which,
+                               "label": _commit(),
+                               "checks": ctx.checks, "quick": args.quick,
+                               "postgres": bool(ctx.postgres_url)}
     started = time.monotonic()
-    load_before = os.getloadavg()
-    fakes: dict[str, procs.Proc] = {}
+    print(f"bench: redis {server.url}; logs in {workdir}", flush=True)
     try:
-        env = {**os.environ, "PYTHONPATH": str(procs.ROOT)}
-        fakes["L2"], l2 = procs.fake_llm(L, CHUNKS, env, workdir)
-        fakes["L0"], l0 = procs.fake_llm(0.0, CHUNKS, env, workdir)
-        bench = Bench(workdir, server.url, {"L2": l2, "L0": l0})
-        print(f"bench: redis {server.url}, fake LLM {l2} (L={L:g} s) and {l0} (L=0); "
-              f"logs in {workdir}", flush=True)
-        results: dict[str, Any] = {"bare": bench.bare(), "services": []}
-        print("bench: bare Celery done", flush=True)
-        with databases(args.postgres) as dbs:
-            for i, (label, url) in enumerate(dbs):
-                results["services"].append(bench.service(label, url, primary=i == 0))
-                print(f"bench: {label} done", flush=True)
-        results["redis_version"] = bench.redis.info("server")["redis_version"]
-        results["config"] = {"N": N, "L": L, "C": C, "N0": N0, "API_RATE": API_RATE,
-                             "CHUNKS": CHUNKS}
-        results["minutes"] = (time.monotonic() - started) / 60
-        results["load"] = (load_before, os.getloadavg())
+        for title, fn, names in GROUPS:
+            chosen = [n for n in names if n in which]
+            if chosen:
+                results["groups"].append(run_group(ctx, title, fn, chosen, results))
+        results["redis_version"] = ctx.broker.info("server")["redis_version"]
     finally:
-        for proc in fakes.values():
-            proc.stop()
+        procs.stop_all()
         server.stop()
-    from bench.report import write
+    results["minutes"] = (time.monotonic() - started) / 60
+    results["machine"] = procs.machine()
+    dump = json.dumps(results, default=str, indent=1)
+    (workdir / "results.json").write_text(dump)
+    if args.save:
+        Path(args.save).write_text(dump + "\n")
+    report(results, out, args.baseline)
 
-    write(Path(args.out), results, procs.machine())
-    print(f"bench: wrote {args.out} in {results['minutes']:.1f} min", flush=True)
+
+def report(results: dict[str, Any], out: Path | None, baseline_path: str) -> None:
+    from bench.report import render
+
+    results.setdefault("machine", procs.machine())
+    baseline = None
+    if baseline_path != "none" and Path(baseline_path).exists():
+        baseline = json.loads(Path(baseline_path).read_text())
+    text = render(results, results["machine"], baseline)
+    if out is None:
+        print(text)
+    else:
+        out.write_text(text)
+        print(f"bench: wrote {out} ({results['minutes']:.1f} min run)", flush=True)
+
+
+def run_group(ctx: Context, title: str, fn: Callable[[Context, list[str]], dict[str, Any]],
+              chosen: list[str], results: dict[str, Any]) -> dict[str, Any]:
+    """One scenario group on a fresh database and an empty Redis; an error is recorded (with
+    its processes stopped) and the run goes on."""
+    from tests.support.stack import migrate
+
+    db = ctx.workdir / f"{chosen[0]}.db"
+    ctx.sqlite_url = f"sqlite:///{db}"
+    migrate(ctx.sqlite_url)
+    ctx.broker.flushall()
+    info: dict[str, Any] = {"title": title, "scenarios": chosen, "load_before": os.getloadavg()}
+    t0 = time.monotonic()
+    print(f"bench: {title}: {', '.join(chosen)} ...", flush=True)
+    try:
+        results["scenarios"].update(fn(ctx, chosen))
+    except Exception as exc:
+        info["error"] = f"{type(exc).__name__}: {exc}"
+        traceback.print_exc(file=sys.stderr)
+        for name in chosen:
+            results["scenarios"].setdefault(name, {"error": info["error"]})
+    finally:
+        procs.stop_all(keep=ctx.fake_procs())
+    info["seconds"] = time.monotonic() - t0
+    info["load_after"] = os.getloadavg()
+    print(f"bench: {title}: {info['seconds']:.0f} s" + (f" ({info['error']})"
+                                                        if "error" in info else ""), flush=True)
+    return info
 
 
 if __name__ == "__main__":

@@ -33,3 +33,11 @@ def llm_call(title: str) -> None:
     """Only the LLM call, through the same provider and SDK as the items: no DB, no events."""
     get_provider().generate(ArticleRequest(title=title, category="bench"), lambda _size: None)
     get_redis().incr(DONE_KEY)
+
+
+@app.task(name="bench.tasks.noop_result")
+def noop_result() -> int:
+    """A no-op whose result Celery stores in the result backend (same Redis), as a plain
+    `@app.task` does by default: the baseline for the service's L=0 throughput."""
+    get_redis().incr(DONE_KEY)
+    return 1
