@@ -12,7 +12,7 @@ batch, a resume, a retry of failed items, a regeneration, recovery) and every se
 worker's maintenance loop (app/worker/loop.py), whichever comes first.
 
 Safe from many processes at once: feeders take turns inside the database, in the transaction
-that reads the backlog and marks the picks (repository.serialize_feeders: SQLite's writer lock,
+that reads the backlog and marks the picks (backlog.serialize_feeders: SQLite's writer lock,
 PostgreSQL's transaction-level advisory lock), so each sees what the one before it sent and none
 over-sends. A lock in Redis would cost three to five Redis commands a feed, and a feed runs at
 every item's end; a turn in the database costs none and waits a few milliseconds at most. The
@@ -31,12 +31,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import redis
 from sqlalchemy.orm import Session
 
-from app.batches import fairness, repository, state
+from app.batches import backlog, fairness, state
 from app.batches.enums import BatchStatus
 from app.batches.progress import Snapshot, announce
 from app.config import get_settings
@@ -129,13 +128,15 @@ def _feed_once(client: redis.Redis) -> FeedReport:
     now = utcnow()
     capacity = _capacity.slots(client)
     with session_scope() as session:
-        repository.serialize_feeders(session)
-        rows = repository.backlog(session, now)
-        in_flight = sum(int(r.running) for r in rows)
+        backlog.serialize_feeders(session)
+        # No batch can take more than every slot: count no deeper into any backlog.
+        slots = capacity + margin(capacity) if capacity else 0
+        rows = backlog.unfinished_batches(session, now, cap=slots)
+        in_flight = sum(r.running for r in rows)
         candidates = [_candidate(r) for r in rows if r.dispatchable]
         report = FeedReport(capacity=capacity, in_flight=in_flight,
                             candidates=len(candidates))
-        free = max(0, capacity + margin(capacity) - in_flight) if capacity else 0
+        free = max(0, slots - in_flight)
         waiting = [c for c in candidates if c.waiting]
         if not waiting or (free == 0 and len(candidates) < 2):
             return report
@@ -149,12 +150,11 @@ def _feed_once(client: redis.Redis) -> FeedReport:
     return report
 
 
-def _candidate(row: Any) -> fairness.Candidate:
-    """A backlog row (repository.backlog) as the fair picker sees it."""
+def _candidate(row: backlog.BatchBacklog) -> fairness.Candidate:
     return fairness.Candidate(
-        batch_id=row.task_id, owner=row.owner, priority=row.priority or fairness.Priority.NORMAL,
-        waiting=int(row.waiting), running=int(row.running), created_at=row.created_at,
-        oldest_waiting_at=row.oldest,
+        batch_id=row.task_id, owner=row.owner,
+        priority=fairness.Priority(row.priority or fairness.Priority.NORMAL),
+        waiting=row.waiting, running=row.running, created_at=row.created_at,
     )
 
 
@@ -181,7 +181,7 @@ def _take(session: Session, picks: list[str], now: datetime, pending: set[str]) 
             batch = state.start_batch(session, batch_id)
             if batch is not None:
                 announce(session, Snapshot.of(batch))
-        by_batch[batch_id] = repository.take_from_backlog(session, batch_id, n, now)
+        by_batch[batch_id] = backlog.take(session, batch_id, n, now)
     ordered: list[int] = []
     for batch_id in picks:  # the dispatch order fairness chose, not batch by batch
         ids = by_batch[batch_id]
