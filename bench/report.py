@@ -175,7 +175,7 @@ def _dispatch(t: Table, s: dict[str, Any]) -> None:
               one["ms"] <= 2 and one["sent"] >= 1, sid=sid + " single")
         t.add(name, "`feed()` with nothing free (the timer's call, every second)", "—",
               f"{r['idle']['ms']:.2f} ms (CPU {r['idle']['cpu_ms']:.1f} ms)", sid=sid + " idle")
-        t.add(name, "of which `repository.backlog` (the grouped scan of unfinished items)", "—",
+        t.add(name, "of which `backlog.unfinished_batches` (the feeder's read)", "—",
               f"{r['backlog_query_ms']:.2f} ms", sid=sid + " backlog")
 
 
