@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support import http
 from tests.support.server import running_api
 from tests.support.stack import wait_for
 
@@ -43,8 +44,8 @@ def data(events: list[Event]) -> list[dict]:
 def listen_to_a_batch(base: str, titles: list[str], start_worker: Any) -> tuple[dict, list[Event]]:
     """Submit a batch, open its stream, and only then start a worker, so every item change
     happens while we listen; return when the server has ended the stream."""
-    batch = httpx.post(f"{base}/api/tasks/generate-articles",
-                       json={"titles": titles, "category": "guide"}).json()
+    batch = http.post(f"{base}/api/tasks/generate-articles",
+                      json={"titles": titles, "category": "guide"}).json()
     events: list[Event] = []
     url = f"{base}/api/tasks/{batch['task_id']}/events"
     reader = threading.Thread(target=read_stream, args=(url, events), daemon=True)
@@ -61,7 +62,7 @@ def test_stream_carries_each_item_change_and_ends_with_the_final_state(
     with running_api(database, tmp_path) as server:
         titles = ["Streaming one", "Streaming two", "Streaming three"]
         batch, events = listen_to_a_batch(server.url, titles, start_worker)
-        status = httpx.get(f"{server.url}/api/tasks/{batch['task_id']}/status").json()
+        status = http.get(f"{server.url}/api/tasks/{batch['task_id']}/status").json()
 
     messages = data(events)
     first, last = messages[0], messages[-1]
@@ -94,8 +95,8 @@ def test_stream_needs_the_token_sends_heartbeats_and_ends_on_cancel(database, tm
     with running_api(database, tmp_path, api_token="s3cret-token",
                      events_heartbeat_seconds="0.2") as server:
         auth = {"Authorization": "Bearer s3cret-token"}
-        batch = httpx.post(f"{server.url}/api/tasks/generate-articles", headers=auth,
-                           json={"titles": ["Waiting title"], "category": "guide"}).json()
+        batch = http.post(f"{server.url}/api/tasks/generate-articles", headers=auth,
+                          json={"titles": ["Waiting title"], "category": "guide"}).json()
         url = f"{server.url}/api/tasks/{batch['task_id']}/events"
 
         assert read_stream(url, []).status_code == 401
@@ -116,8 +117,8 @@ def test_stream_needs_the_token_sends_heartbeats_and_ends_on_cancel(database, tm
                                   kwargs={"params": {"token": "s3cret-token"}}, daemon=True)
         reader.start()
         wait_for(lambda: data(events), timeout=15, message="the first snapshot")
-        assert httpx.post(f"{server.url}/api/tasks/{batch['task_id']}/cancel",
-                          headers=auth).status_code == 202
+        assert http.post(f"{server.url}/api/tasks/{batch['task_id']}/cancel",
+                         headers=auth).status_code == 202
         reader.join(timeout=15)
         assert not reader.is_alive()
         last = data(events)[-1]
