@@ -96,7 +96,10 @@ def test_exit_code_says_whether_every_item_succeeded(database, tmp_path, start_w
 
 
 def test_cancel_stops_a_running_batch(database, tmp_path, start_worker):
-    start_worker(concurrency=1, offline_delay="2")
+    # Each article takes 30 s (checked for a cancel every 6 s), so the cancel lands while the
+    # first one runs and the other two wait, however long the CLI takes to start: with 2 s
+    # articles, a CLI that took 6 s to start on busy cores found two already written.
+    start_worker(concurrency=1, offline_delay="30")
     with running_api(database, tmp_path) as server:
         submitted = cli("generate", "--no-wait", "--json", "Slow one", "Slow two", "Slow three",
                         url=server.url)
