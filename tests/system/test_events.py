@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,9 +20,8 @@ Event = tuple[float, Any]  # (time received, parsed data or the raw comment line
 
 
 def read_stream(url: str, events: list[Event], *, params: dict | None = None,
-                stop_after: float | None = None) -> httpx.Response:
-    """Collect the stream's messages until the server ends it (or `stop_after` seconds)."""
-    started = time.monotonic()
+                until: Callable[[list[Event]], bool] | None = None) -> httpx.Response:
+    """Collect the stream's messages until the server ends it (or `until(events)` holds)."""
     timeout = httpx.Timeout(90, connect=10)  # a bound for a stalled stream, on a busy machine
     with httpx.stream("GET", url, params=params, timeout=timeout) as response:
         if response.status_code != 200:
@@ -32,7 +32,7 @@ def read_stream(url: str, events: list[Event], *, params: dict | None = None,
                 events.append((time.time(), json.loads(line[6:])))
             elif line.startswith(":"):
                 events.append((time.time(), line))
-            if stop_after is not None and time.monotonic() - started > stop_after:
+            if until is not None and until(events):
                 break
     return response
 
@@ -105,11 +105,17 @@ def test_stream_needs_the_token_sends_heartbeats_and_ends_on_cancel(database, tm
                               [], params={"token": "s3cret-token"})
         assert missing.status_code == 404 and "no batch" in missing.json()["detail"]
 
-        # Nobody works on it (no worker): the stream stays open with heartbeats.
+        # Nobody works on it (no worker): the stream stays open with heartbeats. Read until
+        # two have come (not for a fixed second, which a busy machine spends on the snapshot);
+        # a stream that ended or went quiet instead fails here (the read times out).
+        def pings(events: list[Event]) -> int:
+            return sum(1 for _, e in events if e == ": ping")
+
         events: list[Event] = []
-        read_stream(url, events, params={"token": "s3cret-token"}, stop_after=1.0)
+        read_stream(url, events, params={"token": "s3cret-token"},
+                    until=lambda events: pings(events) >= 2)
         assert data(events)[0]["status"] == "pending"
-        assert sum(1 for _, e in events if e == ": ping") >= 2, events
+        assert pings(events) >= 2, events
 
         # A cancel ends it: waiting items are cancelled at once and the batch is final.
         events = []
