@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 
-import httpx
-
 from tests.browser.test_page import (  # noqa: F401  (fixtures)
     ARTIFACTS,
     browser,
@@ -14,6 +12,7 @@ from tests.browser.test_page import (  # noqa: F401  (fixtures)
     submit_from_page,
     tab,
 )
+from tests.support import http
 from tests.support.server import running_api
 
 
@@ -25,8 +24,8 @@ def test_the_batch_panel_shows_the_cost_and_a_paused_batch_resumes(
         page.goto(server.url)
         card = submit_from_page(page, [f"Page cost title {i}" for i in range(10)])
         expect(card.locator(".badge")).to_have_text("completed", timeout=60_000)
-        status = httpx.get(f"{server.url}/api/tasks/{card.get_attribute('data-task-id')}"
-                           "/status").json()
+        status = http.get(f"{server.url}/api/tasks/{card.get_attribute('data-task-id')}"
+                          "/status").json()
         tokens = status["prompt_tokens"] + status["completion_tokens"]
         cost = card.locator(".cost")
         expect(cost).to_contain_text(f"{tokens:,} tokens")
@@ -34,7 +33,7 @@ def test_the_batch_panel_shows_the_cost_and_a_paused_batch_resumes(
         assert abs(shown - status["cost_usd"]) < 1e-6, (shown, status["cost_usd"])
 
         # A cap below one call's worst case: paused at once, with the reason and Resume.
-        paused = httpx.post(f"{server.url}/api/tasks/generate-articles", json={
+        paused = http.post(f"{server.url}/api/tasks/generate-articles", json={
             "titles": ["Capped page title"], "category": "guide", "max_cost_usd": 0.0001}).json()
         capped = page.locator(f'article.batch[data-task-id="{paused["task_id"]}"]')
         expect(capped.locator(".badge")).to_have_text("paused", timeout=30_000)
@@ -53,8 +52,8 @@ def test_the_batch_panel_shows_the_cost_and_a_paused_batch_resumes(
         # Resume before raising the cap: refused, and the page says why.
         resume.click()
         expect(page.locator("#toast")).to_contain_text("raise max_cost_usd")
-        assert httpx.patch(f"{server.url}/api/tasks/{paused['task_id']}",
-                           json={"max_cost_usd": 1}).status_code == 200
+        assert http.patch(f"{server.url}/api/tasks/{paused['task_id']}",
+                          json={"max_cost_usd": 1}).status_code == 200
         resume.click()
         expect(capped.locator(".badge")).to_have_text("completed", timeout=30_000)
         expect(capped.get_by_role("button", name="Resume")).to_be_hidden()

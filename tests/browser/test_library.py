@@ -12,12 +12,12 @@ import zipfile
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
 from app.core.models import utcnow
 from tests.browser.test_page import ARTIFACTS, expect
+from tests.support import http
 from tests.support.api_helpers import submit, wait_final
 from tests.support.articles import EN_ARTICLE, ZH_ARTICLE, add_batch, set_article
 from tests.support.server import running_api
@@ -35,7 +35,7 @@ def front_matter(text: str) -> dict[str, Any]:
 
 def needs_backend(url: str, method: str, path: str) -> None:
     """Skip unless the server has this route (it comes with the review/edit backend)."""
-    paths = httpx.get(f"{url}/openapi.json").json()["paths"]
+    paths = http.get(f"{url}/openapi.json").json()["paths"]
     if method.lower() not in paths.get(path, {}):
         pytest.skip(f"{method} {path} is not on this server yet (the review/edit backend)")
 
@@ -93,7 +93,7 @@ def test_search_finds_a_chinese_word_and_the_page_speaks_chinese(database, tmp_p
         expect(page.locator("#library-export")).to_have_text("导出 ZIP")
         chinese_date = rows.first.locator(".created time").inner_text()
         assert "年" in chinese_date and chinese_date != english_date
-        if "language" in httpx.get(f"{server.url}/api/articles").json()["items"][0]:
+        if "language" in http.get(f"{server.url}/api/articles").json()["items"][0]:
             expect(rows.locator(".language").first).to_have_text("中文（中国）")  # Intl's name
         page.fill("#library-q", "比特币")
         expect(rows).to_have_count(2)
@@ -227,7 +227,7 @@ def test_approve_and_publish_from_the_reader(database, tmp_path, tab):
         expect(page.locator("#approve-article")).to_be_disabled()
         page.click("#publish-article")
         expect(page.locator("#reader-status")).to_have_text("published")
-        article = httpx.get(f"{server.url}/api/articles/{article_id}").json()
+        article = http.get(f"{server.url}/api/articles/{article_id}").json()
         assert (article["status"], article["reviewer"]) == ("published", "Ana")
         page.click("#close-reader")
         expect(library_rows(page).first.locator(".status")).to_have_text("published")
@@ -263,13 +263,13 @@ def test_edit_saves_a_new_version_and_a_stale_edit_is_refused(database, tmp_path
         # Someone else saves version 3 while this editor still holds version 2.
         page.click("#edit-article")
         page.fill("#editor-content", "my late edit")
-        other = httpx.patch(f"{server.url}/api/articles/{article_id}",
-                            json={"content": "their edit", "version": 2})
+        other = http.patch(f"{server.url}/api/articles/{article_id}",
+                           json={"content": "their edit", "version": 2})
         assert other.status_code == 200, other.text
         page.click("#editor-save")
         expect(page.locator("#editor-error")).to_contain_text("Someone saved version 3")
         expect(page.locator("#editor-content")).to_have_value("my late edit")
-        assert httpx.get(f"{server.url}/api/articles/{article_id}").json()["content"] == \
+        assert http.get(f"{server.url}/api/articles/{article_id}").json()["content"] == \
             "their edit"
 
 
@@ -280,7 +280,7 @@ def test_regenerate_with_feedback_from_the_reader(database, tmp_path, start_work
     feedback = "shorter, add a table of fees"
     with running_api(database, tmp_path) as server:
         needs_backend(server.url, "post", "/api/articles/{article_id}/regenerate")
-        client = httpx.Client(base_url=server.url)
+        client = http.client(base_url=server.url)
         batch = submit(client, ["How to choose a broker"])
         wait_final(client, batch["task_id"])
         open_library(page, server.url)

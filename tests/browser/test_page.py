@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
+from tests.support import http
 from tests.support.server import running_api
 from tests.support.stack import ROOT
 
@@ -134,8 +134,8 @@ def test_page_submits_a_batch_watches_it_finish_and_reads_an_article(
             page.click("#download-article")
         download = download_info.value
         assert download.suggested_filename == "index-funds-explained.md"
-        markdown = httpx.get(f"{server.url}/api/articles?task_id="
-                             f"{card.get_attribute('data-task-id')}").json()["items"]
+        markdown = http.get(f"{server.url}/api/articles?task_id="
+                            f"{card.get_attribute('data-task-id')}").json()["items"]
         article = next(a for a in markdown if a["title"] == titles[1])
         assert Path(download.path()).read_text(encoding="utf-8") == article["content"]
         ARTIFACTS.mkdir(exist_ok=True)
@@ -167,7 +167,7 @@ def test_form_counts_titles_and_explains_problems_before_submitting(database, tm
         expect(page.locator("#form-errors li")).to_have_count(0)
         expect(page.locator("#generate")).to_be_enabled()
         # Nothing was sent while the form was invalid.
-        assert httpx.get(f"{server.url}/api/tasks").json()["total"] == 0
+        assert http.get(f"{server.url}/api/tasks").json()["total"] == 0
 
 
 def test_priority_and_owner_are_submitted_shown_and_kept(database, tmp_path, tab):
@@ -186,13 +186,13 @@ def test_priority_and_owner_are_submitted_shown_and_kept(database, tmp_path, tab
         expect(card.locator(".priority")).to_have_text("High priority")
         expect(card.locator(".priority")).to_have_attribute("data-priority", "high")
         expect(card.locator(".owner")).to_have_text("for 编辑部")
-        status = httpx.get(f"{server.url}/api/tasks/{card.get_attribute('data-task-id')}"
+        status = http.get(f"{server.url}/api/tasks/{card.get_attribute('data-task-id')}"
                            "/status").json()
         assert (status["priority"], status["owner"]) == ("high", "编辑部")
 
         # A batch from elsewhere shows up with its own; one without an owner shows none.
         for body in ({"priority": "low", "owner": "alice"}, {}):
-            httpx.post(f"{server.url}/api/tasks/generate-articles",
+            http.post(f"{server.url}/api/tasks/generate-articles",
                        json={"titles": ["From a script"], "category": "news", **body})
         cards = page.locator("article.batch")
         expect(cards).to_have_count(3)
@@ -232,8 +232,8 @@ def test_cancel_stops_a_running_batch_from_the_page(database, tmp_path, start_wo
         statuses = card.locator("tbody tr").evaluate_all(
             "rows => rows.map(r => r.dataset.status)")
         assert statuses.count("cancelled") >= 3 and set(statuses) <= {"cancelled", "completed"}
-        status = httpx.get(f"{server.url}/api/tasks/{card.get_attribute('data-task-id')}"
-                           "/status").json()
+        status = http.get(f"{server.url}/api/tasks/{card.get_attribute('data-task-id')}"
+                          "/status").json()
         assert status["status"] == "cancelled" and status["cancelled"] >= 3
 
 
@@ -306,5 +306,5 @@ def test_retry_failed_items_from_the_page(database, tmp_path, start_worker, tab,
         expect(card.locator(".badge")).to_have_text("completed", timeout=60_000)
         expect(card.get_by_role("button", name="Retry failed")).to_be_hidden()
         expect(card.locator("tbody tr[data-status='completed']")).to_have_count(2)
-        assert httpx.get(f"{server.url}/api/tasks/{card.get_attribute('data-task-id')}"
-                         "/status").json()["completed"] == 2
+        assert http.get(f"{server.url}/api/tasks/{card.get_attribute('data-task-id')}"
+                        "/status").json()["completed"] == 2

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import httpx
-
 from tests.browser.test_page import browser, expect, tab  # noqa: F401  (fixtures)
+from tests.support import http
 from tests.support.server import running_api
 
 
@@ -24,8 +23,8 @@ def test_language_and_profiles_from_the_page(database, tmp_path, start_worker, t
         expect(card.locator(".language")).to_have_text("zh-CN")
         expect(card.locator(".badge")).to_have_text("completed", timeout=60_000)
         task = card.get_attribute("data-task-id")
-        (article,) = httpx.get(f"{server.url}/api/articles",
-                               params={"task_id": task}).json()["items"]
+        (article,) = http.get(f"{server.url}/api/articles",
+                              params={"task_id": task}).json()["items"]
         assert article["language"] == "zh-CN"
 
         page.click("#profiles-toggle")
@@ -42,7 +41,7 @@ def test_language_and_profiles_from_the_page(database, tmp_path, start_worker, t
         expect(review).to_contain_text("version 1")
         expect(review).to_contain_text("300–1,200")  # numbers in the locale's format
         expect(review).to_contain_text("review-mini")
-        stored = httpx.get(f"{server.url}/api/profiles/review").json()
+        stored = http.get(f"{server.url}/api/profiles/review").json()
         assert (stored["min_words"], stored["model"], stored["version"]) == (300, "review-mini", 1)
 
         page.click("#profile-new")
@@ -59,7 +58,7 @@ def test_language_and_profiles_from_the_page(database, tmp_path, start_worker, t
         expect(page.locator("#profile-errors")).to_contain_text("must not be above max_words")
         page.click("#profile-reset")
         expect(review).to_contain_text("built-in")
-        assert httpx.get(f"{server.url}/api/profiles/review").json()["builtin"] is True
+        assert http.get(f"{server.url}/api/profiles/review").json()["builtin"] is True
 
         page.click("#lang-toggle")
         expect(page.locator("#profiles-title")).to_have_text("分类配置")

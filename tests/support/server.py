@@ -47,12 +47,13 @@ class ApiServer:
             if self.proc is not None and self.proc.poll() is not None:
                 raise AssertionError(f"uvicorn exited:\n{self.log_tail()}")
             try:
-                return httpx.get(f"{self.url}/static/app.js", timeout=1).status_code == 200
+                return httpx.get(f"{self.url}/static/app.js", timeout=5).status_code == 200
             except httpx.HTTPError:
                 return False
 
-        # Up to a minute: its start-up loads the title language detector (seconds when busy).
-        wait_for(up, timeout=60, interval=0.1, message="uvicorn to answer")
+        # Importing the app and loading the title language detector take seconds on a busy
+        # machine: a generous bound, ended by the first answer.
+        wait_for(up, timeout=120, interval=0.1, message="uvicorn to answer")
         return self
 
     def log_tail(self, lines: int = 80) -> str:

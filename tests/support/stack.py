@@ -108,13 +108,15 @@ class Worker:
             self.wait_ready()
         return self
 
-    def wait_ready(self, timeout: float = 40) -> None:
+    # Starting a worker imports the app and forks its pool: seconds when idle, far more when
+    # the machine's cores are busy. The bound is generous; the wait ends at the first reply.
+    def wait_ready(self, timeout: float = 120) -> None:
         from app.celery_app import app
 
         def answered() -> bool:
             if self.proc is not None and self.proc.poll() is not None:
                 raise AssertionError(f"worker {self.name} exited:\n{self.log_tail()}")
-            replies = app.control.ping(destination=[self.hostname], timeout=0.5) or []
+            replies = app.control.ping(destination=[self.hostname], timeout=1) or []
             return any(self.hostname in reply for reply in replies)
 
         try:
@@ -153,7 +155,7 @@ class Beat(Worker):
         self.args = [sys.executable, "-m", "celery", "-A", "app.celery_app", "beat",
                      "--loglevel", "INFO"]
 
-    def wait_ready(self, timeout: float = 40) -> None:
+    def wait_ready(self, timeout: float = 120) -> None:
         def scheduling() -> bool:
             if self.proc is not None and self.proc.poll() is not None:
                 raise AssertionError(f"beat exited:\n{self.log_tail()}")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -20,7 +19,7 @@ from app.core.redis import get_redis
 from app.llm.base import ArticleRequest
 from app.llm.prompt import build_messages
 from app.llm.tokens import estimate_messages
-from tests.support import faults
+from tests.support import faults, http
 from tests.support.api_helpers import wait_final
 from tests.support.fake_openai import Behavior
 from tests.support.server import running_api
@@ -178,7 +177,7 @@ def test_the_cli_shows_the_pause_and_resumes_after_raising_the_cap(
                         "A capped title", url=server.url)
         assert submitted.returncode == 0, submitted.stderr
         task = json.loads(submitted.stdout)["task_id"]
-        wait_for(lambda: httpx.get(f"{server.url}/api/tasks/{task}/status").json()["status"]
+        wait_for(lambda: http.get(f"{server.url}/api/tasks/{task}/status").json()["status"]
                  == "paused", timeout=30, message="the batch to pause")
         shown = cli("status", task, url=server.url)
         assert "paused: batch budget of $0.0001 is below one call's worst-case cost" in (

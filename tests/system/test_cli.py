@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 
+from tests.support import http
 from tests.support.server import free_port, running_api
 from tests.support.stack import wait_for
 
@@ -60,8 +60,8 @@ def test_generate_watches_the_batch_and_writes_the_articles(database, tmp_path, 
         assert names == ["01-budgeting-for-students.md", "02-index-funds-explained.md",
                          "03-pros-cons-of-etfs.md", "manifest.csv"]
         assert [Path(w["path"]).name for w in written] == names[:3]
-        api_articles = httpx.get(f"{server.url}/api/articles",
-                                 params={"task_id": task_id}).json()["items"]
+        api_articles = http.get(f"{server.url}/api/articles",
+                                params={"task_id": task_id}).json()["items"]
         by_title = {a["title"]: a for a in api_articles}
         # The ZIP export's files: YAML front matter, then the Markdown.
         _, meta, body = (out / names[2]).read_text().split("---\n", 2)
@@ -96,13 +96,16 @@ def test_exit_code_says_whether_every_item_succeeded(database, tmp_path, start_w
 
 
 def test_cancel_stops_a_running_batch(database, tmp_path, start_worker):
-    start_worker(concurrency=1, offline_delay="2")
+    # Each article takes 30 s (checked for a cancel every 6 s), so the cancel lands while the
+    # first one runs and the other two wait, however long the CLI takes to start: with 2 s
+    # articles, a CLI that took 6 s to start on busy cores found two already written.
+    start_worker(concurrency=1, offline_delay="30")
     with running_api(database, tmp_path) as server:
         submitted = cli("generate", "--no-wait", "--json", "Slow one", "Slow two", "Slow three",
                         url=server.url)
         assert submitted.returncode == 0, submitted.stderr
         task_id = json.loads(submitted.stdout)["task_id"]
-        wait_for(lambda: httpx.get(f"{server.url}/api/tasks/{task_id}/status").json()["items"][0]
+        wait_for(lambda: http.get(f"{server.url}/api/tasks/{task_id}/status").json()["items"][0]
                  ["status"] == "processing", timeout=30, message="the first item to run")
 
         cancelled = cli("cancel", task_id, url=server.url)
@@ -140,8 +143,8 @@ def test_errors_say_what_to_do(database, tmp_path):
         assert "titles[0]: at most 300 characters, got 301" in too_long.stderr
         as_json = cli("generate", "--json", "x" * 301, url=server.url, token="cli-token")
         assert json.loads(as_json.stdout)["exit_code"] == 2
-        assert httpx.get(f"{server.url}/api/tasks",
-                         headers={"Authorization": "Bearer cli-token"}).json()["total"] == 0
+        assert http.get(f"{server.url}/api/tasks",
+                        headers={"Authorization": "Bearer cli-token"}).json()["total"] == 0
 
     missing = cli("generate", str(tmp_path / "missing.txt"))
     assert missing.returncode == 2 and "no such file" in missing.stderr

@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.cli.costs import usd
 from app.llm import prices
+from tests.support import http
 from tests.support.fake_openai import Behavior
 from tests.support.server import running_api
 from tests.support.stack import wait_for
@@ -23,7 +24,7 @@ FINAL = {"completed", "partially_completed", "failed", "cancelled"}
 
 def _metrics(url: str) -> dict:
     samples = {}
-    for family in text_string_to_metric_families(httpx.get(f"{url}/metrics").text):
+    for family in text_string_to_metric_families(http.get(f"{url}/metrics").text):
         for s in family.samples:
             samples[(s.name, tuple(sorted(s.labels.items())))] = s.value
     return samples
@@ -39,14 +40,14 @@ def test_a_batch_of_ten_shows_its_cost_at_the_price_table_rates(
     assert price is not None and price.source == "genai-prices"
     titles = [f"Costed title {i}" for i in range(10)]
     with running_api(database, tmp_path, PROMETHEUS_MULTIPROC_DIR=str(prom)) as server:
-        batch = httpx.post(f"{server.url}/api/tasks/generate-articles",
-                           json={"titles": titles, "category": "guide"}).json()
+        batch = http.post(f"{server.url}/api/tasks/generate-articles",
+                          json={"titles": titles, "category": "guide"}).json()
         task = batch["task_id"]
         assert (batch["cost_usd"], batch["prompt_tokens"], batch["mode"]) == (0.0, 0, "realtime")
 
         # Midway, the estimate of what is left follows the batch's own average.
         def midway() -> dict | None:
-            p = httpx.get(f"{server.url}/api/tasks/{task}/progress").json()
+            p = http.get(f"{server.url}/api/tasks/{task}/progress").json()
             return p if p["completed"] >= 2 and p["current"] < p["total"] else None
 
         progress = wait_for(midway, timeout=60, message="a few articles written")
@@ -54,11 +55,11 @@ def test_a_batch_of_ten_shows_its_cost_at_the_price_table_rates(
         assert progress["cost_remaining_usd"] == pytest.approx(
             progress["cost_usd"] / progress["completed"] * left, rel=1e-6)
 
-        status = wait_for(lambda: (s := httpx.get(f"{server.url}/api/tasks/{task}/status")
+        status = wait_for(lambda: (s := http.get(f"{server.url}/api/tasks/{task}/status")
                                    .json())["status"] in FINAL and s, timeout=60,
                           message="the batch to end")
         assert status["status"] == "completed"
-        articles = httpx.get(f"{server.url}/api/articles", params={"task_id": task}).json()
+        articles = http.get(f"{server.url}/api/articles", params={"task_id": task}).json()
         assert articles["total"] == 10
         total = 0.0
         for article in articles["items"]:
@@ -78,11 +79,12 @@ def test_a_batch_of_ten_shows_its_cost_at_the_price_table_rates(
             a["tokens"]["completion"] for a in articles["items"])
         assert status["cost_unknown"] == 0 and status["cost_note"] is None
         assert status["cost_remaining_usd"] is None  # it ended
-        final = httpx.get(f"{server.url}/api/tasks/{task}/progress").json()
+        final = http.get(f"{server.url}/api/tasks/{task}/progress").json()
         assert final["cost_usd"] == status["cost_usd"]
 
         # The event stream's snapshot carries the same figures.
-        with httpx.stream("GET", f"{server.url}/api/tasks/{task}/events", timeout=10) as events:
+        with httpx.stream("GET", f"{server.url}/api/tasks/{task}/events",
+                          timeout=http.TIMEOUT) as events:
             first = next(json.loads(line[6:]) for line in events.iter_lines()
                          if line.startswith("data: "))
         assert first["type"] == "snapshot" and first["cost_usd"] == status["cost_usd"]

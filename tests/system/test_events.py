@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.support import http
 from tests.support.server import running_api
 from tests.support.stack import wait_for
 
@@ -18,9 +20,8 @@ Event = tuple[float, Any]  # (time received, parsed data or the raw comment line
 
 
 def read_stream(url: str, events: list[Event], *, params: dict | None = None,
-                stop_after: float | None = None) -> httpx.Response:
-    """Collect the stream's messages until the server ends it (or `stop_after` seconds)."""
-    started = time.monotonic()
+                until: Callable[[list[Event]], bool] | None = None) -> httpx.Response:
+    """Collect the stream's messages until the server ends it (or `until(events)` holds)."""
     timeout = httpx.Timeout(90, connect=10)  # a bound for a stalled stream, on a busy machine
     with httpx.stream("GET", url, params=params, timeout=timeout) as response:
         if response.status_code != 200:
@@ -31,7 +32,7 @@ def read_stream(url: str, events: list[Event], *, params: dict | None = None,
                 events.append((time.time(), json.loads(line[6:])))
             elif line.startswith(":"):
                 events.append((time.time(), line))
-            if stop_after is not None and time.monotonic() - started > stop_after:
+            if until is not None and until(events):
                 break
     return response
 
@@ -43,8 +44,8 @@ def data(events: list[Event]) -> list[dict]:
 def listen_to_a_batch(base: str, titles: list[str], start_worker: Any) -> tuple[dict, list[Event]]:
     """Submit a batch, open its stream, and only then start a worker, so every item change
     happens while we listen; return when the server has ended the stream."""
-    batch = httpx.post(f"{base}/api/tasks/generate-articles",
-                       json={"titles": titles, "category": "guide"}).json()
+    batch = http.post(f"{base}/api/tasks/generate-articles",
+                      json={"titles": titles, "category": "guide"}).json()
     events: list[Event] = []
     url = f"{base}/api/tasks/{batch['task_id']}/events"
     reader = threading.Thread(target=read_stream, args=(url, events), daemon=True)
@@ -61,7 +62,7 @@ def test_stream_carries_each_item_change_and_ends_with_the_final_state(
     with running_api(database, tmp_path) as server:
         titles = ["Streaming one", "Streaming two", "Streaming three"]
         batch, events = listen_to_a_batch(server.url, titles, start_worker)
-        status = httpx.get(f"{server.url}/api/tasks/{batch['task_id']}/status").json()
+        status = http.get(f"{server.url}/api/tasks/{batch['task_id']}/status").json()
 
     messages = data(events)
     first, last = messages[0], messages[-1]
@@ -94,8 +95,8 @@ def test_stream_needs_the_token_sends_heartbeats_and_ends_on_cancel(database, tm
     with running_api(database, tmp_path, api_token="s3cret-token",
                      events_heartbeat_seconds="0.2") as server:
         auth = {"Authorization": "Bearer s3cret-token"}
-        batch = httpx.post(f"{server.url}/api/tasks/generate-articles", headers=auth,
-                           json={"titles": ["Waiting title"], "category": "guide"}).json()
+        batch = http.post(f"{server.url}/api/tasks/generate-articles", headers=auth,
+                          json={"titles": ["Waiting title"], "category": "guide"}).json()
         url = f"{server.url}/api/tasks/{batch['task_id']}/events"
 
         assert read_stream(url, []).status_code == 401
@@ -104,11 +105,17 @@ def test_stream_needs_the_token_sends_heartbeats_and_ends_on_cancel(database, tm
                               [], params={"token": "s3cret-token"})
         assert missing.status_code == 404 and "no batch" in missing.json()["detail"]
 
-        # Nobody works on it (no worker): the stream stays open with heartbeats.
+        # Nobody works on it (no worker): the stream stays open with heartbeats. Read until
+        # two have come (not for a fixed second, which a busy machine spends on the snapshot);
+        # a stream that ended or went quiet instead fails here (the read times out).
+        def pings(events: list[Event]) -> int:
+            return sum(1 for _, e in events if e == ": ping")
+
         events: list[Event] = []
-        read_stream(url, events, params={"token": "s3cret-token"}, stop_after=1.0)
+        read_stream(url, events, params={"token": "s3cret-token"},
+                    until=lambda events: pings(events) >= 2)
         assert data(events)[0]["status"] == "pending"
-        assert sum(1 for _, e in events if e == ": ping") >= 2, events
+        assert pings(events) >= 2, events
 
         # A cancel ends it: waiting items are cancelled at once and the batch is final.
         events = []
@@ -116,8 +123,8 @@ def test_stream_needs_the_token_sends_heartbeats_and_ends_on_cancel(database, tm
                                   kwargs={"params": {"token": "s3cret-token"}}, daemon=True)
         reader.start()
         wait_for(lambda: data(events), timeout=15, message="the first snapshot")
-        assert httpx.post(f"{server.url}/api/tasks/{batch['task_id']}/cancel",
-                          headers=auth).status_code == 202
+        assert http.post(f"{server.url}/api/tasks/{batch['task_id']}/cancel",
+                         headers=auth).status_code == 202
         reader.join(timeout=15)
         assert not reader.is_alive()
         last = data(events)[-1]

@@ -25,46 +25,108 @@ def client(redis_server) -> redis.Redis:
     return redis.Redis.from_url(f"{redis_server.url}/2")
 
 
-def _schedule(client: redis.Redis, field: str) -> float:
-    """Seconds from now (Redis clock) until the schedule's `field` frees up."""
+# The schedule lives on Redis's clock. A test that reads "now" after the fact would count
+# every moment this process waited for a CPU as time the schedule moved; these helpers take
+# Redis's time just before and just after the step instead, so a check is exact on an idle
+# machine and only as loose as the step was slow on a busy one.
+
+def _redis_ms(client: redis.Redis) -> float:
     secs, micros = client.time()
-    value = float(client.hget(ratelimit.KEY, field) or 0)
-    return (value - (secs * 1000 + micros / 1000)) / 1000
+    return secs * 1000 + micros / 1000
+
+
+def _field(client: redis.Redis, field: str) -> float:
+    """The schedule's `field` (milliseconds on Redis's clock; 0 when unset)."""
+    return float(client.hget(ratelimit.KEY, field) or 0)
+
+
+def _set_ahead(client: redis.Redis, field: str, step) -> tuple[float, float]:
+    """Run `step`; return the least and the most seconds the schedule's `field` can lie past
+    the moment the step set it (that moment is somewhere between Redis's time just before
+    the step and just after it)."""
+    before = _redis_ms(client)
+    step()
+    after = _redis_ms(client)
+    value = _field(client, field)
+    return (value - after) / 1000, (value - before) / 1000
+
+
+def _told_to_wait(client: redis.Redis, limiter: RateLimiter, tokens: int) -> tuple[float, float,
+                                                                                     float]:
+    """(wait, least, most): what `try_acquire` answered, and the bounds the pause/schedule in
+    Redis allow for it given when the call was made (±1 ms: the script rounds up to a ms)."""
+    before = _redis_ms(client)
+    wait = limiter.try_acquire(tokens)
+    after = _redis_ms(client)
+    ready = max(_field(client, "pause"), _field(client, "req") if limiter.req_interval else 0,
+                _field(client, "tok") if limiter.tok_interval else 0)
+    return wait, (ready - after) / 1000 - 0.001, (ready - before) / 1000 + 0.001
+
+
+def _about(value: float, bounds: tuple[float, float], slack: float = 0.001) -> bool:
+    least, most = bounds
+    return least - slack <= value <= most + slack
 
 
 def test_requests_are_spaced_evenly_and_never_faster_than_the_limit(client):
+    # The very next caller, from any process, is told to wait one interval, and takes nothing.
+    # (At 60 rpm, so that even a process kept off the CPU for a while asks within the interval.)
+    slow = RateLimiter(client, rpm=60, tpm=0)
+    assert slow.try_acquire(1) == 0
+    taken = _field(client, "req")  # the next free time: one interval after the grant
+    wait, least, most = _told_to_wait(client, slow, 1)
+    assert least <= wait <= most and 0 < wait <= 60 / (60 * HEADROOM) + 0.001, (wait, least, most)
+    again, least, most = _told_to_wait(client, slow, 1)
+    assert least <= again <= most and again <= wait, (again, wait)
+    assert _field(client, "req") == taken  # the refused calls took nothing
+    client.delete(ratelimit.KEY)
+
     limiter = RateLimiter(client, rpm=1200, tpm=0)
     interval = 60 / (1200 * HEADROOM)
-    assert limiter.try_acquire(1) == 0
-    # The very next caller, from any process, is told to wait one interval, and takes nothing.
-    wait = limiter.try_acquire(1)
-    assert interval - 0.01 <= wait <= interval + 0.001
-    assert limiter.try_acquire(1) == pytest.approx(wait, abs=0.01)
+    # When each slot was granted, from this process: between sending the call that took it and
+    # reading its answer. Two grants closer than the interval would show as a later slot's
+    # answer coming less than an interval after an earlier slot's call was sent; a busy
+    # machine only moves those bounds apart, it cannot make a correct limiter fail.
+    grants: list[tuple[float, float]] = []
+    ask = limiter.try_acquire
 
-    times = []
+    def timed(tokens: int) -> float:
+        sent = time.monotonic()
+        wait = ask(tokens)
+        if wait == 0:
+            grants.append((sent, time.monotonic()))
+        return wait
+
+    limiter.try_acquire = timed  # type: ignore[method-assign]
     for _ in range(12):
         limiter.acquire(1, lambda _size: None)
-        times.append(time.monotonic())
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    assert min(gaps) >= interval - 0.005, gaps
+    assert len(grants) == 12
+    gaps = [later[1] - earlier[0] for earlier, later in zip(grants, grants[1:], strict=False)]
+    assert min(gaps) >= interval - 0.001, gaps
 
 
 def test_tokens_are_reserved_then_reconciled_with_the_reported_usage(client):
-    limiter = RateLimiter(client, rpm=0, tpm=6000)
-    per_token = 60 / (6000 * HEADROOM)
-    assert limiter.try_acquire(100) == 0
-    assert _schedule(client, "tok") == pytest.approx(100 * per_token, abs=0.02)
-    assert limiter.try_acquire(100) > 0.9  # the next call waits for those 100 tokens
+    limiter = RateLimiter(client, rpm=0, tpm=600)
+    per_token = 60 / (600 * HEADROOM)  # seconds: 100 tokens hold the schedule ~10 s
+    taken: list[float] = []
+    ahead = _set_ahead(client, "tok", lambda: taken.append(limiter.try_acquire(100)))
+    assert taken == [0] and _about(100 * per_token, ahead), (taken, ahead)
+    booked = _field(client, "tok")
+    # The next call waits for those 100 tokens, and takes none itself.
+    wait, least, most = _told_to_wait(client, limiter, 100)
+    assert least <= wait <= most and wait > 0.5 * 100 * per_token, (wait, least, most)
+    assert _field(client, "tok") == booked
     limiter.settle(reserved=100, used=40)  # the provider reported 40: 60 go back
-    assert _schedule(client, "tok") == pytest.approx(40 * per_token, abs=0.02)
+    assert _field(client, "tok") == pytest.approx(booked - 60 * per_token * 1000, abs=0.5)
     limiter.settle(reserved=40, used=140)  # and a call that used more pushes everyone back
-    assert _schedule(client, "tok") == pytest.approx(140 * per_token, abs=0.02)
+    assert _field(client, "tok") == pytest.approx(booked + 40 * per_token * 1000, abs=0.5)
 
 
 def test_a_pause_holds_every_caller_and_waiting_still_honours_cancel(client):
     limiter = RateLimiter(client, rpm=600000, tpm=0)
-    limiter.pause(30)
-    assert 29 < RateLimiter(client, rpm=600000, tpm=0).try_acquire(1) <= 30
+    assert _about(30, _set_ahead(client, "pause", lambda: limiter.pause(30)))
+    wait, least, most = _told_to_wait(client, RateLimiter(client, rpm=600000, tpm=0), 1)
+    assert least <= wait <= most and 20 < wait <= 30, (wait, least, most)
 
     class Cancelled(Exception):
         pass
@@ -87,13 +149,15 @@ def test_exhausted_headers_pause_until_their_reset(client):
     limiter.feedback({"x-ratelimit-remaining-requests": "5",
                       "x-ratelimit-remaining-tokens": "90000"}, next_tokens=2000)
     assert limiter.try_acquire(1) == 0
-    limiter.feedback({"x-ratelimit-remaining-requests": "0",
-                      "x-ratelimit-reset-requests": "6m0s"}, next_tokens=2000)
-    assert _schedule(client, "pause") == pytest.approx(300, abs=1)  # capped at MAX_PAUSE
+    ahead = _set_ahead(client, "pause", lambda: limiter.feedback(
+        {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "6m0s"},
+        next_tokens=2000))
+    assert _about(300, ahead), ahead  # capped at MAX_PAUSE
     client.delete(ratelimit.KEY)
-    limiter.feedback({"x-ratelimit-remaining-tokens": "1500",
-                      "x-ratelimit-reset-tokens": "1.5s"}, next_tokens=2000)
-    assert _schedule(client, "pause") == pytest.approx(1.5, abs=0.1)
+    ahead = _set_ahead(client, "pause", lambda: limiter.feedback(
+        {"x-ratelimit-remaining-tokens": "1500", "x-ratelimit-reset-tokens": "1.5s"},
+        next_tokens=2000))
+    assert _about(1.5, ahead), ahead
     assert parse_reset("20ms") == pytest.approx(0.02)
     assert parse_reset("1h2m3.5s") == pytest.approx(3723.5)
     assert parse_reset("soon") is None
@@ -107,18 +171,28 @@ def test_a_real_429_pauses_all_workers_and_a_success_settles_tokens(client, fake
 
         request = ArticleRequest(title="Limits", category="guide")
         fake_llm.add_rule("Limits", [Behavior("429", retry_after=4)])
-        with pytest.raises(RateLimited):
-            ratelimit.generate(get_provider(), request, lambda _size: None)
-        assert _schedule(client, "pause") == pytest.approx(4, abs=0.3)
-        assert RateLimiter(client, 6000, 600000).try_acquire(1) > 3
+
+        def throttled() -> None:
+            with pytest.raises(RateLimited):
+                ratelimit.generate(get_provider(), request, lambda _size: None)
+
+        # The pause runs 4 s from when the 429 came back (somewhere within the call).
+        ahead = _set_ahead(client, "pause", throttled)
+        assert _about(4, ahead), ahead
+        wait, least, most = _told_to_wait(client, RateLimiter(client, 6000, 600000), 1)
+        assert least <= wait <= most and wait > 0, (wait, least, most)  # another process waits
 
         client.delete(ratelimit.KEY)
         generated = ratelimit.generate(get_provider(), request, lambda _size: None)
-        per_token = 60 / (600000 * HEADROOM)
         assert generated.total_tokens > 0
         # Reserved prompt estimate + 500; what stays booked is what the provider reported.
-        assert _schedule(client, "tok") == pytest.approx(
-            generated.total_tokens * per_token, abs=0.05)
+        # Both schedules were set by the one grant, at one instant on Redis's clock: the
+        # request schedule is that instant plus one request's interval, the token schedule
+        # that instant plus the reported tokens (once reconciled), however long the call took.
+        limiter = RateLimiter(client, 6000, 600000)
+        granted_at = _field(client, "req") - limiter.req_interval
+        assert _field(client, "tok") - granted_at == pytest.approx(
+            generated.total_tokens * limiter.tok_interval, abs=0.5)
     finally:
         use_settings(llm_rpm="0", llm_tpm="0", openai_base_url="", openai_api_key="",
                      llm_max_tokens=None)
