@@ -85,6 +85,11 @@ def _fresh_redis(redis_server: RedisServer) -> Iterator[None]:
     import redis
 
     redis.Redis.from_url(redis_server.url).flushall()
+    # This process's feeder trusts its read of the worker registry for a second: a worker a
+    # previous test registered must not count here.
+    from app.batches import feeder
+
+    feeder.forget_capacity()
     yield
 
 
