@@ -2,9 +2,10 @@
 
 Services never commit and never talk to the queue directly: they call `enqueue`, `publish`
 or `after_commit` on their session. When the session commits, `deliver` runs the messages in
-the order they were recorded; when it rolls back, they are dropped. So a worker can never look
-for a row that is not committed yet, and a progress event never announces a state that was
-rolled back.
+the order they were recorded; when it rolls back, they are dropped. A savepoint's release is
+not a commit, and a savepoint rolled back drops only what was recorded inside it. So a worker
+can never look for a row that is not committed yet, and a progress event never announces a
+state that was rolled back.
 
 The policy for a message that cannot be sent after the commit (the broker is down): it is
 logged and counted, never retried here. The database already holds the work as pending, and
@@ -21,7 +22,7 @@ from typing import Any
 
 import redis
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from app.core import queue
 from app.core.redis import get_redis
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 
 _KEY = "ta_outbox"
 _BEFORE = "ta_outbox_before_commit"
+_MARKS = "ta_outbox_savepoints"  # savepoint -> how many messages were recorded before it
 # Called with (message, exception) when a message could not be delivered (metrics hook).
 on_failure: list[Callable[[object, BaseException], None]] = []
 
@@ -113,8 +115,30 @@ def _describe(message: Message) -> str:
     return message.what
 
 
+# A SAVEPOINT (`session.begin_nested()`) fires the same commit and rollback events as the real
+# transaction: its release is not the commit, and its rollback undoes only what was recorded
+# inside it. Without these checks a second `submit` in one session sent the first one's
+# messages before the commit, and a savepoint rolled back dropped every message of the session.
+
+@event.listens_for(Session, "after_transaction_create")
+def _savepoint_started(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        marks = session.info.setdefault(_MARKS, {})
+        marks[transaction] = (len(_pending(session)), len(session.info.get(_BEFORE, ())))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _savepoint_rolled_back(session: Session, previous: SessionTransaction) -> None:
+    mark = session.info.get(_MARKS, {}).pop(previous, None)
+    if previous.nested and mark is not None:
+        del _pending(session)[mark[0]:]
+        del session.info.setdefault(_BEFORE, [])[mark[1]:]
+
+
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
     messages = session.info.pop(_BEFORE, None)
     if messages:
         deliver(messages)
@@ -122,6 +146,9 @@ def _before_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    session.info.pop(_MARKS, None)
     messages = session.info.pop(_KEY, None)
     if messages:
         deliver(messages)
@@ -129,5 +156,8 @@ def _after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    session.info.pop(_MARKS, None)
     session.info.pop(_KEY, None)
     session.info.pop(_BEFORE, None)

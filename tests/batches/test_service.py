@@ -10,7 +10,7 @@ from app import celery_app  # noqa: F401  (binds the Celery app the outbox sends
 from app.batches import repository, service
 from app.batches.errors import BatchError
 from app.batches.validation import legacy_fingerprint
-from app.core import names
+from app.core import names, outbox
 from app.core.db import session_scope
 from app.core.redis import get_redis
 from tests.support import faults
@@ -37,6 +37,27 @@ def test_the_batch_message_goes_out_only_after_the_commit(db):
     message = faults.broker().lindex(names.ITEM_QUEUE, 0)
     assert message is not None and names.BATCH_TASK.encode() in message
     assert batch_id.encode() in message
+
+
+def test_two_submits_in_one_unit_of_work_send_nothing_before_the_commit(db):
+    # Each submit inserts inside a savepoint; releasing the second one is not the commit.
+    with session_scope() as session:
+        service.submit(session, ["First"], "guide")
+        service.submit(session, ["Second"], "guide")
+        assert faults.queue_length() == 0
+    assert faults.queue_length() == 2 and faults.batch_count() == 2
+
+
+def test_a_savepoint_rolled_back_drops_only_its_own_messages(db):
+    sent: list[str] = []
+    with session_scope() as session:
+        outbox.after_commit(session, lambda: sent.append("before"), "kept")
+        with pytest.raises(RuntimeError), session.begin_nested():
+            outbox.after_commit(session, lambda: sent.append("inside"), "dropped")
+            raise RuntimeError("the savepoint fails")
+        outbox.after_commit(session, lambda: sent.append("after"), "kept too")
+        assert sent == []
+    assert sent == ["before", "after"]
 
 
 def test_a_rolled_back_unit_of_work_sends_nothing(db):
