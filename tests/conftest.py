@@ -1,7 +1,10 @@
 """Test session: a private redis-server, migrated databases, real Celery workers, a fake LLM.
 
 The redis-server starts in pytest_configure, before any test module imports `app`, because the
-Celery app reads its broker URL when it is imported.
+Celery app reads its broker URL when it is imported. Under pytest-xdist (`make test` runs
+`-n TEST_WORKERS`) each xdist worker is a session of its own: its own redis-server, run
+directory, SQLite files and PostgreSQL databases (uniquely named), so tests never share them.
+The xdist controller runs no test and starts nothing.
 """
 
 from __future__ import annotations
@@ -50,8 +53,8 @@ BASE_ENV = {
 
 def pytest_configure(config: pytest.Config) -> None:
     global _REDIS
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        raise pytest.UsageError("the suite shares one redis-server; run it without xdist")
+    if _is_xdist_controller(config):
+        return
     _REDIS = RedisServer(_RUN_DIR / "redis").start()
     os.environ.update(BASE_ENV)
     os.environ["CELERY_BROKER_URL"] = f"{_REDIS.url}/0"
@@ -59,6 +62,11 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["REDIS_URL"] = f"{_REDIS.url}/2"
     os.environ["DATABASE_URL"] = f"sqlite:///{_RUN_DIR / 'default.db'}"
     os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    workers = getattr(config.option, "numprocesses", None)
+    return bool(workers) and not os.environ.get("PYTEST_XDIST_WORKER")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
