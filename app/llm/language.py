@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import TYPE_CHECKING
 
-# lingua loads its models when imported: imported on first detection, not at start-up.
-if TYPE_CHECKING:
-    from lingua import LanguageDetector
+# Importing lingua is cheap (its models load when a detector is built, below).
+from lingua import IsoCode639_1, Language, LanguageDetector, LanguageDetectorBuilder
 
 AUTO = "auto"
 UNDETERMINED = "und"
@@ -167,8 +165,6 @@ def _detector(accurate: bool, preload: bool = False) -> LanguageDetector:
         with _lock:
             detector = _detectors.get(accurate)
             if detector is None:
-                from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
-
                 languages = [
                     Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
                     for code in LINGUA_LANGUAGES
@@ -218,8 +214,6 @@ def language_confidence(text: str, tag: str) -> float | None:
     code = primary(tag)
     if code not in LINGUA_LANGUAGES:
         return None
-    from lingua import IsoCode639_1, Language
-
     language = Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
     detector = _detector(accurate=len(text.strip()) < SHORT_TEXT)
     return float(detector.compute_language_confidence(text, language))
