@@ -20,7 +20,7 @@ from app.articles.render import markdown_to_html
 from app.articles.repository import ArticleQuery
 from app.articles.schemas import ArticlePage, article_out
 from app.core.auth import SessionDep, require_token
-from app.core.schemas import MAX_OFFSET
+from app.core.schemas import MAX_OFFSET, TEXT_PATTERN
 
 router = APIRouter(prefix="/api/articles", tags=["articles"], dependencies=[Depends(require_token)])
 
@@ -43,7 +43,9 @@ class ArticleFilters(BaseModel):
     since: datetime | None = Field(None, description="Created at or after (ISO 8601; UTC "
                                    "when no offset is given)")
     until: datetime | None = Field(None, description="Created before (ISO 8601)")
-    q: str | None = Field(None, max_length=MAX_QUERY,
+    # No control characters but tabs and line breaks (which separate words): a NUL was a 500
+    # (FTS5 "unterminated string"; PostgreSQL refuses it in text).
+    q: str | None = Field(None, max_length=MAX_QUERY, pattern=TEXT_PATTERN,
                           description="Full text over title and content: every word (or "
                           '"quoted phrase") must appear; works for Chinese, 1 character and up')
     sort: Literal["created_at", "updated_at", "title"] = Field(
