@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, WithJsonSchema
 
 from app.articles.service import MAX_CONTENT, MAX_NOTE, MAX_REVIEWER
 from app.config import get_settings
-from app.core.schemas import MAX_INT_ID, TEXT_PATTERN, OutModel
+from app.core.schemas import MAX_INT_ID, TEXT_PATTERN, OutModel, WholeNumber
 
 Note = Field(None, description="Why (kept with the review or the version).")
 Reviewer = Field(None, description="Who did it: free text until accounts exist.",
@@ -78,7 +78,7 @@ class EditIn(BaseModel):
         "maxLength": MAX_CONTENT, "pattern": TEXT_PATTERN})] | None = (
         Field(None, description="The new Markdown"))
     # A whole number; JSON Schema counts 3.0 as one too (the endpoint refuses 3.5).
-    version: Annotated[StrictInt | StrictFloat, WithJsonSchema({
+    version: Annotated[WholeNumber, WithJsonSchema({
         "type": "integer", "minimum": 1, "maximum": MAX_INT_ID})] | None = Field(
         None, description='The version you edited (or send If-Match: "<version>"); another '
         "edit since: 409")
