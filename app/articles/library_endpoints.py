@@ -5,7 +5,7 @@ taken for an article id."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -58,9 +58,14 @@ class ArticleFilters(BaseModel):
         # pydantic would also take a number of seconds ("0.5"): the schema promises ISO 8601.
         if isinstance(value, str):
             try:
-                datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+                when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
             except ValueError:
                 raise ValueError("must be an ISO 8601 time such as 2026-12-01T08:00:00Z") from None
+            try:  # compared in UTC: 0001-01-01T00:00:00+01:00 has no UTC time (was a 500)
+                if when.tzinfo is not None:
+                    when.astimezone(UTC)
+            except OverflowError:
+                raise ValueError("must be a time from year 1 to 9999 in UTC") from None
         return value
 
     @field_validator("q", mode="before")
