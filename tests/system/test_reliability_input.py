@@ -104,3 +104,13 @@ def test_a_cap_that_is_no_dollar_amount_leaves_the_batch_as_it_was(api, cap):
     assert response.status_code == 422, response.text
     assert response.json()["detail"].startswith("max_cost_usd: "), response.text
     assert api.get(f"/api/tasks/{task}/status").json()["max_cost_usd"] == 2.5
+
+
+def test_a_number_too_long_to_read_is_named_as_such(api):
+    """Valid JSON whose number has more digits than Python converts (4300) was answered
+    "body: not valid JSON (ValueError)"."""
+    body = b'{"titles": ["A fine title"], "category": "guide", "max_cost_usd": 1' + b"0" * 5000
+    response = api.post(URL, content=body + b"}", headers=JSON)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == "body: a number in it has more than 4300 digits"
+    assert faults.batch_count() == 0
