@@ -17,33 +17,12 @@ from app.articles.export import write_directory
 from app.batches.enums import BatchStatus, Priority
 from app.cli.client import EXIT_INPUT, EXIT_OK, STOP, Api, CliError
 from app.cli.costs import usd
+from app.cli.files import read_text
 from app.cli.output import Output, finish, print_batch, print_batch_list, watch
 
 FILE_SUFFIXES = (".txt", ".csv", ".md", ".list", ".lst")
 PRIORITIES = tuple(Priority)
 STATUSES = tuple(BatchStatus)
-
-
-def _text(data: bytes, source: str) -> str:
-    """Titles as UTF-8, with or without a BOM (Windows Notepad writes one); anything else is
-    bad input (it was a UnicodeDecodeError traceback, or lone surrogates sent to the API)."""
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise CliError(f"{source} is not UTF-8 text (byte {exc.start} cannot be read): save it "
-                       "as UTF-8, e.g. `iconv -f GBK -t UTF-8 old.txt > titles.txt`",
-                       EXIT_INPUT) from None
-
-
-def _read(source: str, stdin: TextIO) -> str:
-    if source == "-":
-        buffer = getattr(stdin, "buffer", None)
-        return stdin.read() if buffer is None else _text(buffer.read(), "stdin")
-    try:
-        data = Path(source).read_bytes()
-    except OSError as exc:
-        raise CliError(f"cannot read {source}: {exc.strerror}", EXIT_INPUT) from None
-    return _text(data, source)
 
 
 def read_titles(sources: list[str], stdin: TextIO) -> list[str]:
@@ -52,7 +31,7 @@ def read_titles(sources: list[str], stdin: TextIO) -> list[str]:
         sources = ["-"]
     for source in sources:
         if source == "-" or os.path.isfile(source):
-            lines += _read(source, stdin).splitlines()
+            lines += read_text(source, stdin).splitlines()
         elif source.lower().endswith(FILE_SUFFIXES):
             raise CliError(f"no such file: {source}", EXIT_INPUT)
         else:

@@ -53,7 +53,8 @@ def test_submit_is_generate_with_priority_and_owner():
 
 def test_a_titles_file_that_is_not_utf8_is_bad_input_not_a_traceback(tmp_path, capsys):
     """A GBK file (Chinese Windows' default) or UTF-16 (Notepad's "Unicode") crashed the CLI
-    with a UnicodeDecodeError traceback and exit code 1 ("the batch had failures")."""
+    with a UnicodeDecodeError traceback and exit code 1 ("the batch had failures"), as titles
+    (generate) and as instructions (profiles set --instructions-file)."""
     from app.cli.batches import read_titles
     from app.cli.client import EXIT_INPUT, CliError
     from app.cli.main import main
@@ -62,10 +63,12 @@ def test_a_titles_file_that_is_not_utf8_is_bad_input_not_a_traceback(tmp_path, c
                        ("utf16.txt", "人工智能的未来\n".encode("utf-16"))):
         path = tmp_path / name
         path.write_bytes(data)
-        code = main(["generate", "--api-url", "http://127.0.0.1:9", str(path)])
-        err = capsys.readouterr().err
-        assert code == EXIT_INPUT, err
-        assert f"{path} is not UTF-8 text" in err and "Traceback" not in err, err
+        for argv in (["generate", str(path)],  # titles, and a profile's instructions
+                     ["profiles", "set", "guide", "--instructions-file", str(path)]):
+            code = main([*argv, "--api-url", "http://127.0.0.1:9"])
+            err = capsys.readouterr().err
+            assert code == EXIT_INPUT, err
+            assert f"{path} is not UTF-8 text" in err and "Traceback" not in err, err
         stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="surrogateescape")
         with pytest.raises(CliError, match="stdin is not UTF-8 text") as refused:
             read_titles(["-"], stdin)  # it sent lone surrogates, and httpx raised
