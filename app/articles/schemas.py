@@ -16,7 +16,9 @@ Note = Field(None, description="Why (kept with the review or the version).")
 Reviewer = Field(None, description="Who did it: free text until accounts exist.",
                  examples=["Li Wei"])
 # One line with something in it, as app.articles.service.clean_title takes it.
-TITLE_PATTERN = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]*\\S[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]*$"
+# Not blank: the one non-space character is not a control character either (a bare \S was).
+_TEXT_CHAR = "[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
+TITLE_PATTERN = f"^{_TEXT_CHAR}*[^\\s\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]{_TEXT_CHAR}*$"
 NoteText = Annotated[StrictStr, Field(json_schema_extra={
     "maxLength": MAX_NOTE, "pattern": TEXT_PATTERN})]
 ReviewerName = Annotated[StrictStr, Field(json_schema_extra={

@@ -32,10 +32,12 @@ DuplicateThreshold = Annotated[
 Temperature = Annotated[float, Field(strict=True, json_schema_extra=_range("temperature"))]
 
 
-# Not blank; tabs and line breaks but no other control characters (the service's rule).
+# Not blank; tabs and line breaks but no other control characters (the service's rule); the
+# non-space character is not a control character either (a bare \S let one through).
 Instructions = Annotated[StrictStr, Field(json_schema_extra={
     "minLength": 1, "maxLength": MAX_INSTRUCTIONS,
-    "pattern": "^[^\\x00-\\x08\\x0b-\\x1f]*\\S[^\\x00-\\x08\\x0b-\\x1f]*$"})]
+    "pattern": "^[^\\x00-\\x08\\x0b-\\x1f]*[^\\s\\x00-\\x08\\x0b-\\x1f]"
+               "[^\\x00-\\x08\\x0b-\\x1f]*$"})]
 
 
 class ProfileFields(BaseModel):
