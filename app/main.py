@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -99,11 +100,13 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> Response
     with a bare 400 "There was an error parsing the body": name the field and the reason."""
     cause = exc.__cause__
     if exc.status_code == 400 and isinstance(cause, ValueError | RecursionError):
-        message = (
-            "not valid JSON: it must be UTF-8 encoded"
-            if isinstance(cause, UnicodeDecodeError)
-            else f"not valid JSON ({type(cause).__name__})"
-        )
+        limit = sys.get_int_max_str_digits()
+        if isinstance(cause, UnicodeDecodeError):
+            message = "not valid JSON: it must be UTF-8 encoded"
+        elif limit and f"({limit} digits)" in str(cause):  # valid JSON, but no int reads it
+            message = f"a number in it has more than {limit} digits"
+        else:
+            message = f"not valid JSON ({type(cause).__name__})"
         errors = [{"field": "body", "message": message}]
         return JSONResponse({"detail": f"body: {message}", "errors": errors}, status_code=422)
     headers = dict(exc.headers or {})

@@ -5,7 +5,7 @@ taken for an article id."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -20,7 +20,7 @@ from app.articles.render import markdown_to_html
 from app.articles.repository import ArticleQuery
 from app.articles.schemas import ArticlePage, article_out
 from app.core.auth import SessionDep, require_token
-from app.core.schemas import MAX_OFFSET
+from app.core.schemas import MAX_OFFSET, TEXT_PATTERN
 
 router = APIRouter(prefix="/api/articles", tags=["articles"], dependencies=[Depends(require_token)])
 
@@ -43,7 +43,9 @@ class ArticleFilters(BaseModel):
     since: datetime | None = Field(None, description="Created at or after (ISO 8601; UTC "
                                    "when no offset is given)")
     until: datetime | None = Field(None, description="Created before (ISO 8601)")
-    q: str | None = Field(None, max_length=MAX_QUERY,
+    # No control characters but tabs and line breaks (which separate words): a NUL was a 500
+    # (FTS5 "unterminated string"; PostgreSQL refuses it in text).
+    q: str | None = Field(None, max_length=MAX_QUERY, pattern=TEXT_PATTERN,
                           description="Full text over title and content: every word (or "
                           '"quoted phrase") must appear; works for Chinese, 1 character and up')
     sort: Literal["created_at", "updated_at", "title"] = Field(
@@ -56,9 +58,14 @@ class ArticleFilters(BaseModel):
         # pydantic would also take a number of seconds ("0.5"): the schema promises ISO 8601.
         if isinstance(value, str):
             try:
-                datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+                when = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
             except ValueError:
                 raise ValueError("must be an ISO 8601 time such as 2026-12-01T08:00:00Z") from None
+            try:  # compared in UTC: 0001-01-01T00:00:00+01:00 has no UTC time (was a 500)
+                if when.tzinfo is not None:
+                    when.astimezone(UTC)
+            except OverflowError:
+                raise ValueError("must be a time from year 1 to 9999 in UTC") from None
         return value
 
     @field_validator("q", mode="before")

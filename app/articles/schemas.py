@@ -6,17 +6,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, WithJsonSchema
 
 from app.articles.service import MAX_CONTENT, MAX_NOTE, MAX_REVIEWER
 from app.config import get_settings
-from app.core.schemas import MAX_INT_ID, TEXT_PATTERN, OutModel
+from app.core.schemas import MAX_INT_ID, TEXT_PATTERN, OutModel, WholeNumber
 
 Note = Field(None, description="Why (kept with the review or the version).")
 Reviewer = Field(None, description="Who did it: free text until accounts exist.",
                  examples=["Li Wei"])
 # One line with something in it, as app.articles.service.clean_title takes it.
-TITLE_PATTERN = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]*\\S[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]*$"
+# Not blank: the one non-space character is not a control character either (a bare \S was).
+_TEXT_CHAR = "[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
+TITLE_PATTERN = f"^{_TEXT_CHAR}*[^\\s\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]{_TEXT_CHAR}*$"
 NoteText = Annotated[StrictStr, Field(json_schema_extra={
     "maxLength": MAX_NOTE, "pattern": TEXT_PATTERN})]
 ReviewerName = Annotated[StrictStr, Field(json_schema_extra={
@@ -78,7 +80,7 @@ class EditIn(BaseModel):
         "maxLength": MAX_CONTENT, "pattern": TEXT_PATTERN})] | None = (
         Field(None, description="The new Markdown"))
     # A whole number; JSON Schema counts 3.0 as one too (the endpoint refuses 3.5).
-    version: Annotated[StrictInt | StrictFloat, WithJsonSchema({
+    version: Annotated[WholeNumber, WithJsonSchema({
         "type": "integer", "minimum": 1, "maximum": MAX_INT_ID})] | None = Field(
         None, description='The version you edited (or send If-Match: "<version>"); another '
         "edit since: 409")

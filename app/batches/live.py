@@ -73,8 +73,14 @@ def read_snapshot(batch_id: str) -> dict[str, Any] | None:
     }
 
 
+# What str.splitlines() (and so some SSE clients) would take for a line end, kept escaped.
+_LINE_ENDS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def sse(data: dict[str, Any]) -> str:
-    return f"data: {json.dumps(data, separators=(',', ':'), default=str)}\n\n"
+    """One `data:` line; Chinese and other text as it is (not \\uXXXX), line ends escaped."""
+    text = json.dumps(data, separators=(",", ":"), default=str, ensure_ascii=False)
+    return f"data: {text.translate(_LINE_ENDS)}\n\n"
 
 
 class BatchStream:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictStr
 
 from app.batches import costs
 from app.batches.enums import BatchMode, Priority
@@ -25,8 +25,10 @@ _settings = get_settings()
 
 # The limits below are documented in the OpenAPI schema and enforced once, by the domain
 # (app.batches.validation), whose errors name the exact field ("titles[3]: ...").
-# A USD amount the domain accepts (app.batches.validation.clean_max_cost): above 0, bounded.
-Usd = Annotated[float, Field(json_schema_extra={"exclusiveMinimum": 0, "maximum": MAX_COST_USD})]
+# A USD amount the domain accepts (app.batches.validation.clean_max_cost): above 0, bounded;
+# a number, never a bool or a numeric string (a lax float took `true` for $1).
+Usd = Annotated[StrictFloat, Field(
+    json_schema_extra={"exclusiveMinimum": 0, "maximum": MAX_COST_USD})]
 Title = Annotated[StrictStr, Field(json_schema_extra={
     "minLength": 1, "maxLength": _settings.max_title_length, "pattern": LINE_PATTERN})]
 Category = Annotated[StrictStr, Field(

@@ -17,6 +17,7 @@ from app.articles.export import write_directory
 from app.batches.enums import BatchStatus, Priority
 from app.cli.client import EXIT_INPUT, EXIT_OK, STOP, Api, CliError
 from app.cli.costs import usd
+from app.cli.files import read_text
 from app.cli.output import Output, finish, print_batch, print_batch_list, watch
 
 FILE_SUFFIXES = (".txt", ".csv", ".md", ".list", ".lst")
@@ -29,10 +30,8 @@ def read_titles(sources: list[str], stdin: TextIO) -> list[str]:
     if not sources and not stdin.isatty():
         sources = ["-"]
     for source in sources:
-        if source == "-":
-            lines += stdin.read().splitlines()
-        elif os.path.isfile(source):
-            lines += Path(source).read_text(encoding="utf-8-sig").splitlines()
+        if source == "-" or os.path.isfile(source):
+            lines += read_text(source, stdin).splitlines()
         elif source.lower().endswith(FILE_SUFFIXES):
             raise CliError(f"no such file: {source}", EXIT_INPUT)
         else:

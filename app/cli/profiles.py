@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 
 from app.cli.client import EXIT_INPUT, EXIT_OK, Api, CliError
+from app.cli.files import read_text
 
 # (option, API field, type, help)
 NUMBERS: tuple[tuple[str, str, type, str], ...] = (
@@ -71,10 +71,7 @@ def cmd_show(api: Api, out: Any, args: argparse.Namespace) -> int:
 def cmd_set(api: Api, out: Any, args: argparse.Namespace) -> int:
     changes: dict[str, Any] = {}
     if args.instructions_file:
-        try:
-            changes["instructions"] = Path(args.instructions_file).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise CliError(f"cannot read {args.instructions_file}: {exc}", EXIT_INPUT) from None
+        changes["instructions"] = read_text(args.instructions_file)
     elif args.instructions is not None:
         changes["instructions"] = args.instructions
     for _option, field, _kind, _help in NUMBERS:

@@ -4,10 +4,10 @@ one error shape every 4xx/5xx answer has."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_serializer
 
 # Bounds on every list endpoint: an offset past any real table, not past a 64-bit integer.
 MAX_OFFSET = 1_000_000_000
@@ -18,6 +18,19 @@ MAX_INT_ID = 2**31 - 1
 # (answered 422, not looked up; PostgreSQL would refuse a NUL in it with a server error).
 MAX_STR_ID_LENGTH = 64
 STR_ID_PATTERN = "^[A-Za-z0-9_-]+$"
+
+
+def _json_number(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be a whole number")
+    return value
+
+
+# A whole number as JSON sends it: an int, or a float such as 3.0 (JSON Schema calls it an
+# integer; the domain refuses 3.5 naming the field); never a bool, a numeric string or null.
+# One check rather than StrictInt | StrictFloat, whose two failures named "min_words.int" and
+# "min_words.float" instead of the field.
+WholeNumber = Annotated[int | float, BeforeValidator(_json_number)]
 
 
 def as_utc(value: datetime | None) -> datetime | None:

@@ -47,6 +47,7 @@ _NAMES = {
     "th": "Thai", "ms": "Malay", "ro": "Romanian", "hu": "Hungarian",
     "zh-CN": "Simplified Chinese", "zh-SG": "Simplified Chinese", "zh-Hans": "Simplified Chinese",
     "zh-TW": "Traditional Chinese", "zh-HK": "Traditional Chinese (Hong Kong)",
+    "zh-MO": "Traditional Chinese (Macau)",
     "zh-Hant": "Traditional Chinese", "en-US": "American English", "en-GB": "British English",
     "pt-BR": "Brazilian Portuguese", "pt-PT": "European Portuguese",
 }
@@ -121,7 +122,11 @@ def uses_characters(tag: str) -> bool:
 
 def language_name(tag: str) -> str:
     """A name for prompts and messages: ``Simplified Chinese (zh-CN)``, ``English (en)``."""
-    name = _NAMES.get(tag) or _NAMES.get(primary(tag))
+    first, *rest = tag.split("-")
+    # A script subtag names the writing system: zh-Hant-TW is Traditional Chinese, not "Chinese"
+    # (the model would pick a script itself).
+    script = [f"{first}-{rest[0]}"] if rest and len(rest[0]) == 4 and rest[0].isalpha() else []
+    name = next((_NAMES[key] for key in (tag, *script, primary(tag)) if key in _NAMES), None)
     return f"{name} ({tag})" if name else f"the language with the BCP 47 tag {tag}"
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, WithJsonSchema
 
-from app.core.schemas import OutModel
+from app.core.schemas import OutModel, WholeNumber
 from app.profiles.service import BOUNDS, CATEGORY_RE, MAX_INSTRUCTIONS, MODEL_RE
 
 # Case is folded and spaces dropped by the service; the schema states the slug it keeps.
@@ -21,8 +21,7 @@ def _range(name: str) -> dict[str, Any]:
 
 
 # Strict numbers: never a numeric string or a bool. A whole number may come as 10000.0 (JSON
-# Schema calls it an integer); the service refuses 3.5 naming the field.
-WholeNumber = StrictInt | StrictFloat
+# Schema calls it an integer); the service refuses 3.5 naming the field (WholeNumber).
 MinWords = Annotated[WholeNumber, WithJsonSchema({"type": "integer", **_range("min_words")})]
 MaxWords = Annotated[WholeNumber, WithJsonSchema({"type": "integer", **_range("max_words")})]
 MinChars = Annotated[WholeNumber, WithJsonSchema({"type": "integer", **_range("min_chars")})]
@@ -33,10 +32,12 @@ DuplicateThreshold = Annotated[
 Temperature = Annotated[float, Field(strict=True, json_schema_extra=_range("temperature"))]
 
 
-# Not blank; tabs and line breaks but no other control characters (the service's rule).
+# Not blank; tabs and line breaks but no other control characters (the service's rule); the
+# non-space character is not a control character either (a bare \S let one through).
 Instructions = Annotated[StrictStr, Field(json_schema_extra={
     "minLength": 1, "maxLength": MAX_INSTRUCTIONS,
-    "pattern": "^[^\\x00-\\x08\\x0b-\\x1f]*\\S[^\\x00-\\x08\\x0b-\\x1f]*$"})]
+    "pattern": "^[^\\x00-\\x08\\x0b-\\x1f]*[^\\s\\x00-\\x08\\x0b-\\x1f]"
+               "[^\\x00-\\x08\\x0b-\\x1f]*$"})]
 
 
 class ProfileFields(BaseModel):

@@ -146,6 +146,11 @@
     return text.split("\n").map((line) => line.split(/\s+/).join(" ").trim()).filter(Boolean);
   }
 
+  // Characters as the API counts them (code points), not UTF-16 units: "𠮷" is one.
+  function chars(text) {
+    return Array.from(text).length;
+  }
+
   function validate() {
     const titles = titlesFromText($("titles").value);
     const category = $("category").value.trim().toLowerCase();
@@ -158,14 +163,15 @@
       problems.push(t("form.tooMany", { count: titles.length, max: LIMITS.titles }));
     }
     titles.forEach((title, i) => {
-      if (title.length > LIMITS.length) {
-        problems.push(t("form.titleTooLong", { n: i + 1, length: title.length, max: LIMITS.length }));
+      const length = chars(title);
+      if (length > LIMITS.length) {
+        problems.push(t("form.titleTooLong", { n: i + 1, length, max: LIMITS.length }));
       }
       if (/[\u0000-\u001f]/.test(title)) problems.push(t("form.titleControl", { n: i + 1 }));
     });
     if (!CATEGORY_RE.test(category)) problems.push(t("form.badCategory"));
     if (language && !LANGUAGE_RE.test(language)) problems.push(t("form.badLanguage"));
-    if (rawOwner.length > OWNER_MAX || CONTROL_RE.test(rawOwner)) problems.push(t("form.badOwner"));
+    if (chars(rawOwner) > OWNER_MAX || CONTROL_RE.test(rawOwner)) problems.push(t("form.badOwner"));
     return { titles, category, language, priority, owner, problems };
   }
 

@@ -157,6 +157,11 @@ def test_sorting_and_pages(client):
     ({"q": " ".join("abcdefghi")}, "q"),  # nine terms
     ({"category": ""}, "category"),  # given, so it must be valid (the page leaves it out)
     ({"until": "0.5"}, "until"),  # seconds are not an ISO 8601 time
+    ({"since": "0001-01-01T00:00:00+01:00"}, "since"),  # before year 1 in UTC: was a 500
+    ({"until": "9999-12-31T23:59:59-01:00"}, "until"),  # after year 9999 in UTC: was a 500
+    ({"q": "abc\x00def"}, "q"),  # a NUL was a 500: FTS5 "unterminated string", PostgreSQL
+    ({"q": "\x00"}, "q"),  # refuses it in text; and SQLite's LIKE stopped there (all rows)
+    ({"q": "比特币\x07"}, "q"),  # no control characters (tabs and line breaks separate words)
 ])
 def test_bad_filters_are_refused_naming_the_field(client, params, field):
     for path in ("/api/articles", "/api/articles/export.zip"):

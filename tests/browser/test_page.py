@@ -166,6 +166,17 @@ def test_form_counts_titles_and_explains_problems_before_submitting(database, tm
         page.fill("#category", "guide")
         expect(page.locator("#form-errors li")).to_have_count(0)
         expect(page.locator("#generate")).to_be_enabled()
+        # Characters as the API counts them (code points): 𠮷 (CJK Extension B, in names) is one,
+        # not JavaScript's two UTF-16 units (200 of them were refused as "400 characters").
+        page.fill("#titles", "𠮷" * 200)
+        page.fill("#owner", "𠮷" * 60)
+        expect(page.locator("#form-errors li")).to_have_count(0)
+        expect(page.locator("#generate")).to_be_enabled()
+        page.fill("#titles", "𠮷" * 301)
+        expect(page.locator("#form-errors")).to_contain_text(
+            "Title 1 is 301 characters long (at most 300)")
+        page.fill("#titles", "Fine title")
+        page.fill("#owner", "")
         # Nothing was sent while the form was invalid.
         assert http.get(f"{server.url}/api/tasks").json()["total"] == 0
 

@@ -93,6 +93,12 @@ def test_names_for_prompts() -> None:
     assert language_name("en") == "English (en)"
     assert language_name("de-AT") == "German (de-AT)"
     assert language_name("xx") == "the language with the BCP 47 tag xx"
+    # A script and a region: the script decides which Chinese (these said only "Chinese").
+    assert language_name("zh-Hant-TW") == "Traditional Chinese (zh-Hant-TW)"
+    assert language_name("zh-Hans-CN") == "Simplified Chinese (zh-Hans-CN)"
+    assert language_name("zh-Hant-HK") == "Traditional Chinese (zh-Hant-HK)"
+    assert language_name("zh-MO") == "Traditional Chinese (Macau) (zh-MO)"
+    assert language_name("sr-Latn") == "the language with the BCP 47 tag sr-Latn"
 
 
 def test_cjk_lengths_are_counted_in_characters() -> None:

@@ -4,6 +4,7 @@ pagination and numbers, a schema that states its limits and the real error shape
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -76,6 +77,30 @@ def test_every_input_of_every_operation_is_bounded_in_the_schema():
         for media in operation.get("requestBody", {}).get("content", {}).values():
             problems += _unbounded(media["schema"], components, f"{method} {path} body")
     assert problems == []
+
+
+def _patterns(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("pattern"), str):
+            yield node["pattern"]
+        for value in node.values():
+            yield from _patterns(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _patterns(value)
+
+
+def test_no_pattern_lets_a_control_character_through():
+    """A pattern `^[^controls]*\\S[^controls]*$` let one control character be its \\S:
+    "0\\x1b" was schema-valid as a profile's instructions or an edited title, and the API
+    refused it (the fuzzer's "schema-valid request rejected")."""
+    patterns = set(_patterns(app.openapi()))
+    guarded = [p for p in patterns if "\\x00-" in p]  # those that refuse control characters
+    assert guarded
+    for pattern in guarded:
+        for text in ("\x1b", "0\x1b", "\x1b0", "0\x00x"):
+            assert re.search(pattern, text) is None, (pattern, text)
+        assert re.search(pattern, "如何在家种植番茄"), pattern
 
 
 def test_every_error_answer_has_the_api_error_shape():

@@ -51,6 +51,10 @@ CASES: dict[str, tuple[dict[str, Any], int, str]] = {
     "priority unknown": (_body(priority="urgent"), 422, "priority"),
     "owner over 100 characters": (_body(owner="x" * 101), 422, "owner"),
     "owner of two lines": (_body(owner="alice\nbob"), 422, "owner"),
+    # Not a dollar amount: `true` was taken for a $1 cap and "5" for $5.
+    "max_cost_usd true": (_body(max_cost_usd=True), 422, "max_cost_usd"),
+    "max_cost_usd a string": (_body(max_cost_usd="5"), 422, "max_cost_usd"),
+    "max_cost_usd negative": (_body(max_cost_usd=-1), 422, "max_cost_usd"),
     "body over the limit": ({"content": b"[" + b"1," * 600_000 + b"1]", "headers": JSON}, 413,
                             "body"),
     # No Content-Length: the limit is enforced while the body streams in.
@@ -91,3 +95,22 @@ def test_unknown_ids_are_404(api, method, path):
     response = getattr(api, method)(path)
     assert response.status_code == 404
     assert response.json()["detail"].split(":")[0] in {"task_id", "article_id"}
+
+
+@pytest.mark.parametrize("cap", [True, "5", -1, 0, 1e9])
+def test_a_cap_that_is_no_dollar_amount_leaves_the_batch_as_it_was(api, cap):
+    task = api.post(URL, **_body(max_cost_usd=2.5)).json()["task_id"]
+    response = api.patch(f"/api/tasks/{task}", json={"max_cost_usd": cap})
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"].startswith("max_cost_usd: "), response.text
+    assert api.get(f"/api/tasks/{task}/status").json()["max_cost_usd"] == 2.5
+
+
+def test_a_number_too_long_to_read_is_named_as_such(api):
+    """Valid JSON whose number has more digits than Python converts (4300) was answered
+    "body: not valid JSON (ValueError)"."""
+    body = b'{"titles": ["A fine title"], "category": "guide", "max_cost_usd": 1' + b"0" * 5000
+    response = api.post(URL, content=body + b"}", headers=JSON)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == "body: a number in it has more than 4300 digits"
+    assert faults.batch_count() == 0
