@@ -131,6 +131,14 @@ class Worker:
         except OSError:
             return ""
 
+    def logged(self, text: str) -> bool:
+        """Whether `text` is anywhere in the log so far (a tail can lose a line that later
+        lines, a traceback at shutdown say, pushed out)."""
+        try:
+            return text in self.log_path.read_text(errors="replace")
+        except OSError:
+            return False
+
     def kill(self) -> None:
         """SIGKILL the whole worker: main process and every pool child."""
         if self.proc and self.proc.poll() is None:

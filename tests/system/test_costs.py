@@ -118,4 +118,4 @@ def test_a_model_with_no_price_costs_null_with_a_note(api, start_worker, fake_ll
     assert [a["cost_usd"] for a in articles] == [None, None]
     wait_for(lambda: "no price for model 'house-model-7b'" in worker.log_tail(200), timeout=10,
              message="the log line naming LLM_PRICES")
-    assert "set LLM_PRICES=" in worker.log_tail(200)
+    assert worker.logged("set LLM_PRICES=")

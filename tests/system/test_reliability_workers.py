@@ -123,7 +123,7 @@ def test_redis_restarted_mid_batch_workers_reconnect_and_finish(
         assert len(calls) == item["attempts"], item
 
     # The queued messages died with Redis; the reaper put those items back from the database.
-    assert "reaper: {" in worker.log_tail(400) and "'requeued': [" in worker.log_tail(400)
+    assert worker.logged("reaper: {") and worker.logged("'requeued': [")
     # celery#8030: the same worker still consumes after the reconnect.
     again = submit(api, ["After the restart"])
     assert wait_final(api, again["task_id"], timeout=60)["status"] == "completed"
