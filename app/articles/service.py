@@ -26,6 +26,7 @@ from app.config import get_settings
 from app.core import names, outbox
 from app.core.errors import DomainError
 from app.core.models import utcnow
+from app.core.text import NOT_UNICODE, has_surrogate
 from app.llm.base import Generated
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ def _text(value: object, field: str, limit: int, *, single_line: bool) -> str | 
         raise ArticleError.invalid(field, f"at most {limit} characters, got {len(text)}")
     if any(ord(c) < 32 and c not in "\n\t\r" for c in text):
         raise ArticleError.invalid(field, "must not contain control characters")
+    if has_surrogate(text):
+        raise ArticleError.invalid(field, NOT_UNICODE)
     return text or None
 
 

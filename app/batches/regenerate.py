@@ -20,6 +20,7 @@ from app.batches.enums import ItemStatus
 from app.batches.errors import BatchError
 from app.batches.models import GenerationItem
 from app.batches.progress import Snapshot, announce, item_event
+from app.core.text import NOT_UNICODE, has_surrogate
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ def clean_feedback(feedback: object) -> str | None:
                                  f"{len(text)}")
     if any(ord(c) < 32 and c not in "\n\t\r" for c in text):
         raise BatchError.invalid("feedback", "must not contain control characters")
+    if has_surrogate(text):
+        raise BatchError.invalid("feedback", NOT_UNICODE)
     return text or None
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.models import utcnow
+from app.core.text import NOT_UNICODE, has_surrogate
 from app.profiles import repository
 from app.profiles.defaults import DEFAULT_PROFILE, DEFAULT_PROFILES, ProfileSpec
 from app.profiles.errors import ProfileError
@@ -131,6 +132,8 @@ def _value(name: str, value: Any) -> Any:
                                        f"{len(text)}")
         if any(ord(c) < 32 and c not in "\n\t" for c in text):
             raise ProfileError.invalid(name, "must not contain control characters")
+        if has_surrogate(text):
+            raise ProfileError.invalid(name, NOT_UNICODE)
         return text
     if name == "model":
         if not isinstance(value, str) or not MODEL_RE.match(value.strip()):

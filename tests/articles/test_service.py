@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import delete
 
@@ -163,3 +165,26 @@ def test_an_article_from_before_versions_keeps_its_original(db):
         rows = service.versions(session, article_id)
         assert [(v.version, v.source) for v in rows] == [(1, "generated"), (2, "edit")]
         assert rows[0].content == DRAFT.content
+
+
+def test_a_lone_surrogate_in_any_editor_text_is_a_422_naming_the_field(api):
+    """"\\ud800" parses as JSON but cannot be stored as UTF-8: every field was a 500."""
+    article_id = _article()
+    lone = "a\ud800"
+    for method, url, body, field in (
+        ("POST", f"/api/articles/{article_id}/approve", {"reviewer": lone}, "reviewer"),
+        ("POST", f"/api/articles/{article_id}/reject", {"note": lone}, "note"),
+        ("PATCH", f"/api/articles/{article_id}", {"title": lone, "version": 1}, "title"),
+        ("PATCH", f"/api/articles/{article_id}", {"content": lone, "version": 1}, "content"),
+        ("PATCH", f"/api/articles/{article_id}", {"content": "# B", "note": lone,
+                                                  "version": 1}, "note"),
+        ("POST", f"/api/articles/{article_id}/regenerate", {"feedback": lone}, "feedback"),
+        ("PATCH", "/api/profiles/guide", {"instructions": lone}, "instructions"),
+    ):
+        answer = api.request(method, url, content=json.dumps(body),  # sent as "\ud800"
+                             headers={"Content-Type": "application/json"})
+        assert answer.status_code == 422, (url, body, answer.text)
+        assert answer.json()["errors"][0]["field"] == field, answer.text
+    article = _get(article_id)
+    assert (article.version, article.status, article.title) == (1, "draft", "One")
+    assert api.get("/api/profiles/guide").json()["version"] == 0
