@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.articles import repository as articles
@@ -92,9 +93,21 @@ def warm_up() -> None:
 
 
 def _corpus(item: GenerationItem, job: Job) -> DuplicateIndex | None:
-    with session_scope(read_only=True) as session:
-        texts = articles.recent_texts(session, job.request.category, exclude_item=item.id,
-                                      limit=DUPLICATE_WINDOW, language=job.request.language)
+    # A connection the database dropped while in use (a restart, a failover, an admin's
+    # pg_terminate_backend) is thrown away by the pool: read once more on a fresh one rather
+    # than keep a good article "unchecked" for review.
+    for attempt in (1, 2):
+        try:
+            with session_scope(read_only=True) as session:
+                texts = articles.recent_texts(session, job.request.category,
+                                              exclude_item=item.id, limit=DUPLICATE_WINDOW,
+                                              language=job.request.language)
+            break
+        except OperationalError:
+            if attempt == 2:
+                raise
+            log.warning("item %s: the database dropped the connection reading the articles "
+                        "to compare with; reading again", item.id)
     if not texts:
         return None
     return DuplicateIndex(texts, threshold=job.profile.spec.duplicate_threshold)
@@ -121,7 +134,10 @@ def judge(item: GenerationItem, job: Job, generated: Generated) -> Verdict:
         report = check(item, job, generated)
     except Exception as exc:  # a bug in a check must not lose a paid-for article
         log.exception("item %s: the quality checks failed to run", item.id)
-        flags = [{"name": "unchecked", "message": f"the quality checks could not run: {exc}"}]
+        # The cause in one line (a database error's text carries its SQL and parameters).
+        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""]
+        flags = [{"name": "unchecked", "message": "the quality checks could not run: "
+                  f"{type(exc).__name__}: {cause[0]}"}]
         return Verdict(_quality(job, ArticleStatus.NEEDS_REVIEW, flags))
     if report.passed:
         return Verdict(_quality(job, ArticleStatus.DRAFT, []))

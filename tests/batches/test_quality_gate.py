@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from app.articles import repository as articles_repo
 from app.articles.models import Article
 from app.batches import quality_gate, service, state
 from app.batches.models import AIGenerationTask, GenerationItem
-from app.core.db import session_scope
+from app.core.db import get_engine, session_scope
 from app.llm.base import ArticleRequest, Generated
 from app.llm.offline import draft
 from app.profiles import service as profiles
@@ -133,3 +138,44 @@ def test_the_prompt_carries_the_feedback(db):
     assert isinstance(job.request, ArticleRequest)
     assert job.request.feedback == "Shorter, with a table of fees"
     assert job.note == "Shorter, with a table of fees"
+
+
+def test_a_connection_the_database_drops_while_reading_the_corpus_is_read_again(db,
+                                                                                monkeypatch):
+    """A PostgreSQL restart mid-batch killed the duplicate check's query: the article was kept
+    as needs_review, flagged "unchecked" with the SQL statement and its parameters."""
+    if not db.startswith("postgresql"):
+        pytest.skip("terminates a PostgreSQL backend")
+    item, batch = _item("Index funds explained", language="en")
+    job = _job(item, batch)
+    real, calls = articles_repo.recent_texts, []
+
+    def dropped_once(session, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:  # as a restart does: the server ends this very connection
+            pid = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            with get_engine().connect() as other:
+                other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        return real(session, *args, **kwargs)
+
+    monkeypatch.setattr(articles_repo, "recent_texts", dropped_once)
+    verdict = quality_gate.judge(item, job, _answer(job))
+    assert len(calls) == 2
+    assert verdict.quality is not None
+    assert (verdict.quality.status, verdict.quality.flags) == ("draft", [])
+
+
+def test_checks_that_cannot_run_say_why_in_one_line(db, monkeypatch):
+    item, batch = _item("Index funds explained", language="en")
+    job = _job(item, batch)
+
+    def down(*args, **kwargs):
+        raise OperationalError("SELECT articles.content FROM articles", {"category_1": "guide"},
+                               Exception("server closed the connection unexpectedly\n\tmore"))
+
+    monkeypatch.setattr(articles_repo, "recent_texts", down)
+    verdict = quality_gate.judge(item, job, _answer(job))
+    assert verdict.quality is not None and verdict.quality.status == "needs_review"
+    assert verdict.quality.flags == [{"name": "unchecked", "message": (
+        "the quality checks could not run: OperationalError: server closed the connection "
+        "unexpectedly")}]
