@@ -120,7 +120,8 @@ def task_progress(task_id: TaskId, session: SessionDep) -> ProgressOut:
     """`current` items out of `total` reached a final state; `progress` is 0-100."""
     batch = service.get_or_404(session, task_id)
     snapshot = Snapshot.of(batch)
-    eta = eta_seconds(batch.started_at, utcnow(), snapshot.current, snapshot.total, snapshot.final)
+    eta = eta_seconds(batch.started_at, utcnow(), snapshot.current, snapshot.total, snapshot.final,
+                      paused=batch.status == BatchStatus.PAUSED)
     return ProgressOut(**snapshot.as_dict(), eta_seconds=eta)
 
 

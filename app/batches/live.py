@@ -147,6 +147,7 @@ class BatchStream:
             event["eta_seconds"] = eta_seconds(
                 self.started_at, utcnow(), event["current"], event.get("total", 0),
                 event.get("status") in BATCH_FINAL,
+                paused=event.get("status") == BatchStatus.PAUSED,
             )
         item = event.get("item")
         if isinstance(item, dict) and "id" in item:

@@ -145,13 +145,15 @@ def _mirror(snapshot: Snapshot) -> None:
 
 
 def eta_seconds(
-    started_at: datetime | None, now: datetime, current: int, total: int, final: bool
+    started_at: datetime | None, now: datetime, current: int, total: int, final: bool,
+    paused: bool = False,
 ) -> float | None:
     """Seconds until the batch ends at the rate it has kept so far (items ended per second).
 
-    None until the first item ends (no rate yet) and once the batch is final.
+    None until the first item ends (no rate yet), once the batch is final, and while it is
+    paused (nothing runs until a budget lets it: the rate so far says nothing of when).
     """
-    if final or started_at is None or current <= 0 or total <= 0:
+    if final or paused or started_at is None or current <= 0 or total <= 0:
         return None
     if started_at.tzinfo is None:  # SQLite hands back naive UTC
         started_at = started_at.replace(tzinfo=UTC)

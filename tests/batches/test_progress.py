@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from app.batches import service, state
+from app.batches.enums import BatchStatus
+from app.batches.models import AIGenerationTask
 from app.batches.progress import eta_seconds
+from app.core.db import session_scope
+from app.llm.base import Generated
 from tests.support.api_helpers import submit, wait_final
 from tests.support.stack import wait_for
 
@@ -41,3 +46,24 @@ def test_progress_carries_an_eta_while_the_batch_runs(api, start_worker):
     wait_final(api, batch["task_id"])
     final = api.get(f"/api/tasks/{batch['task_id']}/progress").json()
     assert final["status"] == "completed" and final["eta_seconds"] is None
+
+
+def test_a_paused_batch_has_no_eta(api):
+    """A batch paused by its budget showed the ETA of the rate it kept before the pause
+    (18 s, say) while nothing would run until someone raised the cap."""
+    with session_scope() as session:
+        batch = service.create_batch(session, ["One", "Two", "Three"], "guide", language="en")
+        task_id = batch.id
+        item = state.claim_item(session, batch.items[0].id, "w/1", lease=60)
+        assert item is not None
+        state.complete_item(session, item, "guide", Generated(
+            content="# One\n\nBody.", provider="test", model="m"))
+    with session_scope() as session:
+        stored = session.get(AIGenerationTask, task_id)
+        assert stored is not None and stored.started_at is not None
+        stored.started_at -= timedelta(seconds=10)
+        stored.status = BatchStatus.PAUSED
+    progress = api.get(f"/api/tasks/{task_id}/progress").json()
+    assert (progress["status"], progress["current"]) == ("paused", 1)
+    assert progress["eta_seconds"] is None
+    assert eta_seconds(T0, T0 + timedelta(seconds=50), 5, 20, final=False, paused=True) is None
