@@ -231,10 +231,12 @@ def batch_spent(client: redis.Redis, batch_id: str | int) -> float | None:
 
 
 def format_usd(amount: float) -> str:
-    """"$20.00"; small amounts keep their digits ("$0.0042")."""
+    """"$20.00"; small amounts keep their digits ("$0.0042", "$0.0000001")."""
     if amount == 0 or round(amount, 2) == amount or abs(amount) >= 100:
         return f"${amount:,.2f}"
-    return f"${amount:,.6f}".rstrip("0")
+    # Six decimals, or up to twelve for a cap below a millionth (six alone printed "$0.").
+    digits = 6 if round(amount, 6) else 12
+    return f"${amount:,.{digits}f}".rstrip("0").rstrip(".")
 
 
 # -- internals -------------------------------------------------------------------------------

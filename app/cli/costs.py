@@ -9,7 +9,8 @@ def usd(amount: float | None) -> str:
         return "unknown"
     if amount == 0 or abs(amount) >= 1:
         return f"${amount:,.2f}"
-    return f"${amount:.6f}".rstrip("0").rstrip(".")
+    digits = 6 if round(amount, 6) else 12  # "$0.0000001", not "$0"
+    return f"${amount:.{digits}f}".rstrip("0").rstrip(".")
 
 
 def cost_line(status: dict) -> str:

@@ -211,3 +211,14 @@ def test_spend_passes_the_cap_only_by_the_overrun_of_calls_in_flight(client, red
     assert total > CAP - amount, results
     calls = sum(r[1] for r in results)
     assert total == pytest.approx(9.0 + calls * (amount + overrun), abs=1e-9)
+
+
+def test_a_cap_below_a_millionth_of_a_dollar_is_not_printed_as_0_dot():
+    """max_cost_usd 0.0000001 is valid (above 0) and paused with "batch budget of $0. is
+    below one call's worst-case cost" (5.0000001 read "$5."); the CLI showed it as "$0"."""
+    from app.cli.costs import usd
+
+    for amount, text in ((0.0000001, "$0.0000001"), (0.00000049, "$0.00000049"),
+                         (5.0000001, "$5"), (0.0042, "$0.0042"), (20, "$20.00")):
+        assert budget.format_usd(amount) == text
+    assert usd(0.0000001) == "$0.0000001" and usd(0.000412) == "$0.000412"
