@@ -240,14 +240,18 @@ def update(session: Session, batch_id: str, changes: dict[str, Any]) -> AIGenera
     """PATCH: the batch's own spend cap (`max_cost_usd`, null for none) and its `priority`.
     409 once the batch has ended. Raising the cap does not resume a paused batch: resume does.
     """
+    # The values first, as the schema's are: a bad one is a 422 naming it whatever the state.
+    cleaned: dict[str, Any] = {}
+    if "max_cost_usd" in changes:
+        cleaned["max_cost_usd"] = clean_max_cost(changes["max_cost_usd"])
+    if "priority" in changes:
+        cleaned["priority"] = clean_priority(changes["priority"])
     batch = _locked_or_404(session, batch_id)
     if batch.status in BATCH_FINAL:
         raise BatchError.conflict(
             "task_id", f"batch {batch_id} already ended with status {batch.status}")
-    if "max_cost_usd" in changes:
-        batch.max_cost_usd = clean_max_cost(changes["max_cost_usd"])
-    if "priority" in changes:
-        batch.priority = clean_priority(changes["priority"])
+    for name, value in cleaned.items():
+        setattr(batch, name, value)
     announce(session, Snapshot.of(batch))
     log.info("batch %s updated: %s", batch_id, changes)
     return batch

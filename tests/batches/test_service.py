@@ -215,3 +215,23 @@ def test_patch_sets_the_priority_and_null_puts_it_back_to_normal(db):
     with session_scope() as session:
         changed = service.update(session, batch.id, {"priority": None})
         assert (changed.priority, changed.owner) == ("normal", "alice")
+
+
+def test_a_bad_patch_value_names_its_field_even_on_an_ended_batch(db):
+    """{"max_cost_usd": -5} on a completed batch answered 409 naming task_id (as if the value
+    were fine) instead of the 422 naming max_cost_usd that a running batch gets."""
+    with session_scope() as session:
+        batch, _ = service.submit(session, ["A"], "guide")
+    with session_scope() as session:
+        stored = repository.get(session, batch.id)
+        assert stored is not None
+        stored.status = "completed"
+    for changes, field, status in (({"max_cost_usd": -5}, "max_cost_usd", 422),
+                                   ({"priority": "urgent"}, "priority", 422),
+                                   ({"max_cost_usd": 5}, "task_id", 409)):
+        with pytest.raises(BatchError) as err, session_scope() as session:
+            service.update(session, batch.id, changes)
+        assert (err.value.field, err.value.status_code) == (field, status)
+    with session_scope() as session:
+        stored = repository.get(session, batch.id)
+        assert stored is not None and stored.max_cost_usd is None
