@@ -239,12 +239,16 @@ def format_usd(amount: float) -> str:
     return f"${amount:,.{digits}f}".rstrip("0").rstrip(".")
 
 
+# What an editor or an operator raises for each cap.
+CAP_SETTINGS: dict[str, str] = {"daily": "BUDGET_DAILY_USD", "monthly": "BUDGET_MONTHLY_USD",
+                                "batch": "max_cost_usd"}
+
+
 # -- internals -------------------------------------------------------------------------------
 
 def _refusal(cap: Cap, limit: float, spent_nano: int, amount: float,
              resume_at: dt.datetime | None, now: dt.datetime) -> Refusal:
-    setting = {"daily": "BUDGET_DAILY_USD", "monthly": "BUDGET_MONTHLY_USD",
-               "batch": "max_cost_usd"}[cap]
+    setting = CAP_SETTINGS[cap]
     if amount > limit:  # this call alone is over the cap: no window rolling over will help
         reason = (f"{cap} budget of {format_usd(limit)} is below one call's worst-case cost "
                   f"of {format_usd(amount)}; raise {setting} to resume")

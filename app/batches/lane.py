@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import replace
 from typing import Any
 
 from redis.exceptions import LockError
 from sqlalchemy.orm import Session
 
 from app.batches import costs, feeder, lane_state, quality_gate, repository, state
-from app.batches.budget import Refusal, Reservation
+from app.batches.budget import CAP_SETTINGS, Refusal, Reservation, format_usd
 from app.batches.enums import BatchMode
 from app.batches.lane_state import LaneOutcome
 from app.batches.models import AIGenerationTask, GenerationItem
@@ -90,7 +91,7 @@ def submit(batch_id: str) -> None:
         hold = f"lane-{batch_id}-{ids[0]}"
         reservation = costs.reserve(hold, amount, batch)
         if isinstance(reservation, Refusal):
-            _pause(batch_id, reservation)
+            _pause(batch_id, _for_the_lane(reservation, len(ids)))
             return
         try:
             [provider_batch_id] = batch_lane.submit(
@@ -112,6 +113,16 @@ def submit(batch_id: str) -> None:
             announce(session, snapshot)
         log.info("batch %s: %d item(s) sent to provider batch %s", batch_id, len(ids),
                  provider_batch_id)
+
+
+def _for_the_lane(refusal: Refusal, requests: int) -> Refusal:
+    """What a cap refused is a whole provider batch, not "one call": say so and how many."""
+    if refusal.amount_usd <= refusal.limit_usd or requests < 2:
+        return refusal
+    return replace(refusal, reason=(
+        f"{refusal.cap} budget of {format_usd(refusal.limit_usd)} is below the worst-case cost "
+        f"of one provider batch of {requests} requests, {format_usd(refusal.amount_usd)} at "
+        f"the batch price; raise {CAP_SETTINGS[refusal.cap]} to resume"))
 
 
 def _pause(batch_id: str, refusal: Refusal) -> None:

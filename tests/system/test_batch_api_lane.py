@@ -152,3 +152,23 @@ def test_batch_mode_with_the_offline_writer_runs_in_real_time_with_a_note(api, s
     assert status["note"] == OFFLINE_NOTE and status["provider_batches"] == []
     assert {a["lane"] for a in _articles(api, batch["task_id"])} == {"realtime"}
     assert status["cost_usd"] == 0.0  # the offline writer costs nothing
+
+
+def test_a_cap_below_the_whole_provider_batch_says_so(api, start_worker, fake_llm, lane_env):
+    """The lane reserves a provider batch's worst case at once; the pause said the cap "is
+    below one call's worst-case cost of $0.0047" though one request costs a tenth of that."""
+    start_worker(concurrency=2, **lane_env)
+    batch = _submit(api, [f"Capped lane title {i}" for i in range(10)], max_cost_usd=0.002)
+    task = batch["task_id"]
+
+    def paused() -> dict | None:
+        status = api.get(f"/api/tasks/{task}/status").json()
+        return status if status["status"] == "paused" else None
+
+    status = wait_for(paused, timeout=30, message="the lane to pause on the batch's cap")
+    reason = status["paused_reason"]
+    assert reason.startswith("batch budget of $0.002 is below the worst-case cost of one "
+                             "provider batch of 10 requests, $0."), reason
+    assert reason.endswith(" at the batch price; raise max_cost_usd to resume"), reason
+    assert "one call" not in reason and fake_llm.batches.batches == {}
+    assert api.post(f"/api/tasks/{task}/cancel").status_code == 202
