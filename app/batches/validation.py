@@ -11,6 +11,7 @@ import re
 from app.batches.enums import BatchMode, Priority
 from app.batches.errors import BatchError
 from app.config import get_settings
+from app.core.text import NOT_UNICODE, has_surrogate
 from app.llm.language import (
     AUTO,
     DEFAULT_LANGUAGE,
@@ -35,7 +36,6 @@ CONTROL = "\\x00-\\x1f\\x7f-\\x9f"
 SPACES = " \\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
 LINE_PATTERN = f"^[^{CONTROL}]*[^{CONTROL}{SPACES}][^{CONTROL}]*$"
 _CONTROL_RE = re.compile(f"[{CONTROL}]")
-_SURROGATE_RE = re.compile("[\\ud800-\\udfff]")
 
 # Idempotency-Key: printable ASCII without spaces (a UUID, a hash, "order-1234").
 IDEMPOTENCY_KEY_MAX_LENGTH = 128
@@ -53,8 +53,8 @@ def line_problem(value: object, max_length: int) -> str | None:
         return f"at most {max_length} characters, got {len(value)}"
     if _CONTROL_RE.search(value):
         return "must not contain control characters (tabs and line breaks included)"
-    if _SURROGATE_RE.search(value):
-        return "must be valid Unicode text (no unpaired surrogates)"
+    if has_surrogate(value):
+        return NOT_UNICODE
     return None
 
 
@@ -156,8 +156,8 @@ def clean_owner(owner: object, field: str = "owner") -> str | None:
     if _CONTROL_RE.search(owner):
         raise BatchError.invalid(
             field, "must be one line without control characters (tabs and line breaks included)")
-    if _SURROGATE_RE.search(owner):
-        raise BatchError.invalid(field, "must be valid Unicode text (no unpaired surrogates)")
+    if has_surrogate(owner):
+        raise BatchError.invalid(field, NOT_UNICODE)
     return fold_spaces(owner) or None
 
 
