@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     reaper_interval: float = Field(30.0, gt=0)
     # A pending item older than this while the queue is empty lost its message.
     reaper_pending_grace: float = Field(60.0, ge=0)
-    # Item messages on the broker beyond the free slots (app.batches.feeder); 0 = auto.
+    # Item messages on the broker beyond the free slots (app.batches.scheduling.feeder); 0 = auto.
     dispatch_margin: int = Field(0, ge=0, le=10_000)
 
     # --- API ------------------------------------------------------------------------------
@@ -123,7 +123,8 @@ class Settings(BaseSettings):
     # {"model": {"input": 0.15, "output": 0.6, "batch_input": 0.075, "batch_output": 0.3}};
     # batch_* default to the real-time prices. A name also covers its dated variants.
     llm_prices: Annotated[dict[str, dict[str, float]], NoDecode] = Field(default_factory=dict)
-    # Installation-wide spend caps in USD, shared by all workers (app/batches/budget.py; 0 = off).
+    # Installation-wide spend caps in USD, shared by all workers (app/batches/spend/budget.py; 0 =
+    # off).
     budget_daily_usd: float = Field(0.0, ge=0)
     budget_monthly_usd: float = Field(0.0, ge=0)
     # How often beat polls the provider's Batch API for batches in `mode: "batch"` (seconds).

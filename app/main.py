@@ -17,9 +17,9 @@ from starlette.routing import Match
 from app import celery_app as _celery_app  # noqa: F401  (binds the app the outbox sends with)
 from app.articles import endpoints as articles
 from app.articles import library_endpoints as library
-from app.batches import article_endpoints as article_work
-from app.batches import endpoints as batches
-from app.batches import exports
+from app.batches.api import article_endpoints as article_work
+from app.batches.api import endpoints as batches
+from app.batches.api import exports
 from app.batches.validation import warm_up_detector
 from app.config import get_settings
 from app.core import openapi

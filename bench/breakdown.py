@@ -3,7 +3,8 @@
     python -m bench.breakdown --n 300     (settings from the environment; prints one JSON line)
 
 One thread, one item after another, against the real database in DATABASE_URL, the real Redis
-and the fake LLM at OPENAI_BASE_URL: `app.batches.runner.run_item` exactly as the Celery task
+and the fake LLM at OPENAI_BASE_URL: `app.batches.generation.runner.run_item` exactly as the Celery
+task
 calls it, with timers wrapped around the functions it calls. Phases per article:
 
 - feed: handing the item to the queue (the dispatcher's share per item: today
@@ -79,7 +80,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     import app.celery_app  # noqa: F401 - binds the Celery app into app.core.queue
-    from app.batches import dispatch, progress, quality_gate, runner
+    from app.batches import progress
+    from app.batches.generation import quality_gate, runner
+    from app.batches.scheduling import launch
     from app.batches.service import create_batch
     from app.core import outbox
     from app.core.db import session_scope
@@ -102,17 +105,17 @@ def main(argv: list[str] | None = None) -> None:
         batch_id = batch.id
         ids = [item.id for item in batch.items]
     try:
-        feeder: Any = importlib.import_module("app.batches.feeder")
+        feeder: Any = importlib.import_module("app.batches.scheduling.feeder")
     except ImportError:
         feeder = None
     if feeder is None:  # before issue 10: every item sent at once, up front
-        feed_s, feed_how = dispatch_cost(dispatch, batch_id)
+        feed_s, feed_how = dispatch_cost(batch_id)
         next_item: Callable[[int], int] = ids.__getitem__
     else:  # the metered feeder: one slot, fed after each item as the task does
         feed_how = "`feeder.feed()` after each item, one slot registered (as the task does)"
         one_slot = _register_one_slot(feeder)
         one_slot()
-        dispatch.dispatch_batch(batch_id)
+        launch.launch_batch(batch_id)
 
         def next_item(_n: int) -> int:
             item_id = _next_sent(batch_id)
@@ -179,11 +182,13 @@ def _next_sent(batch_id: str) -> int | None:
             GenerationItem.status == "pending").order_by(GenerationItem.index).limit(1))
 
 
-def dispatch_cost(dispatch: Any, batch_id: str) -> tuple[float, str]:
+def dispatch_cost(batch_id: str) -> tuple[float, str]:
     """Seconds to hand the whole batch to the queue, and how it was done."""
+    from app.batches.scheduling import launch  # after the bench set the environment
+
     t0 = time.perf_counter()
-    dispatch.dispatch_batch(batch_id)
-    return time.perf_counter() - t0, "dispatch.dispatch_batch (every item at once) / N"
+    launch.launch_batch(batch_id)
+    return time.perf_counter() - t0, "launch.launch_batch (every item at once) / N"
 
 
 if __name__ == "__main__":

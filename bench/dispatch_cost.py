@@ -2,7 +2,8 @@
 
     python -m bench.dispatch_cost     (settings from the environment; prints one JSON line)
 
-With the metered feeder (`app.batches.feeder.feed`): a worker registry entry of K slots is
+With the metered feeder (`app.batches.scheduling.feeder.feed`): a worker registry entry of K slots
+is
 written (as a live worker's heartbeat would), then
 - full refill: nothing in flight, one feed() fills K + margin slots: ms per item sent;
 - single slot: every slot in flight, one item ends, one feed() sends one item: ms per call;
@@ -119,7 +120,7 @@ def with_feeder(feeder: Any, slots: tuple[int, ...], rounds: int) -> dict[str, A
 
 def backlog_query_ms(times: int) -> float:
     """`backlog.unfinished_batches` alone (the feeder's read of the unfinished batches), median."""
-    from app.batches import backlog
+    from app.batches.scheduling import backlog
     from app.core.db import session_scope
     from app.core.models import utcnow
 
@@ -133,11 +134,11 @@ def backlog_query_ms(times: int) -> float:
 
 
 def without_feeder(batch_ids: list[str]) -> dict[str, Any]:
-    from app.batches import dispatch
+    from app.batches.scheduling import launch
     from bench.fairness_sim import cost_per_pick
 
     t0 = time.perf_counter()
-    dispatch.dispatch_batch(batch_ids[0])
+    launch.launch_batch(batch_ids[0])
     seconds = time.perf_counter() - t0
     return {"dispatch_batch_ms_per_item": seconds / (ITEMS // BATCHES) * 1000,
             "pick_us": {s: cost_per_pick(slots=s) for s in (1, 20)}}
@@ -156,7 +157,7 @@ def main(argv: list[str] | None = None) -> None:
     out: dict[str, Any] = {"batches": BATCHES, "items": args.items,
                            "setup_s": time.perf_counter() - t0}
     try:
-        feeder = importlib.import_module("app.batches.feeder")
+        feeder = importlib.import_module("app.batches.scheduling.feeder")
     except ImportError:
         feeder = None
     out["feeder"] = feeder is not None

@@ -4,7 +4,8 @@
 
 No Redis, no workers: a discrete-event model of C worker slots, a FIFO broker and a feeder that
 keeps ``C + margin`` items in flight (on the broker or executing), calling
-:func:`app.batches.fairness.pick` whenever an item ends or a batch arrives. It shows what the
+:func:`app.batches.scheduling.fairness.pick` whenever an item ends or a batch arrives. It shows
+what the
 scheduling rule itself achieves; the real end-to-end figures come from ``make bench``.
 """
 
@@ -17,7 +18,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
-from app.batches.fairness import Candidate, FairState, Priority, pick
+from app.batches.scheduling.fairness import Candidate, FairState, Priority, pick
 
 
 @dataclass

@@ -149,7 +149,7 @@ def _dispatch(t: Table, s: dict[str, Any]) -> None:
         name = f"dispatch cost, {r['items']:,} waiting items in {r['batches']} batches, {label}"
         if not r["feeder"]:
             sid = f"dispatch {label}"
-            t.add(name, "`feed()` per pick", "≤ 2 ms", "no feeder yet (app.batches.feeder)",
+            t.add(name, "`feed()` per pick", "≤ 2 ms", "no feeder yet",
                   sid=sid + " none")
             t.add(name, "before: `dispatch_batch` (every item of a batch at once), per item",
                   "—", f"{r['dispatch_batch_ms_per_item']:.2f} ms per item (`dispatch_batch`, "
@@ -191,9 +191,9 @@ def _breakdown(s: dict[str, Any]) -> list[str]:
     lines = [
         "## Where an article's time goes at L=0",
         "",
-        f"`bench/breakdown.py`: `app.batches.runner.run_item` called in one thread, item after "
-        f"item, on the run's SQLite database, Redis and the fake LLM at L=0, with timers around "
-        f"the functions it calls ({bench['n']} articles after 20 not counted; the all-checks "
+        f"`bench/breakdown.py`: `app.batches.generation.runner.run_item` called in one thread, "
+        f"item after item, on the run's SQLite database, Redis and the fake LLM at L=0, with "
+        f"timers around the functions it calls ({bench['n']} articles after 20 not counted; the all-checks "
         f"column: {full['n'] if full else 0} articles with the duplicate corpus at its full "
         "200-article window). Mean (median) ms per article.",
         "",

@@ -108,7 +108,8 @@ def fairness_b(client: httpx.Client, base: str) -> dict[str, Any]:
     try:
         ids, t0 = _submit_at_once(client, jobs, owner=True)
     except Unsupported as exc:
-        # Without the field each batch is its own owner group (app.batches.fairness), which is
+        # Without the field each batch is its own owner group (app.batches.scheduling.fairness),
+        # which is
         # the same contest: three submitters, one batch each.
         note = f"owner not supported yet ({exc}); each batch stands for its owner"
         ids, t0 = _submit_at_once(client, jobs, owner=False)

@@ -95,7 +95,7 @@ def _fresh_redis(redis_server: RedisServer) -> Iterator[None]:
     redis.Redis.from_url(redis_server.url).flushall()
     # This process's feeder trusts its read of the worker registry for a second: a worker a
     # previous test registered must not count here.
-    from app.batches import feeder
+    from app.batches.scheduling import feeder
 
     feeder.forget_capacity()
     yield

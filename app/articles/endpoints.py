@@ -1,7 +1,7 @@
 """Reading, reviewing and editing the articles the workers wrote (the library, its search
 and export: app.articles.library_endpoints). Thin: the logic is in
 app.articles.service, the commit at the end of the request. (Regenerating one article goes
-through the batch queue: app/batches/article_endpoints.py.)"""
+through the batch queue: app/batches/api/article_endpoints.py.)"""
 
 from __future__ import annotations
 

@@ -52,7 +52,7 @@ class AIGenerationTask(Base):
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_progress_update: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Fair scheduling (app.batches.fairness): weight by priority, shares by owner first.
+    # Fair scheduling (app.batches.scheduling.fairness): weight by priority, shares by owner first.
     priority: Mapped[str] = mapped_column(String(8), default=Priority.NORMAL)
     owner: Mapped[str | None] = mapped_column(String(100), index=True)
     # BCP 47 tag, or "auto": each item's own language, resolved when the batch is stored.

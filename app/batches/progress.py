@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.batches import costs
 from app.batches.enums import BATCH_FINAL, ITEM_FINAL
 from app.batches.models import AIGenerationTask, GenerationItem
+from app.batches.spend import costs
 from app.core import names, outbox, queue
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class Snapshot:
     failed: int
     cancelled: int
     celery_task_id: str | None
-    # Costs (app.batches.costs.Summary) and the pause, so live readers see them change.
+    # Costs (app.batches.spend.costs.Summary) and the pause, so live readers see them change.
     cost_usd: float | None = None
     cost_remaining_usd: float | None = None
     prompt_tokens: int = 0
@@ -46,7 +46,8 @@ class Snapshot:
     cost_note: str | None = None
     paused_reason: str | None = None
     resume_at: str | None = None  # ISO 8601, UTC
-    # Quality (app/batches/quality_gate.py): items written again, articles left for review.
+    # Quality (app/batches/generation/quality_gate.py): items written again, articles left for
+    # review.
     regenerated: int = 0
     needs_review: int = 0
 

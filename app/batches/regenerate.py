@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from app.articles import repository as articles
-from app.batches import cancel as cancel_flags
-from app.batches import feeder, state
+from app.batches import cancel_flags, state, work
 from app.batches.enums import ItemStatus
 from app.batches.errors import BatchError
 from app.batches.models import GenerationItem
@@ -71,7 +70,7 @@ def regenerate(session: Session, article_id: int, feedback: object = None) -> Re
     if was_cancelled:
         cancel_flags.clear_cancel(session, batch.id)  # before the item's message goes out
     announce(session, Snapshot.of(batch), item_event(item, ItemStatus.PENDING))
-    feeder.kick(session)
+    work.arrived(session)
     log.info("article %s: regeneration queued (batch %s item %s)", article_id, batch.id,
              item.id)
     return Reopened(article_id, batch.id, item.id, str(item.status), article.version, text)

@@ -14,12 +14,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.batches import cancel as cancel_flags
-from app.batches import costs, feeder, repository, state
+from app.batches import cancel_flags, repository, state, work
 from app.batches.enums import BATCH_FINAL, BatchMode, BatchStatus, Priority
 from app.batches.errors import BatchError
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot, announce
+from app.batches.spend import costs
 from app.batches.validation import (
     FINGERPRINT_VERSION,
     clean_category,
@@ -161,7 +161,7 @@ def submit(
     outbox.enqueue(session, names.BATCH_TASK, [batch.id], task_id=batch.celery_task_id)
     # Its first items go out at once (the feeder starts a pending batch it picks from), not
     # after the batch message made its way through the queue.
-    feeder.kick(session)
+    work.arrived(session)
     log.info("batch %s submitted: %d title(s), category %s, priority %s, owner %r", batch.id,
              batch.total, batch.category, batch.priority, batch.owner)
     return batch, True
@@ -231,7 +231,7 @@ def retry_failed(session: Session, batch_id: str) -> AIGenerationTask:
     if not ids:
         raise BatchError.conflict("task_id", f"batch {batch_id} has no failed items")
     announce(session, Snapshot.of(batch))
-    feeder.kick(session)  # they wait in the batch's backlog, fed as slots free up
+    work.arrived(session)  # they wait in the batch's backlog, fed as slots free up
     log.info("batch %s: %d failed item(s) queued again", batch_id, len(ids))
     return batch
 
@@ -267,7 +267,7 @@ def resume(session: Session, batch_id: str, *, automatic: bool = False) -> AIGen
     if not automatic and (why := costs.blocking_reason(batch)):
         raise BatchError.conflict("task_id", f"batch {batch_id} would pause again: {why}")
     rows = state.resume_batch(session, batch)
-    feeder.kick(session)  # its waiting items are in its backlog again
+    work.arrived(session)  # its waiting items are in its backlog again
     if batch.mode == BatchMode.BATCH and any(r.provider_batch_id is None for r in rows):
         outbox.enqueue(session, names.BATCH_TASK, [batch.id])  # never sent to the provider
     announce(session, Snapshot.of(batch))

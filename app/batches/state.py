@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 from app.articles import service as articles
 from app.articles.enums import ArticleStatus
 from app.articles.models import Article
-from app.batches import costs, repository
-from app.batches.budget import Refusal
+from app.batches import repository
 from app.batches.enums import (
     BATCH_FINAL,
     ITEM_FINAL,
@@ -29,6 +28,8 @@ from app.batches.enums import (
 )
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot
+from app.batches.spend import costs
+from app.batches.spend.budget import Refusal
 from app.core.models import utcnow
 from app.llm.base import Generated
 
@@ -242,7 +243,7 @@ def regenerate_item(session: Session, item: GenerationItem, reason: str, feedbac
 
     The `rejected` draft was paid for: its tokens and cost (None: no known price) are added to
     the batch's totals here, as an article's are, so the batch's cost is what its calls cost
-    and matches the budget counters it was settled in (app.batches.runner)."""
+    and matches the budget counters it was settled in (app.batches.generation.runner)."""
     batch = lock_batch(session, item.task_id)
     if not end_processing(
         session, item, status=ItemStatus.RETRYING, error=reason[:2000], next_attempt_at=utcnow(),

@@ -13,8 +13,11 @@ from typing import Any
 from celery import Task, shared_task
 from celery.exceptions import Ignore, SoftTimeLimitExceeded
 
-from app.batches import dispatch, feeder, lane, recovery, resume, retention, runner, state
+from app.batches import resume, retention, state
+from app.batches.generation import runner
 from app.batches.progress import announce, celery_meta
+from app.batches.provider_lane import lane
+from app.batches.scheduling import feeder, launch, recovery
 from app.config import get_settings
 from app.core import names
 from app.core.db import session_scope
@@ -30,9 +33,9 @@ def generate_article_batch(
     {current, total, progress} under this task's id, and SUCCESS when the batch ends.
     """
     if titles:  # the plan's call style: generate_article_batch.delay(batch_id, titles)
-        dispatch.ensure_batch(batch_id, titles, category, self.request.id)
+        launch.ensure_batch(batch_id, titles, category, self.request.id)
     try:
-        snapshot = dispatch.dispatch_batch(batch_id)
+        snapshot = launch.launch_batch(batch_id)
     except Exception as exc:
         handle_generation_error(batch_id, f"could not dispatch the batch: {exc}")
         raise

@@ -138,7 +138,8 @@ def clean_priority(priority: object, field: str = "priority") -> Priority:
 
 
 # An owner: an editor's name or a team ("alice", "编辑部"), the group the fair scheduler shares
-# slots by (app/batches/fairness.py). One line without control characters; surrounding spaces
+# slots by (app/batches/scheduling/fairness.py). One line without control characters; surrounding
+# spaces
 # are trimmed and runs of spaces folded, so " Alice  B " and "Alice B" are one owner. Blank
 # means no owner. The schema states OWNER_PATTERN and OWNER_MAX_LENGTH as the domain applies them.
 OWNER_MAX_LENGTH = 100

@@ -3,7 +3,7 @@
 A Redis restarted without persistence (or flushed, or failed over to an empty replica) comes
 back with no keys at all; nothing else says so. An epoch key that is gone means everything
 that was in that Redis is gone too: queued messages (the broker's) or heartbeat keys (the
-worker registry's). Readers: app.batches.recovery and app.core.workers.
+worker registry's). Readers: app.batches.scheduling.recovery and app.core.workers.
 """
 
 from __future__ import annotations

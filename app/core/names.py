@@ -37,7 +37,8 @@ REDBEAT_PREFIX = PREFIX + "redbeat:"
 RATE_LIMIT_KEY = PREFIX + "ratelimit:llm"
 SCHEDULES_LOCK = PREFIX + "lock:schedules"
 CANCEL_TTL_SECONDS = 7 * 24 * 3600
-# Spend caps (app.batches.budget): USD spent and reserved per UTC day, month and batch, and one
+# Spend caps (app.batches.spend.budget): USD spent and reserved per UTC day, month and batch, and
+# one
 # hash per reservation in flight.
 BUDGET_PREFIX = PREFIX + "budget:"
 BUDGET_DAY_PREFIX = BUDGET_PREFIX + "day:"  # + YYYY-MM-DD (UTC)
@@ -45,13 +46,14 @@ BUDGET_MONTH_PREFIX = BUDGET_PREFIX + "month:"  # + YYYY-MM (UTC)
 BUDGET_BATCH_PREFIX = BUDGET_PREFIX + "batch:"  # + batch id
 BUDGET_HOLD_PREFIX = BUDGET_PREFIX + "hold:"  # + reservation key_id
 
-# The fair scheduler's deficit counters (app.batches.fairness.FairState), kept by the feeder.
+# The fair scheduler's deficit counters (app.batches.scheduling.fairness.FairState), kept by the
+# feeder.
 FAIR_STATE_KEY = PREFIX + "feed:fair-state"
 # PostgreSQL advisory lock (a bigint) the feeders take turns on (app.batches.repository).
 FEEDER_ADVISORY_LOCK = 0x7461_6665_6564  # "tafeed"
 
 # Written once into the broker's Redis and never expiring: gone means Redis lost its data, and
-# with it queued messages (app.batches.recovery re-enqueues from the database).
+# with it queued messages (app.batches.scheduling.recovery re-enqueues from the database).
 EPOCH_KEY = PREFIX + "epoch"
 # The same for the Redis of the worker registry (REDIS_URL): while it is young, a missing
 # heartbeat key may only mean the worker has not written it again yet.
@@ -83,5 +85,5 @@ def dispatch_lock(batch_id: str) -> str:
 
 
 def provider_batch_lock(provider_batch_id: str) -> str:
-    """Held while one poller reads a provider batch's results (app.batches.lane)."""
+    """Held while one poller reads a provider batch's results (app.batches.provider_lane.lane)."""
     return f"{PREFIX}lock:provider-batch:{provider_batch_id}"

@@ -9,7 +9,7 @@ state that was rolled back.
 
 The policy for a message that cannot be sent after the commit (the broker is down): it is
 logged and counted, never retried here. The database already holds the work as pending, and
-recovery (app.batches.recovery) re-enqueues pending work whose message never arrived.
+recovery (app.batches.scheduling.recovery) re-enqueues pending work whose message never arrived.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""The plan's path: the task-queue API router (code in app.batches.endpoints)."""
+"""The plan's path: the task-queue API router (code in app.batches.api.endpoints)."""
 
 from __future__ import annotations
 
-from app.batches.endpoints import router
+from app.batches.api.endpoints import router
 
 __all__ = ["router"]

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
-from app.batches.schemas import TITLES_DESCRIPTION, Category, Owner, PriorityName
+from app.batches.api.schemas import TITLES_DESCRIPTION, Category, Owner, PriorityName
 from app.batches.validation import LINE_PATTERN
 from app.config import get_settings
 from app.core.schemas import LANGUAGE_PATTERN, OutModel

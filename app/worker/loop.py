@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import redis
 
-from app.batches import feeder, recovery
+from app.batches.scheduling import feeder, recovery
 from app.core import names
 from app.core.redis import get_redis
 
@@ -37,9 +37,11 @@ class Job:
 
 
 JOBS: tuple[Job, ...] = (
-    # Dead workers' items back at once, leases, and messages Redis lost (app/batches/recovery.py).
+    # Dead workers' items back at once, leases, and messages Redis lost
+    # (app/batches/scheduling/recovery.py).
     Job("recover", 2.0, recovery.reap),
-    # The metered dispatcher's timer (app/batches/feeder.py): retries that came due, batches
+    # The metered dispatcher's timer (app/batches/scheduling/feeder.py): retries that came due,
+    # batches
     # that arrived while no process fed, slots freed by a worker that died. Items ending feed
     # at once; this is the floor.
     Job("feed", 1.0, feeder.feed),

@@ -25,7 +25,7 @@ from celery.signals import (
     worker_shutdown,
 )
 
-from app.batches import quality_gate
+from app.batches.generation import quality_gate
 from app.config import get_settings
 from app.core import workers
 from app.core.db import reset_engine

@@ -543,7 +543,7 @@ class FakeOpenAI:
         self.reasoning = reasoning
         # True: an answer longer than the request's max_tokens (or max_completion_tokens) is
         # cut there with finish_reason "length" and that usage, as OpenAI does; the budget's
-        # worst case (app/batches/costs.py) relies on it. Off by default: most tests ask for
+        # worst case (app/batches/spend/costs.py) relies on it. Off by default: most tests ask for
         # whole articles under small limits.
         self.honor_max_tokens = False
         self.default = default or Behavior()

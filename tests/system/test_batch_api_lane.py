@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.batches.dispatch import OFFLINE_NOTE
+from app.batches.scheduling.launch import OFFLINE_NOTE
 from app.llm import prices
 from tests.support.api_helpers import wait_final
 from tests.support.fake_batches import BatchBehavior

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from app.batches import budget
 from app.batches.models import GenerationItem
+from app.batches.spend import budget
 from app.core import names
 from app.core.db import session_scope
 from app.core.redis import get_redis

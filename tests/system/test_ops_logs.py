@@ -38,7 +38,7 @@ def test_worker_logs_are_json_lines_with_batch_and_item_ids(api, start_worker, f
                                      for r in records)
 
     # Lines about an item say which batch and item, as fields a log search can filter on.
-    about_items = [r for r in records if r["logger"] == "app.batches.runner"]
+    about_items = [r for r in records if r["logger"] == "app.batches.generation.runner"]
     assert any("generating" in r["message"] for r in about_items)
     assert any("retrying in" in r["message"] for r in about_items)
     assert all(r["batch_id"] == batch["task_id"] and r["item_id"] in item_ids

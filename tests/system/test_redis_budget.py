@@ -11,8 +11,8 @@ import time
 import redis
 from celery.result import AsyncResult
 
-from app.batches.cancel import CANCEL_MAX_AGE
-from app.batches.feeder import CAPACITY_CACHE_S
+from app.batches.cancel_flags import CANCEL_MAX_AGE
+from app.batches.scheduling.feeder import CAPACITY_CACHE_S
 from app.celery_app import app as celery_app
 from tests.support import faults
 from tests.support.api_helpers import submit, wait_final

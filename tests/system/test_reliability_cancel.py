@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 
-from app.batches import cancel as cancel_flags
-from app.batches import repository, state
+from app.batches import cancel_flags, repository, state
 from app.core.db import session_scope
 from tests.support import faults
 from tests.support.api_helpers import submit, wait_final

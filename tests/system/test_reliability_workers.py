@@ -10,9 +10,9 @@ from datetime import timedelta
 
 import pytest
 
-from app.batches import recovery as reaper
 from app.batches import state
 from app.batches.models import GenerationItem
+from app.batches.scheduling import recovery as reaper
 from app.core.db import session_scope
 from app.core.models import utcnow
 from tests.support import faults

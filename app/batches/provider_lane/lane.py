@@ -29,12 +29,15 @@ from typing import Any
 from redis.exceptions import LockError
 from sqlalchemy.orm import Session
 
-from app.batches import costs, feeder, lane_state, quality_gate, repository, state
-from app.batches.budget import CAP_SETTINGS, Refusal, Reservation, format_usd
+from app.batches import repository, state, work
 from app.batches.enums import BatchMode
-from app.batches.lane_state import LaneOutcome
+from app.batches.generation import quality_gate
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot, announce
+from app.batches.provider_lane import lane_state
+from app.batches.provider_lane.lane_state import LaneOutcome
+from app.batches.spend import costs
+from app.batches.spend.budget import CAP_SETTINGS, Refusal, Reservation, format_usd
 from app.config import get_settings
 from app.core import names
 from app.core.db import session_scope
@@ -143,7 +146,7 @@ def _to_realtime(batch_id: str, note: str) -> None:
         # Written in real time from now on: its items are in the backlog like any batch's.
         batch.extra = {**(batch.extra or {}), "note": note}
         batch.mode = BatchMode.REALTIME
-        feeder.kick(session)
+        work.arrived(session)
         announce(session, Snapshot.of(batch))
 
 
@@ -251,7 +254,7 @@ def _store(batch_id: str, provider_batch_id: str, found: BatchState,
             snapshot, retried = lane_state.end_lane_items(
                 session, batch_id, category, outcomes[start:start + CHUNK])
             if retried:  # back to the real-time lane: in the backlog, fed as slots free up
-                feeder.kick(session)
+                work.arrived(session)
             if snapshot is not None:
                 announce(session, snapshot)
     if hold := entry.get("hold"):

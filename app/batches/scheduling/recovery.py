@@ -3,7 +3,8 @@
 `reap` runs every couple of seconds in each worker's maintenance loop (app/worker/loop.py, one
 worker at a time under a Redis lock) and, when beat runs, as its task `reap_stuck_items` too:
 the same code either way. It never sends item messages itself: it puts items back in their
-batch's backlog and kicks the feeder (app.batches.feeder), which sends them as slots free up.
+batch's backlog and kicks the feeder (app.batches.scheduling.feeder), which sends them as slots
+free up.
 Everything here is safe to repeat: an item put back whose message was in fact still queued only
 gets a second message, whose claim will fail.
 
@@ -25,10 +26,11 @@ import redis
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from app.batches import dispatch, feeder, repository, state
+from app.batches import repository, state
 from app.batches.enums import BatchStatus, ItemStatus
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import announce
+from app.batches.scheduling import feeder, launch
 from app.config import get_settings
 from app.core import epoch, names, workers
 from app.core.db import session_scope
@@ -92,7 +94,7 @@ def reap() -> ReapReport:
         _requeue_waiting(report, now, grace=grace)
 
     for batch_id in report.redispatched_batches:
-        dispatch.dispatch_batch(batch_id)
+        launch.launch_batch(batch_id)
     if report.requeued:
         feeder.feed_quietly()
     if report.requeued or report.gave_up or report.redispatched_batches:

@@ -1,10 +1,10 @@
-"""The event stream's message framing (app.batches.live.sse)."""
+"""The event stream's message framing (app.batches.api.live.sse)."""
 
 from __future__ import annotations
 
 import json
 
-from app.batches.live import sse
+from app.batches.api.live import sse
 
 
 def test_a_message_keeps_chinese_readable_and_stays_one_data_line():

@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictStr
 
-from app.batches import costs
 from app.batches.enums import BatchMode, Priority
+from app.batches.spend import costs
 from app.batches.validation import (
     CATEGORY_MAX_LENGTH,
     CATEGORY_PATTERN,
@@ -136,7 +136,8 @@ class BatchOut(OutModel):
     last_progress_update: datetime | None
     error: str | None
     schedule_id: str | None = None
-    # Tokens and cost so far, and the cost left at the batch's own average (app.batches.costs):
+    # Tokens and cost so far, and the cost left at the batch's own average
+    # (app.batches.spend.costs):
     # cost_usd is null, and cost_note says why, while an article has no known price.
     cost_usd: float | None = None
     cost_remaining_usd: float | None = None

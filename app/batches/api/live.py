@@ -31,9 +31,9 @@ from fastapi.concurrency import run_in_threadpool
 from redis.exceptions import RedisError
 
 from app.batches import repository
+from app.batches.api.schemas import batch_out
 from app.batches.enums import BATCH_FINAL, BatchStatus
 from app.batches.progress import Snapshot, eta_seconds
-from app.batches.schemas import batch_out
 from app.config import get_settings
 from app.core import names
 from app.core.db import session_scope

@@ -14,7 +14,7 @@ a cap only by what the calls in flight cost beyond their worst-case estimate; wi
 worst-case estimates, never.
 
 The counters run whenever they are called, also with every cap off; the worker calls them only
-when some cap applies to the call (app.batches.costs), so an installation without caps spends
+when some cap applies to the call (app.batches.spend.costs), so an installation without caps spends
 no Redis round trip on them.
 Money is kept as integer nano-dollars in Redis: sums are exact and floats never drift.
 Windows are taken from the caller's `now` (UTC), not Redis's clock, so tests can move time; a

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Body, Depends, Response, status
 
 from app.articles.endpoints import ArticleId
 from app.batches import regenerate
-from app.batches.schemas import RegenerateIn, RegenerateOut
+from app.batches.api.schemas import RegenerateIn, RegenerateOut
 from app.core.auth import SessionDep, require_token
 
 router = APIRouter(prefix="/api/articles", tags=["articles"], dependencies=[Depends(require_token)])

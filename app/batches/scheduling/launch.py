@@ -1,4 +1,5 @@
-"""Start a batch: to its backlog (fed to the workers by app.batches.feeder) or to the Batch API."""
+"""Start a batch: to its backlog (fed to the workers by app.batches.scheduling.feeder) or to the
+Batch API."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import logging
 from redis.exceptions import LockError
 from sqlalchemy.exc import IntegrityError
 
-from app.batches import feeder, lane, state
+from app.batches import state
 from app.batches.enums import BatchMode
 from app.batches.models import AIGenerationTask
 from app.batches.progress import Snapshot, announce
+from app.batches.provider_lane import lane
+from app.batches.scheduling import feeder
 from app.batches.service import create_batch
 from app.core import names
 from app.core.db import session_scope
@@ -22,8 +25,9 @@ OFFLINE_NOTE = ("batch mode needs a provider with a Batch API (OpenAI or a compa
                 "the offline writer wrote this batch in real time")
 
 
-def dispatch_batch(batch_id: str) -> Snapshot | None:
-    """Start the batch: its items wait in its backlog and the feeder (app.batches.feeder) sends
+def launch_batch(batch_id: str) -> Snapshot | None:
+    """Start the batch: its items wait in its backlog and the feeder
+    (app.batches.scheduling.feeder) sends
     them as slots free up; a batch in mode "batch" goes to the provider's Batch API instead.
     Running it twice does nothing new.
 

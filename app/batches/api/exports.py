@@ -12,7 +12,7 @@ from app.articles import library
 from app.articles.naming import content_disposition
 from app.articles.repository import BATCH_ORDER, ArticleQuery
 from app.batches import service
-from app.batches.endpoints import TaskId
+from app.batches.api.endpoints import TaskId
 from app.core.auth import SessionDep, require_token
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"], dependencies=[Depends(require_token)])

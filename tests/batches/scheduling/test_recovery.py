@@ -12,8 +12,9 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from app import celery_app  # noqa: F401  (binds the Celery app the outbox sends through)
-from app.batches import feeder, recovery, service, state
+from app.batches import service, state
 from app.batches.models import AIGenerationTask, GenerationItem
+from app.batches.scheduling import feeder, recovery
 from app.config import get_settings
 from app.core import names, workers
 from app.core.db import session_scope

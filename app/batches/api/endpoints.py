@@ -11,11 +11,8 @@ from starlette.background import BackgroundTask
 from starlette.convertors import Convertor, register_url_convertor
 
 from app.batches import repository, service
-from app.batches.enums import BatchStatus, Priority
-from app.batches.errors import BatchError
-from app.batches.live import BatchStream
-from app.batches.progress import Snapshot, eta_seconds
-from app.batches.schemas import (
+from app.batches.api.live import BatchStream
+from app.batches.api.schemas import (
     BatchOut,
     BatchPage,
     BatchPatch,
@@ -23,6 +20,9 @@ from app.batches.schemas import (
     ProgressOut,
     batch_out,
 )
+from app.batches.enums import BatchStatus, Priority
+from app.batches.errors import BatchError
+from app.batches.progress import Snapshot, eta_seconds
 from app.batches.validation import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
     IDEMPOTENCY_KEY_PATTERN,

@@ -10,11 +10,14 @@ import pytest
 
 from app import celery_app  # noqa: F401  (binds the Celery app the outbox sends through)
 from app.articles.models import Article
-from app.batches import budget, costs, feeder, repository, resume, runner, service, state
-from app.batches.budget import Refusal, Reservation
+from app.batches import repository, resume, service, state
 from app.batches.errors import BatchError
+from app.batches.generation import runner
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot
+from app.batches.scheduling import feeder
+from app.batches.spend import budget, costs
+from app.batches.spend.budget import Refusal, Reservation
 from app.core import workers
 from app.core.db import session_scope
 from app.core.models import utcnow

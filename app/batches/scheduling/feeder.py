@@ -2,7 +2,8 @@
 
 A batch's items wait in the database, its *backlog* (`enqueued_at IS NULL`). `feed()` counts the
 free worker slots (the live workers' concurrency from app.core.workers, minus the items in
-flight, plus a small margin so no slot idles between two feeds), asks app.batches.fairness which
+flight, plus a small margin so no slot idles between two feeds), asks
+app.batches.scheduling.fairness which
 batches the next items come from (deficit round robin across owners, then batches, by priority),
 marks those items sent and sends their messages after the commit. Celery stays the engine: what
 changes is what is on its queue, and when.
@@ -18,7 +19,7 @@ over-sends. A lock in Redis would cost three to five Redis commands a feed, and 
 every item's end; a turn in the database costs none and waits a few milliseconds at most. The
 database is the truth: the fairness state in Redis is only a memory of deficits (losing it
 costs nothing but the rotation of ties), a message lost with Redis is found by recovery
-(app.batches.recovery puts its item back in the backlog), and the claims keep every item
+(app.batches.scheduling.recovery puts its item back in the backlog), and the claims keep every item
 exactly-once whatever is sent twice.
 """
 
@@ -35,9 +36,10 @@ from datetime import datetime
 import redis
 from sqlalchemy.orm import Session
 
-from app.batches import backlog, fairness, state
+from app.batches import state, work
 from app.batches.enums import BatchStatus
 from app.batches.progress import Snapshot, announce
+from app.batches.scheduling import backlog, fairness
 from app.config import get_settings
 from app.core import names, outbox, workers
 from app.core.db import session_scope
@@ -121,7 +123,11 @@ def enqueue_items(session: Session, item_ids: list[int]) -> None:
 
 def kick(session: Session) -> None:
     """Feed once `session` commits: work arrived in (or came back to) a backlog."""
-    outbox.after_commit(session, feed_quietly, "feed the workers")
+    work.arrived(session)
+
+
+# Modules below this one announce work through app.batches.work; this process feeds then.
+work.subscribe(feed_quietly)
 
 
 def _feed_once(client: redis.Redis) -> FeedReport:

@@ -1,4 +1,5 @@
-"""The backlog's SQL: what the feeder (app.batches.feeder) reads and marks, part of the batches
+"""The backlog's SQL: what the feeder (app.batches.scheduling.feeder) reads and marks, part of the
+batches
 repository kept apart because it is the hot path (a feed runs at every item's end).
 
 An item waits in its batch's *backlog* while `enqueued_at` is NULL; it is *in flight* from the

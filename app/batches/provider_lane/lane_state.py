@@ -1,4 +1,5 @@
-"""The transitions of the Batch API lane's items (app.batches.lane): sent to a provider batch,
+"""The transitions of the Batch API lane's items (app.batches.provider_lane.lane): sent to a
+provider batch,
 then ended in bulk from its output. The same rules as app.batches.state, whose helpers they use.
 """
 

@@ -11,12 +11,14 @@ from datetime import timedelta
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
-from app.batches import costs, quality_gate, state
-from app.batches.budget import Refusal, Reservation
-from app.batches.checkpoint import Cancelled, Checkpoint, DeadlineExceeded, LeaseLost
+from app.batches import state
 from app.batches.enums import BatchStatus, ItemStatus
+from app.batches.generation import quality_gate
+from app.batches.generation.checkpoint import Cancelled, Checkpoint, DeadlineExceeded, LeaseLost
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot, announce, item_event
+from app.batches.spend import costs
+from app.batches.spend.budget import Refusal, Reservation
 from app.config import get_settings
 from app.core.db import session_scope
 from app.core.logs import bind_log_context
@@ -69,7 +71,7 @@ def run_item(item_id: int, *, worker: str | None = None, deadline: float | None 
             return SKIPPED
         batch = session.get(AIGenerationTask, item.task_id)
         assert batch is not None
-        # The item's language and its category's profile (app/batches/quality_gate.py).
+        # The item's language and its category's profile (app/batches/generation/quality_gate.py).
         job = quality_gate.prepare(session, item, batch)
         request = job.request
         # A claim moves no count, so no recount under the batch lock (the hot path of every

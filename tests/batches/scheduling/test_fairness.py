@@ -1,4 +1,5 @@
-"""app.batches.fairness: the pure picker, and a small slot simulation of the issue's cases.
+"""app.batches.scheduling.fairness: the pure picker, and a small slot simulation of the issue's
+cases.
 
 No Redis, no database, no clock: every test is deterministic and takes milliseconds.
 """
@@ -15,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.batches.fairness import (
+from app.batches.scheduling.fairness import (
     LOW_AGING_DOUBLING_S,
     WEIGHTS,
     Candidate,

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import redis
 
-from app.batches import budget
-from app.batches.budget import Refusal, Reservation, reconcile, release, reserve, spent
+from app.batches.spend import budget
+from app.batches.spend.budget import Refusal, Reservation, reconcile, release, reserve, spent
 
 UTC = dt.UTC
 NOON = dt.datetime(2026, 12, 31, 12, 0, tzinfo=UTC)

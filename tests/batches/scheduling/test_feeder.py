@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import update
 
 from app import celery_app  # noqa: F401  (binds the Celery app the outbox sends through)
-from app.batches import feeder, service, state
+from app.batches import service, state
 from app.batches.models import AIGenerationTask, GenerationItem
+from app.batches.scheduling import feeder
 from app.core import names, workers
 from app.core.db import session_scope
 from app.core.models import utcnow

@@ -1,5 +1,5 @@
 """What a batch costs and may still spend: each article's cost, the batch's totals and estimate,
-and the budget reservation made around every LLM call (the counters are app.batches.budget).
+and the budget reservation made around every LLM call (the counters are app.batches.spend.budget).
 
 Costs come from app.llm.prices (genai-prices, LLM_PRICES, 0 for the offline writer). A model with
 no price is not an error: its articles cost None, the batch counts them in `cost_unknown`, shows
@@ -19,10 +19,10 @@ from typing import Any
 
 import redis
 
-from app.batches import budget
-from app.batches.budget import Refusal, Reservation, format_usd
 from app.batches.enums import BATCH_FINAL
 from app.batches.models import AIGenerationTask
+from app.batches.spend import budget
+from app.batches.spend.budget import Refusal, Reservation, format_usd
 from app.config import get_settings
 from app.core.redis import get_redis
 from app.llm import prices
@@ -95,7 +95,8 @@ def settle(reservation: Reservation | None, actual: float | None) -> None:
     if reservation is None:
         return
     if actual is not None and actual > reservation.amount_usd:
-        # The caps hold only while a call costs at most what it reserved (app/batches/budget.py).
+        # The caps hold only while a call costs at most what it reserved
+        # (app/batches/spend/budget.py).
         log.warning("call %s cost %s, more than the %s reserved for it (the provider wrote past "
                     "max_tokens, or the prompt estimate was low): a cap can be passed by the "
                     "difference", reservation.key_id, format_usd(actual),

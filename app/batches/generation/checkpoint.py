@@ -11,8 +11,7 @@ import logging
 import threading
 import time
 
-from app.batches import cancel as cancel_flags
-from app.batches import state
+from app.batches import cancel_flags, state
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.config import get_settings
 from app.core.db import session_scope

@@ -10,7 +10,8 @@ from sqlalchemy.exc import OperationalError
 
 from app.articles import repository as articles_repo
 from app.articles.models import Article
-from app.batches import quality_gate, service, state
+from app.batches import service, state
+from app.batches.generation import quality_gate
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.core.db import get_engine, session_scope
 from app.llm.base import ArticleRequest, Generated
