@@ -194,8 +194,8 @@ def _breakdown(s: dict[str, Any]) -> list[str]:
         f"`bench/breakdown.py`: `app.batches.generation.runner.run_item` called in one thread, "
         f"item after item, on the run's SQLite database, Redis and the fake LLM at L=0, with "
         f"timers around the functions it calls ({bench['n']} articles after 20 not counted; "
-        f"the all-checks column: {full['n'] if full else 0} articles with the duplicate corpus at its full "
-        "200-article window). Mean (median) ms per article.",
+        f"the all-checks column: {full['n'] if full else 0} articles with the duplicate corpus "
+        "at its full 200-article window). Mean (median) ms per article.",
         "",
         "| phase | what | the bench's checks | every check (the default) |",
         "|---|---|---|---|",
