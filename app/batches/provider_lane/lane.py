@@ -168,7 +168,11 @@ def _adopt(batch_id: str, intent: str, found: BatchState) -> None:
     # item, so it must not run (and be paid for).
     log.warning("batch %s: provider batch %s is not intent %s's: cancelling it", batch_id,
                 found.id, intent)
-    batch_lane.cancel(_provider().client, found.id)
+    try:
+        batch_lane.cancel(_provider().client, found.id)
+    except LLMError as exc:
+        log.error("batch %s: could not cancel stray provider batch %s (%s): cancel it by hand",
+                  batch_id, found.id, exc)
 
 
 def _for_the_lane(refusal: Refusal, requests: int) -> Refusal:
