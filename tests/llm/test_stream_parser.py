@@ -186,8 +186,8 @@ def test_error_replies_before_the_stream(srv: FakeOpenAI, client: openai.OpenAI,
     assert got.error is not None and got.error[0].endswith("Error")
 
 
-def _raw(srv: FakeOpenAI, behavior: Behavior) -> bytes:
-    """The HTTP body of one streamed request, as bytes on the wire (chunk sizes included)."""
+def _http_chunks(srv: FakeOpenAI, behavior: Behavior) -> list[bytes]:
+    """The HTTP chunks of one streamed answer, as written on the wire (no SDK in between)."""
     srv.default = behavior
     body = json.dumps({"model": "m", "messages": MSG, "stream": True}).encode()
     with socket.create_connection((srv.host, srv.port), timeout=5) as sock:
@@ -197,23 +197,36 @@ def _raw(srv: FakeOpenAI, behavior: Behavior) -> bytes:
         data = b""
         while part := sock.recv(65536):
             data += part
-    return data.split(b"\r\n\r\n", 1)[1]
+    rest, chunks = data.split(b"\r\n\r\n", 1)[1], []
+    while True:  # Transfer-Encoding: chunked
+        size, rest = rest.split(b"\r\n", 1)
+        if not int(size, 16):
+            return chunks
+        chunks.append(rest[:int(size, 16)])
+        rest = rest[int(size, 16) + 2:]
 
 
 def test_the_fake_writes_each_framing(srv: FakeOpenAI) -> None:
     """The framings are on the wire (or the comparisons above would prove little)."""
     text = Behavior("text", text=UNICODE, chunks=3)
-    plain = _raw(srv, text)
-    assert b"\ndata: " in plain and b"\r\n\r\ndata" not in plain and b": keep" not in plain
-    assert b"data: {\n" not in plain and "潮".encode() not in plain
-    assert b'"}]}\r\n\r\n' in _raw(srv, Behavior(**{**text.__dict__, "framing": ("crlf",)}))
-    assert b"\n: keep-alive\n" in _raw(srv, Behavior(**{**text.__dict__,
-                                                       "framing": ("comments",)}))
-    assert b"data: {\ndata:  \"id\"" in _raw(srv, Behavior(**{**text.__dict__,
-                                                             "framing": ("multiline",)}))
-    assert "潮".encode() in _raw(srv, Behavior(**{**text.__dict__, "framing": ("utf8",)}))
-    split = _raw(srv, Behavior(**{**text.__dict__, "framing": ("split",)}))
-    assert split.count(b"\r\n") > 2 * plain.count(b"\r\n") - 4  # twice the HTTP chunks
+
+    def body(*framing: str) -> bytes:
+        return b"".join(_http_chunks(srv, Behavior(**{**text.__dict__, "framing": framing})))
+
+    plain = _http_chunks(srv, text)
+    events = len(plain)  # one event a chunk: role, 3 pieces, finish, [DONE]
+    assert events == 6 and all(chunk.endswith(b"\n\n") for chunk in plain)
+    joined = b"".join(plain)
+    assert b"\r" not in joined and b": keep" not in joined and b"data: {\n" not in joined
+    assert "潮".encode() not in joined and b"\\u6f6e" in joined
+    crlf = body("crlf")
+    assert crlf.count(b"\n") == crlf.count(b"\r\n") == 2 * events
+    assert body("comments").count(b": keep-alive\n") == events
+    assert b'data: {\ndata:  "id"' in body("multiline")
+    assert "潮".encode() in body("utf8")
+    split = _http_chunks(srv, Behavior(**{**text.__dict__, "framing": ("split",)}))
+    assert len(split) == 2 * events  # every event in two halves, the first cut mid-line
+    assert [chunk.endswith(b"\n\n") for chunk in split] == [False, True] * events
 
 
 # -- the reader on bytes split anywhere -------------------------------------------------------
