@@ -22,7 +22,9 @@ The checks (``ALL_CHECKS``, in the order they run):
   shingles: word 3-grams, character 3-grams for CJK; see ``DuplicateIndex``).
 - ``truncated``: the model did not stop at its token limit (``finish_reason == "length"``).
 
-Everything here is pure and fast (the duplicate check imports datasketch on first use, ~1 s).
+Everything here is pure and fast (the duplicate check imports datasketch on first use, ~1 s):
+the checks but the duplicate one cost ~2 ms of CPU for a 1,000-word article, ~0.5 ms for a
+Chinese one (bench/check_cost.py).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from app.llm.language import (
     UNDETERMINED,
     detect_language,
     detectable,
+    has_tokens,
     language_confidence,
     language_name,
     primary,
@@ -194,7 +197,9 @@ def prose(text: str) -> str:
     """The readable text of Markdown: no code blocks, URLs, link targets or HTML tags."""
     text = _INLINE_CODE.sub(" ", _without_code(text))
     text = _LINK_TARGET.sub("]", text)
-    return _HTML.sub(" ", _URL.sub(" ", text))
+    if "://" in text or "www." in text:  # the URL pattern costs more than this test
+        text = _URL.sub(" ", text)
+    return _HTML.sub(" ", text)
 
 
 def article_length(text: str) -> int:
@@ -207,31 +212,42 @@ def length_unit(language: str) -> str:
 
 
 def _normalize(text: str) -> str:
+    """Lower case, straight apostrophes, single spaces (str.split's whitespace is ``\\s``)."""
     text = text.replace("’", "'").replace("‘", "'").replace("＇", "'")
-    return re.sub(r"\s+", " ", text).lower()
+    return " ".join(text.split()).lower()
 
 
 _CJK_IN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uff00-\uffef]")
 
 
-@lru_cache(maxsize=64)
-def _phrase_pattern(phrase: str) -> re.Pattern[str]:
+@lru_cache(maxsize=256)
+def _phrase_pattern(phrase: str) -> tuple[str, bool, re.Pattern[str]]:
+    """The phrase's literal core, whether it is CJK, and the pattern that decides.
+
+    The literal is a cheap first test (``in``, no regular expression): the normalised text has
+    single spaces only, so an English match contains the phrase as typed, and a CJK match
+    (any whitespace between characters) contains it once the text's spaces are taken out.
+    """
     norm = _normalize(phrase).strip()
     if _CJK_IN.search(norm):
         # CJK has no spaces between words: allow any whitespace between characters.
-        body = r"\s*".join(re.escape(ch) for ch in norm.replace(" ", ""))
-        return re.compile(body)
+        literal = norm.replace(" ", "")
+        return literal, True, re.compile(r"\s*".join(re.escape(ch) for ch in literal))
     # English: whole words, so "ai can't help with" is not "I can't help with".
     start = r"(?<!\w)" if norm[:1].isalnum() else ""
     end = r"(?!\w)" if norm[-1:].isalnum() else ""
-    return re.compile(start + re.escape(norm).replace(r"\ ", r"\s+") + end)
+    return norm, False, re.compile(start + re.escape(norm).replace(r"\ ", r"\s+") + end)
 
 
 def find_refusal(text: str, extra_phrases: Iterable[str] = ()) -> str | None:
     """The first refusal or boilerplate phrase in ``text``, as listed, or None."""
     norm = _normalize(text)
+    squeezed = norm.replace(" ", "")
     for phrase in (*REFUSAL_PHRASES, *extra_phrases):
-        if phrase.strip() and _phrase_pattern(phrase).search(norm):
+        if not phrase.strip():
+            continue
+        literal, cjk, pattern = _phrase_pattern(phrase)
+        if literal in (squeezed if cjk else norm) and pattern.search(norm):
             return phrase.strip()
     return None
 
@@ -378,7 +394,7 @@ def _check_language(text: str, title: str, language: str) -> Flag | None:
     body = prose(_H1.sub("", text, count=1))
     if title:
         body = body.replace(title, " ")
-    if len(split_tokens(body)) < MIN_LANGUAGE_TOKENS:
+    if not has_tokens(body, MIN_LANGUAGE_TOKENS):
         return None
     detected = detect_language(body)
     if detected == UNDETERMINED or primary(detected) == primary(language):

@@ -164,6 +164,14 @@ def test_extra_phrases_extend_the_list_and_words_must_match_whole() -> None:
     assert "示例 文本" in message
 
 
+def test_refusals_match_across_spacing_case_and_apostrophes() -> None:
+    assert find_refusal("Well.  I'M\n SORRY,   but I\tCANNOT do it") == "I'm sorry, but I cannot"
+    assert find_refusal("I’m unable to finish this.") == "I'm unable to"
+    assert find_refusal("很抱歉，我 无\n法 完成") == "我无法"
+    assert find_refusal("作为 一个 AI，我只能……") == "作为一个AI"
+    assert find_refusal("Try our new AI modeling tool: as an AI modeling kit it is cheap.") is None
+
+
 # --- duplicate ----------------------------------------------------------------------------
 
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import random
 import threading
 
 import pytest
 
+from app.llm import language
 from app.llm.language import (
     detect_language,
+    has_tokens,
+    language_confidence,
     language_name,
     normalize_language,
     resolve_language,
     split_tokens,
+    text_sample,
     uses_characters,
 )
 
@@ -117,3 +122,122 @@ def test_detection_is_safe_from_many_threads() -> None:
     for thread in threads:
         thread.join()
     assert results == ["en"] * 8
+
+
+# -- what a long text costs (issue 20): scripts by regular expression, lingua on a sample -------
+def _by_script_as_before(text: str) -> str | None:
+    """The per-token loop _by_script replaced, to compare with."""
+    han = kana = hangul = other = 0
+    for token in language._TOKEN.findall(text):
+        if len(token) == 1 and language.is_cjk(token):
+            if language._in(token, language._HANGUL):
+                hangul += 1
+            elif language._in(token, language._KANA):
+                kana += 1
+            else:
+                han += 1
+        else:
+            other += 1
+    cjk = han + kana + hangul
+    if not cjk or cjk < other:
+        return None
+    if hangul > han + kana:
+        return "ko"
+    if kana and kana >= 0.05 * (han + kana):
+        return "ja"
+    return "zh-CN"
+
+
+@pytest.mark.parametrize("text", [
+    *CHINESE_TITLES, ENGLISH_TEXT, ENGLISH_TEXT + " 比特币", "東京で部屋を借りる方法",
+    "서울에서 집을 구하는 방법", "ETF 基金 ETF 基金 ETF", "ETF ETF 基金", "𠀀𠀁 abc", "ー・ー abc",
+    "如何选择一家靠谱的交易所。" * 20 + "の", "カタカナ" + "漢字" * 30, "한국어 텍스트 and English",
+    "", "2026 !!", "Ünïcödé wörds 123 ½",
+])
+def test_scripts_are_counted_as_the_token_loop_counted_them(text: str) -> None:
+    assert language._by_script(text) == _by_script_as_before(text)
+
+
+def test_a_sample_is_the_whole_short_text_or_three_windows_of_a_long_one() -> None:
+    assert text_sample(ENGLISH_TEXT) == ENGLISH_TEXT
+    words = [f"w{i:04d}" for i in range(2000)]
+    long = " ".join(words)
+    sample = text_sample(long, 1200)
+    parts = sample.split("\n")
+    assert len(parts) == 3 and len(sample) <= 1200
+    assert parts[0].startswith("w0000") and parts[-1].endswith("w1999")
+    middle = parts[1].split()
+    assert "w0990" <= middle[0] <= "w1010" or middle[0] < "w1000" < middle[-1]
+    assert all(word in words for part in parts for word in part.split()), "a word was cut"
+    chinese = "汉字" * 2000
+    assert len(text_sample(chinese, 900)) == 900 + 2  # no spaces: cut anywhere
+
+
+@pytest.mark.parametrize("text", ["", "one", ENGLISH_TEXT, "什么是 ETF？2026 年", "a b c d"])
+@pytest.mark.parametrize("count", [0, 1, 4, 6, 50])
+def test_has_tokens_counts_as_split_tokens(text: str, count: int) -> None:
+    assert has_tokens(text, count) is (len(split_tokens(text)) >= count)
+
+
+# Eight sentences in each language lingua chooses between (but English, above).
+SENTENCES = {
+    "de": "Wer zum ersten Mal Geld anlegt, sollte zuerst wissen, wofür das Geld gedacht ist. "
+          "Ein Notgroschen von drei bis sechs Monatsausgaben gehört auf ein Tagesgeldkonto. "
+          "Indexfonds bilden einen ganzen Markt ab und kosten deshalb weniger. "
+          "Die Gebühren wirken über viele Jahre wie ein Zinseszins in die falsche Richtung.",
+    "fr": "Avant de placer son argent, il faut savoir à quoi il servira. "
+          "Une épargne de précaution de trois à six mois de dépenses reste sur un livret. "
+          "Les fonds indiciels suivent tout un marché et coûtent donc moins cher. "
+          "Sur de longues années, les frais agissent comme des intérêts composés contre vous.",
+    "es": "Antes de invertir conviene saber para qué servirá el dinero. "
+          "Un fondo de emergencia de tres a seis meses de gastos debe estar disponible. "
+          "Los fondos indexados siguen a todo un mercado y por eso cuestan menos. "
+          "A lo largo de muchos años, las comisiones funcionan como un interés compuesto.",
+    "pt": "Antes de investir, é preciso saber para que serve o dinheiro. "
+          "Uma reserva de emergência de três a seis meses de despesas fica numa poupança. "
+          "Os fundos de índice acompanham todo o mercado e, por isso, custam menos. "
+          "Ao longo de muitos anos, as taxas funcionam como juros compostos contra você.",
+    "it": "Prima di investire bisogna sapere a che cosa serviranno i soldi. "
+          "Un fondo di emergenza pari a tre o sei mesi di spese resta su un conto deposito. "
+          "I fondi indicizzati seguono un intero mercato e per questo costano meno. "
+          "Nel corso di molti anni, le commissioni agiscono come un interesse composto.",
+    "nl": "Wie voor het eerst gaat beleggen, moet weten waarvoor het geld bedoeld is. "
+          "Een buffer van drie tot zes maanden aan uitgaven hoort op een spaarrekening. "
+          "Indexfondsen volgen een hele markt en zijn daardoor goedkoper. "
+          "Over vele jaren werken de kosten als rente op rente, in de verkeerde richting.",
+    "pl": "Zanim zaczniesz inwestować, musisz wiedzieć, na co przeznaczysz pieniądze. "
+          "Poduszka finansowa powinna leżeć na koncie oszczędnościowym. "
+          "Fundusze indeksowe odwzorowują cały rynek, dlatego kosztują mniej. "
+          "Przez wiele lat opłaty działają jak procent składany, tylko że przeciwko tobie.",
+    "tr": "Yatırım yapmadan önce paranın ne için kullanılacağını bilmek gerekir. "
+          "Üç ila altı aylık harcamayı karşılayan bir acil durum fonu hesapta durmalıdır. "
+          "Endeks fonları bütün bir piyasayı takip eder ve bu yüzden daha ucuzdur. "
+          "Uzun yıllar boyunca ücretler size karşı çalışan bileşik faiz gibi etki eder.",
+    "ru": "Прежде чем инвестировать, нужно понять, для чего нужны деньги. "
+          "Подушка безопасности должна лежать на сберегательном счёте. "
+          "Индексные фонды повторяют весь рынок, поэтому стоят дешевле. "
+          "За много лет комиссии действуют как сложный процент, только против вас.",
+    "en": ENGLISH_TEXT,
+}
+
+
+def _long(code: str, words: int = 1000) -> str:
+    """A ~``words``-word article of the language's sentences, shuffled paragraph by paragraph."""
+    sentences = [s.strip() + "." for s in SENTENCES[code].split(". ") if s.strip(". ")]
+    rng = random.Random(code)
+    paragraphs, count = [], 0
+    while count < words:
+        paragraph = " ".join(rng.sample(sentences, len(sentences)))
+        paragraphs.append(paragraph)
+        count += len(paragraph.split())
+    return "\n\n".join(paragraphs)
+
+
+@pytest.mark.parametrize("code", list(SENTENCES))
+def test_a_long_text_is_judged_on_its_sample_as_on_the_whole(code: str) -> None:
+    text = _long(code)
+    assert len(text) > 3 * language.SAMPLE_CHARS
+    whole = language._detector(accurate=False).detect_language_of(text)
+    assert whole is not None and whole.iso_code_639_1.name.lower() == code
+    assert detect_language(text) == code
+    assert language_confidence(text, code) == pytest.approx(1.0, abs=0.3)

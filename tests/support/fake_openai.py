@@ -26,10 +26,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 KINDS = ("ok", "429", "429_quota", "500", "503", "400", "401", "403", "hang", "disconnect",
-         "cut", "done_no_finish", "content_filter", "length", "empty", "refusal", "text")
+         "cut", "done_no_finish", "content_filter", "length", "empty", "refusal", "text",
+         "error_event")
+# How a stream may be written (Behavior.framing), each as some server or proxy writes it.
+FRAMINGS = ("crlf", "comments", "multiline", "utf8", "split")
 
 # The finish_reason each answering kind ends with (None: the stream stops without one).
-FINISH: dict[str, str | None] = {"cut": None, "done_no_finish": None,
+FINISH: dict[str, str | None] = {"cut": None, "done_no_finish": None, "error_event": None,
                                  "content_filter": "content_filter", "length": "length"}
 REFUSAL = "I'm sorry, I can't help with that request (fake)."
 # Models that, with ``FakeOpenAI(reasoning=True)``, refuse max_tokens and temperature as OpenAI's
@@ -75,6 +78,12 @@ class Behavior:
     ``text`` answers with the
     given ``text`` (a refusal written as prose, a short or wrong-language article, a copy of
     another article) and ``stop``, as a model that misbehaves without saying so would.
+    ``error_event`` sends half the chunks, then an ``{"error": ...}`` event and ends the body
+    (OpenAI's mid-stream ``server_error``).
+    ``framing`` changes how the stream's bytes are written, not what they say: ``crlf`` line
+    ends, ``comments`` (a ``: keep-alive`` line before each event), ``multiline`` (each event's
+    JSON over several ``data:`` lines), ``utf8`` (non-ASCII text unescaped, as OpenAI sends
+    it), ``split`` (each event in two HTTP chunks, cut mid-line, maybe mid-character).
     """
 
     kind: str = "ok"
@@ -85,10 +94,13 @@ class Behavior:
     usage: bool = True
     headers: dict[str, str] | None = None
     text: str | None = None
+    framing: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown kind {self.kind!r}; expected one of {KINDS}")
+        if unknown := set(self.framing) - set(FRAMINGS):
+            raise ValueError(f"unknown framing {sorted(unknown)}; expected some of {FRAMINGS}")
         if (self.kind == "text") != (self.text is not None):
             raise ValueError("kind 'text' and a text go together")
 
@@ -446,7 +458,7 @@ class _Handler(BaseHTTPRequestHandler):
                       for i in range(n)]
         if beh.kind in ("content_filter", "empty", "refusal"):
             pieces = []
-        elif beh.kind in ("cut", "done_no_finish"):
+        elif beh.kind in ("cut", "done_no_finish", "error_event"):
             pieces = pieces[: len(pieces) // 2]
         finish = FINISH.get(beh.kind, "stop")
         limit = body.get("max_completion_tokens") or body.get("max_tokens")
@@ -475,6 +487,21 @@ class _Handler(BaseHTTPRequestHandler):
 
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         include_usage = include_usage and beh.usage
+        framing = set(beh.framing)
+        newline = "\r\n" if "crlf" in framing else "\n"
+
+        def send(data: Any) -> None:
+            """One server-sent event: ``data`` as JSON, or a string as it is ([DONE])."""
+            if not isinstance(data, str):
+                data = json.dumps(data, ensure_ascii="utf8" not in framing,
+                                  indent=1 if "multiline" in framing else None)
+            lines = [f"data: {line}{newline}" for line in data.split("\n")]
+            comment = [f": keep-alive{newline}"] if "comments" in framing else []
+            raw = "".join([*comment, *lines, newline]).encode()
+            if "split" in framing:
+                self._chunk(raw[:len(raw) // 2])
+                raw = raw[len(raw) // 2:]
+            self._chunk(raw)
 
         def event(delta: dict[str, Any] | None, finish: str | None = None, **extra: Any) -> None:
             obj: dict[str, Any] = {
@@ -485,7 +512,7 @@ class _Handler(BaseHTTPRequestHandler):
             if include_usage:
                 obj["usage"] = None
             obj.update(extra)
-            self._chunk(b"data: " + json.dumps(obj).encode() + b"\n\n")
+            send(obj)
 
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
@@ -505,14 +532,17 @@ class _Handler(BaseHTTPRequestHandler):
             event({"content": piece})
         if beh.kind == "refusal":
             event({"refusal": REFUSAL})
+        if beh.kind == "error_event":
+            send({"error": {"message": "The server had an error while processing your request "
+                            "(fake).", "type": "server_error", "param": None, "code": None}})
         if finish is not None:
             event({}, finish)
-        if beh.kind == "cut":
+        if beh.kind in ("cut", "error_event"):
             self._chunk(b"")  # a well-formed end of the body, with nothing to say it is early
             return 200
         if include_usage:
             event(None, usage=usage)
-        self._chunk(b"data: [DONE]\n\n")
+        send("[DONE]")
         self._chunk(b"")
         return 200
 
