@@ -1,7 +1,7 @@
 """The Batch API lane (issue 12): a batch in `mode: "batch"` goes to the provider's /v1/files and
-/v1/batches through the SDK, is polled by beat on the maintenance queue, stores each article at
+/v1/batches through the SDK, is polled by the workers' maintenance loop, stores each article at
 the batch price, hands failing and expired lines back to real time, and cancels keeping what
-finished. Real workers and beat, the fake server's time-driven Batch API."""
+finished. Real workers, the fake server's time-driven Batch API."""
 
 from __future__ import annotations
 
@@ -41,13 +41,12 @@ def lane_env(llm_env: dict[str, str]) -> dict[str, str]:
 
 
 def test_a_batch_mode_batch_completes_through_the_batch_api(
-        api, start_worker, start_beat, fake_llm, lane_env):
+        api, start_worker, fake_llm, lane_env):
     fake_llm.batches.behavior = BatchBehavior(in_progress=2.0, finalizing=0.3)
     titles = [f"Lane title {i:02d}" for i in range(20)]
     fake_llm.batches.fail("Lane title 03", status=500)
     fake_llm.batches.fail("Lane title 11", status=429, type="rate_limit_error")
-    start_worker(concurrency=2, **lane_env)
-    start_beat(BATCH_POLL_SECONDS="0.5")
+    start_worker(concurrency=2, BATCH_POLL_SECONDS="0.5", **lane_env)
     batch = _submit(api, titles)
     assert batch["mode"] == "batch"
 
@@ -98,10 +97,9 @@ def test_a_batch_mode_batch_completes_through_the_batch_api(
 
 
 def test_an_expired_provider_batch_hands_the_lines_it_never_ran_to_real_time(
-        api, start_worker, start_beat, fake_llm, lane_env):
+        api, start_worker, fake_llm, lane_env):
     fake_llm.batches.behavior = BatchBehavior(in_progress=1.0, expire_after=4)
-    start_worker(concurrency=2, **lane_env)
-    start_beat(BATCH_POLL_SECONDS="0.5")
+    start_worker(concurrency=2, BATCH_POLL_SECONDS="0.5", **lane_env)
     batch = _submit(api, [f"Expiring title {i}" for i in range(6)])
     status = wait_final(api, batch["task_id"], timeout=90)
     assert status["status"] == "completed"
@@ -112,10 +110,9 @@ def test_an_expired_provider_batch_hands_the_lines_it_never_ran_to_real_time(
 
 
 def test_cancelling_a_batch_mode_batch_midway_keeps_the_finished_articles(
-        api, start_worker, start_beat, fake_llm, lane_env):
+        api, start_worker, fake_llm, lane_env):
     fake_llm.batches.behavior = BatchBehavior(in_progress=8.0, cancelling=0.5)
-    start_worker(concurrency=2, **lane_env)
-    start_beat(BATCH_POLL_SECONDS="0.3")
+    start_worker(concurrency=2, BATCH_POLL_SECONDS="0.3", **lane_env)
     batch = _submit(api, [f"Cancelled lane title {i}" for i in range(10)])
     task = batch["task_id"]
 
