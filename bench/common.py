@@ -33,7 +33,7 @@ class Context:
     postgres_url: str | None = None
     quick: bool = False
     checks: str | None = None  # QUALITY_CHECKS for the services; None: their default (all)
-    _fakes: dict[float, tuple[procs.Proc, str]] = field(default_factory=dict)
+    _fakes: dict[tuple[float, int], tuple[procs.Proc, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         import redis
@@ -57,12 +57,13 @@ class Context:
         env.update(extra)
         return env
 
-    def fake_llm(self, latency: float) -> str:
-        """The fake OpenAI-compatible server at this latency (started once per run)."""
-        if latency not in self._fakes:
+    def fake_llm(self, latency: float, chunks: int = CHUNKS) -> str:
+        """The fake OpenAI-compatible server at this latency, streaming each answer in `chunks`
+        pieces (started once per run)."""
+        if (latency, chunks) not in self._fakes:
             env = {**os.environ, "PYTHONPATH": str(procs.ROOT)}
-            self._fakes[latency] = procs.fake_llm(latency, CHUNKS, env, self.workdir)
-        return self._fakes[latency][1]
+            self._fakes[latency, chunks] = procs.fake_llm(latency, chunks, env, self.workdir)
+        return self._fakes[latency, chunks][1]
 
     def fake_procs(self) -> list[procs.Proc]:
         return [proc for proc, _ in self._fakes.values()]

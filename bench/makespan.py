@@ -21,6 +21,8 @@ from bench import procs
 from bench.common import Context, finished_at, guarded, post, wait_final
 
 RUNS: dict[str, dict[str, Any]] = {
+    # The plan's own worker (prefork x4): its memory, with the models loaded before the fork.
+    "makespan-prefork4": {"pool": None, "C": 4, "N": 40, "L": 2.0, "target": 1.05},
     "makespan-prefork": {"pool": None, "C": 20, "N": 200, "L": 2.0, "target": 1.05},
     "makespan-threads": {"pool": "threads", "C": 20, "N": 200, "L": 2.0, "target": 1.03},
     "makespan-c200": {"pool": "threads", "C": 200, "N": 2000, "L": 5.0, "target": 1.10,

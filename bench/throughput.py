@@ -2,11 +2,11 @@
 
 - bare: `bench.tasks.noop_result` (results stored in the result backend on the same Redis) and
   `bench.tasks.noop` (no result), N tasks on the same worker flags, pool and slots;
-- the service: one batch of N titles through the API, from the POST to its `finished_at`;
-- the breakdown of one article (bench/breakdown.py): the building blocks called in a child
-  process, with the end-to-end settings and again with every quality check on.
+- the service: one batch of N titles through the API, from the POST to its `finished_at`, with
+  every default quality check.
 
-Target: the service's rate ≥ 50 % of bare Celery's no-op-with-results rate.
+Target (issue 20): the service's rate ≥ 25 % of bare Celery's no-op-with-results rate. What an
+article costs by phase is bench/cost.py's.
 """
 
 from __future__ import annotations
@@ -24,14 +24,12 @@ from bench.common import Context, finished_at, post, wait_final
 
 C = 8
 N = 2000
-BREAKDOWN_N = 300
 
 
 def run(ctx: Context, which: list[str]) -> dict[str, Any]:
     n = 200 if ctx.quick else N
     out: dict[str, Any] = {"C": C, "N": n, "bare": bare(ctx, n)}
     out["service"] = service(ctx, n)
-    out["breakdown"] = breakdown(ctx)
     return {"throughput": out}
 
 
@@ -101,24 +99,3 @@ def service(ctx: Context, n: int) -> dict[str, Any]:
     seconds = finished_at(status) - t0
     return {"seconds": seconds, "rate": n / seconds, "n": n, "cpu": cpu, "commands": calls,
             "status": status["status"], "completed": status["completed"]}
-
-
-def breakdown(ctx: Context) -> dict[str, Any]:
-    """The building blocks in a child process: the bench's checks, then every check on."""
-    llm = ctx.fake_llm(0.0)
-    # Its own broker database: the messages it sends must not reach a later worker.
-    env = ctx.env(llm, CELERY_BROKER_URL=f"{ctx.redis_url}/3",
-                  CELERY_RESULT_BACKEND=f"{ctx.redis_url}/4", LOG_LEVEL="WARNING")
-    n = 60 if ctx.quick else BREAKDOWN_N
-    try:
-        out = {"bench": ctx.child("bench.breakdown", env, "--n", str(n), timeout=600)}
-        full = {**env}
-        full.pop("QUALITY_CHECKS", None)
-        # The duplicate corpus is now full (its 200-article window): the steady state.
-        out["all_checks"] = ctx.child("bench.breakdown", full, "--n", "10", "--warm", "2",
-                                      timeout=600)
-    finally:
-        import redis
-
-        redis.Redis.from_url(f"{ctx.redis_url}/3").flushdb()
-    return out

@@ -151,10 +151,10 @@ def start_worker(database: str, tmp_path: Path) -> Iterator[WorkerFactory]:
     workers: list[Worker] = []
 
     def start(name: str = "w1", *, pool: str = "prefork", concurrency: int = 4,
-              wait: bool = True, extra: list[str] | None = None, **env: str) -> Worker:
+              wait: bool = True, extra: list[str] | None = None, app: str = "app.celery_app",
+              **env: str) -> Worker:
         worker = Worker(name, _process_env(database, env), tmp_path, pool=pool,
-                        concurrency=concurrency,
-                        extra=extra)
+                        concurrency=concurrency, extra=extra, app=app)
         workers.append(worker)
         return worker.start(wait=wait)
 

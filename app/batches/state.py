@@ -24,6 +24,7 @@ from app.batches.enums import (
     BATCH_FINAL,
     ITEM_FINAL,
     ITEM_WAITING,
+    BatchMode,
     BatchStatus,
     ItemStatus,
 )
@@ -85,7 +86,8 @@ def refresh_batch(
     batch.cancelled = counts.get(ItemStatus.CANCELLED, 0)
     batch.regenerated, batch.needs_review = _quality_counts(session, batch_id)
     done = batch.completed + batch.failed + batch.cancelled
-    progress = int(done * 100 / batch.total) if batch.total else 100
+    answered = _answered_by_provider(batch, counts.get(ItemStatus.PROCESSING, 0))
+    progress = int((done + answered) * 100 / batch.total) if batch.total else 100
     batch.progress = max(batch.progress or 0, progress)
     batch.last_progress_update = now
     if batch.status not in BATCH_FINAL:
@@ -101,6 +103,16 @@ def refresh_batch(
             batch.started_at = batch.started_at or now
             batch.celery_status = "PROGRESS"
     return Snapshot.of(batch)
+
+
+def _answered_by_provider(batch: AIGenerationTask, processing: int) -> int:
+    """Lines a provider batch says it answered count toward the progress before they are read
+    and become ended items (app.batches.provider_lane); never more than the items still
+    processing, so an item is not counted twice while its provider batch is being read."""
+    answered = sum(int(e.get("completed") or 0)
+                   for e in (batch.extra or {}).get("provider_batches", [])
+                   if not e.get("settled"))
+    return min(answered, processing)
 
 
 def _quality_counts(session: Session, batch_id: str) -> tuple[int, int]:
@@ -272,14 +284,33 @@ def regenerate_item(session: Session, item: GenerationItem, reason: str, feedbac
     the batch's totals here, as an article's are, so the batch's cost is what its calls cost
     and matches the budget counters it was settled in (app.batches.generation.runner)."""
     batch = lock_batch(session, item.task_id)
+    if batch is None or not regenerate(session, batch, item, reason, feedback, rejected,
+                                       cost_usd):
+        return None
+    return refresh_batch(session, item.task_id, batch)
+
+
+def regenerate(session: Session, batch: AIGenerationTask, item: GenerationItem, reason: str,
+               feedback: str, rejected: Generated | None = None,
+               cost_usd: float | None = None) -> bool:
+    """`regenerate_item` without the recount, for a caller that ends many items under one
+    lock of their batch (the Batch API lane); False when the claim was not current."""
     if not end_processing(
         session, item, status=ItemStatus.RETRYING, error=reason[:2000], next_attempt_at=utcnow(),
         feedback=feedback, regenerations=GenerationItem.regenerations + 1, enqueued_at=None,
     ):
-        return None
-    if batch is not None and rejected is not None:
+        return False
+    if rejected is not None:
         _add_spend(batch, rejected, cost_usd)
-    return refresh_batch(session, item.task_id, batch)
+    return True
+
+
+def run_in_realtime(batch: AIGenerationTask, note: str) -> None:
+    """A batch in mode "batch" is written in real time from now on (call with the row locked):
+    its mode says so, so the feeder sends its waiting items like any batch's (they are in its
+    backlog: announce work after the commit), and `note` tells the editor why."""
+    batch.extra = {**(batch.extra or {}), "note": note}
+    batch.mode = BatchMode.REALTIME
 
 
 def reopen_for_regeneration(session: Session, batch: AIGenerationTask, item: GenerationItem,

@@ -5,6 +5,10 @@ Through the openai SDK, so it works with OpenAI and any server that implements `
 
     lines = build_lines(requests_for(items, {"model": "gpt-4o-mini", "max_tokens": 1500}))
     ids = submit(client, lines, {"trustagency_batch": "42"})   # several above 50,000 / 200 MB
+    # or in steps, so the caller can record what it is about to create (app.batches.provider_lane):
+    file_id = upload(client, lines)
+    state = create(client, file_id, {"trustagency_intent": "intent-1"})
+    state = find(client, "trustagency_intent", "intent-1", since=created_at)  # after a crash
     state = poll(client, ids[0])          # every BATCH_POLL_SECONDS until state.done
     results = read_results(client, state, expected=custom_ids)
     cancel(client, ids[0])                # keeps the lines finished before
@@ -186,26 +190,58 @@ def submit(client: openai.OpenAI, lines: Sequence[bytes], metadata: Mapping[str,
     ids: list[str] = []
     try:
         for number, group in enumerate(groups, 1):
-            upload = client.files.create(
-                file=(f"trustagency-{number}-of-{len(groups)}.jsonl", b"".join(group),
-                      "application/jsonl"),
-                purpose="batch",
-            )
-            batch = client.batches.create(
-                input_file_id=upload.id, endpoint=ENDPOINT, completion_window=COMPLETION_WINDOW,
-                metadata={**base, "part": f"{number}/{len(groups)}"},
-            )
-            ids.append(batch.id)
-    except openai.OpenAIError as exc:
-        error = classify(exc)
+            file_id = upload(client, group, f"trustagency-{number}-of-{len(groups)}.jsonl")
+            ids.append(create(client, file_id, {**base, "part": f"{number}/{len(groups)}"}).id)
+    except LLMError as error:
         for batch_id in ids:
             try:
                 client.batches.cancel(batch_id)
             except openai.OpenAIError as cancel_exc:
                 log.warning("could not cancel provider batch %s: %s", batch_id, cancel_exc)
         raise SubmitError(f"submitting part {len(ids) + 1}/{len(groups)} failed: {error}",
-                          batch_ids=ids, cause=error) from exc
+                          batch_ids=ids, cause=error) from error
     return ids
+
+
+def upload(client: openai.OpenAI, lines: Sequence[bytes],
+           filename: str = "trustagency.jsonl") -> str:
+    """Upload one provider batch's input file (the lines of one group of `split`); its id.
+    An uploaded file costs nothing until a batch is created from it."""
+    if not lines:
+        raise ValueError("no lines to upload")
+    try:
+        return client.files.create(file=(filename, b"".join(lines), "application/jsonl"),
+                                   purpose="batch").id
+    except openai.OpenAIError as exc:
+        raise classify(exc) from exc
+
+
+def create(client: openai.OpenAI, file_id: str, metadata: Mapping[str, Any]) -> BatchState:
+    """Create the provider batch of an uploaded file (from here on it is paid for), with
+    `metadata` (values as strings) by which `find` can look it up again."""
+    try:
+        return _state(client.batches.create(
+            input_file_id=file_id, endpoint=ENDPOINT, completion_window=COMPLETION_WINDOW,
+            metadata={str(k): str(v) for k, v in metadata.items()}))
+    except openai.OpenAIError as exc:
+        raise classify(exc) from exc
+
+
+def find(client: openai.OpenAI, key: str, value: str, *, input_file_id: str | None = None,
+         since: float | None = None) -> BatchState | None:
+    """The provider batch whose metadata has `key` = `value` (and whose input file is
+    `input_file_id`, when given), or None. The list is newest first: the search stops at
+    batches created before `since` (unix seconds; a minute's margin for clocks)."""
+    try:
+        for batch in client.batches.list(limit=100):  # the SDK pages on as it iterates
+            if since is not None and batch.created_at < since - 60:
+                return None
+            if (batch.metadata or {}).get(key) == value and (
+                    input_file_id is None or batch.input_file_id == input_file_id):
+                return _state(batch)
+    except openai.OpenAIError as exc:
+        raise classify(exc) from exc
+    return None
 
 
 def poll(client: openai.OpenAI, batch_id: str) -> BatchState:

@@ -48,10 +48,6 @@ STATE_MODULES = {
     # The feeder's mark "sent" (docs/architecture.md: only the feeder sets enqueued_at, in the
     # transaction that decides to send the item); every reset to NULL is a state transition.
     "app/batches/scheduling/backlog.py": frozenset({"enqueued_at"}),
-    # TEMPORARY: the lane still writes a batch's progress from the provider's counts
-    # (lane._progress). The lane's rewrite (issue 19, items 2-3) moves it into lane_state and
-    # removes this line.
-    "app/batches/provider_lane/lane.py": frozenset({"progress"}),
 }
 
 # A name that holds a batch or an item, by the project's naming (batch, item, locked_batch,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import openai
@@ -232,3 +233,18 @@ def test_a_failed_submit_cancels_the_batches_it_made(client, fake_llm):
     [first] = caught.value.batch_ids
     assert not caught.value.retryable
     assert fake_llm.batches.get(first).status in ("cancelling", "cancelled")
+
+
+def test_a_provider_batch_is_found_again_by_its_metadata_across_pages(client, fake_llm):
+    file_id = batch_lane.upload(client, _lines(2))
+    other = batch_lane.upload(client, _lines(2, "Other title"))
+    created = [batch_lane.create(client, file_id, {"trustagency_intent": f"intent-{n}"})
+               for n in range(101)]  # more than one page of the list (100)
+    batch_lane.create(client, other, {"trustagency_intent": "intent-0"})
+    oldest = batch_lane.find(client, "trustagency_intent", "intent-0", input_file_id=file_id)
+    assert oldest is not None and oldest.id == created[0].id
+    assert oldest.metadata == {"trustagency_intent": "intent-0"}
+    assert batch_lane.find(client, "trustagency_intent", "intent-101") is None
+    # Batches created before `since` (less a minute for clocks) are not looked at.
+    assert batch_lane.find(client, "trustagency_intent", "intent-0", input_file_id=file_id,
+                           since=time.time() + 3600) is None

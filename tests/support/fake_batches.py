@@ -17,7 +17,11 @@ It behaves like OpenAI's, for the openai SDK's `files.create(purpose="batch")`,
   "request_id", "body": <chat.completion>}, "error": null}` per finished line, its article from
   the server's own generator (`make_pieces`); failing lines (`fail()` rules, by custom_id or
   by text in the messages) go to the error file with their status and error body, and lines
-  a batch never reached (expired, cancelled) go there with `batch_expired` / `batch_cancelled`.
+  a batch never reached (expired, cancelled) go there with `batch_expired` / `batch_cancelled`;
+  lines matched by an `answer()` rule are answered with its text instead (a refusal written as
+  prose, a too-short article: what the quality checks must catch);
+* `GET /v1/batches` lists newest first, `limit` at a time (default 20) after the `after` id, as
+  OpenAI pages it; each batch carries the metadata it was created with.
 
 Everything uploaded and created is recorded (`uploads`, `batches`) for tests to assert on.
 """
@@ -33,7 +37,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from tests.support.fake_openai import _message_text, _tokens, make_pieces
 
@@ -73,6 +77,16 @@ class FailRule:
     code: str | None = None
 
 
+@dataclass(frozen=True)
+class AnswerRule:
+    """Lines whose custom_id equals `match`, or whose messages contain it, are answered with
+    `text` and `finish_reason`."""
+
+    match: str
+    text: str
+    finish_reason: str = "stop"
+
+
 @dataclass
 class StoredFile:
     id: str
@@ -105,6 +119,7 @@ class FakeBatch:
     errors: list[dict[str, Any]]  # validation errors: the batch fails
     order: list[int]  # indices of `lines` in the order they finish
     failures: dict[int, FailRule]  # line index -> its rule, decided at creation
+    texts: dict[int, AnswerRule]  # line index -> the answer it gets instead of an article
     started: float  # time.monotonic() at creation
     created_at: int  # unix seconds
     cancel_requested: float | None = None  # monotonic
@@ -129,6 +144,7 @@ class FakeBatches:
         self.uploads: list[StoredFile] = []  # purpose=batch uploads, in arrival order
         self._planned: deque[BatchBehavior] = deque()
         self._rules: list[FailRule] = []
+        self._answers: list[AnswerRule] = []
         self._lock = threading.RLock()
 
     # -- test controls ----------------------------------------------------------------------
@@ -144,6 +160,11 @@ class FakeBatches:
         with self._lock:
             self._rules.append(rule)
 
+    def answer(self, match: str, text: str, finish_reason: str = "stop") -> None:
+        """Lines with custom_id `match`, or `match` in their messages, are answered `text`."""
+        with self._lock:
+            self._answers.append(AnswerRule(match, text, finish_reason))
+
     def reset(self) -> None:
         with self._lock:
             self.behavior = BatchBehavior()
@@ -153,6 +174,7 @@ class FakeBatches:
             self.uploads.clear()
             self._planned.clear()
             self._rules.clear()
+            self._answers.clear()
 
     def get(self, batch_id: str) -> FakeBatch:
         """The batch, its state brought up to now."""
@@ -168,13 +190,14 @@ class FakeBatches:
     # -- HTTP ---------------------------------------------------------------------------------
     def route(self, handler: BaseHTTPRequestHandler, method: str) -> bool:
         """Answer a /v1/files or /v1/batches request; False for any other path."""
-        path = urlsplit(handler.path).path.rstrip("/")
-        parts = path.split("/")[2:]  # "", "v1", ...
+        url = urlsplit(handler.path)
+        parts = url.path.rstrip("/").split("/")[2:]  # "", "v1", ...
         if not parts or parts[0] not in ("files", "batches"):
             return False
         body = _read_body(handler) if method == "POST" else b""
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         try:
-            status, payload = self._dispatch(method, parts, body, handler.headers)
+            status, payload = self._dispatch(method, parts, body, handler.headers, query)
         except _ApiError as exc:
             status, payload = exc.status, {"error": {
                 "message": exc.message, "type": "invalid_request_error", "param": exc.param,
@@ -190,8 +213,8 @@ class FakeBatches:
             send(status, payload)
         return True
 
-    def _dispatch(self, method: str, parts: list[str], body: bytes,
-                  headers: Any) -> tuple[int, dict[str, Any] | bytes]:
+    def _dispatch(self, method: str, parts: list[str], body: bytes, headers: Any,
+                  query: dict[str, str]) -> tuple[int, dict[str, Any] | bytes]:
         kind, rest = parts[0], parts[1:]
         with self._lock:
             if kind == "files":
@@ -205,7 +228,7 @@ class FakeBatches:
                 if method == "POST" and not rest:
                     return 200, self._create(_json(body))
                 if method == "GET" and not rest:
-                    return 200, self._list()
+                    return 200, self._list(query)
                 if method == "GET" and len(rest) == 1:
                     return 200, self._as_json(self._batch(rest[0]))
                 if method == "POST" and len(rest) == 2 and rest[1] == "cancel":
@@ -260,7 +283,7 @@ class FakeBatches:
         order = list(range(len(lines)))
         if behavior.shuffle:
             random.Random(batch_id).shuffle(order)
-        failures = {}
+        failures, texts = {}, {}
         for i, line in enumerate(lines):
             text = "\n".join(_message_text(m.get("content"))
                              for m in line["body"].get("messages") or [])
@@ -268,11 +291,16 @@ class FakeBatches:
                 if rule.match == line["custom_id"] or rule.match in text:
                     failures[i] = rule
                     break
+            for answer in self._answers:
+                if answer.match == line["custom_id"] or answer.match in text:
+                    texts[i] = answer
+                    break
         batch = FakeBatch(
             id=batch_id, input_file_id=source.id, endpoint=str(endpoint),
             completion_window="24h", metadata=metadata, behavior=behavior,
             lines=lines if not errors else [], errors=errors, order=order if not errors else [],
-            failures=failures if not errors else {}, started=time.monotonic(),
+            failures=failures if not errors else {}, texts=texts if not errors else {},
+            started=time.monotonic(),
             created_at=int(time.time()))
         self.batches[batch_id] = batch
         return self._as_json(batch)
@@ -339,10 +367,20 @@ class FakeBatches:
         self._advance(batch)
         return batch
 
-    def _list(self) -> dict[str, Any]:
-        data = [self._as_json(self._batch(b)) for b in reversed(list(self.batches))]
+    def _list(self, query: dict[str, str]) -> dict[str, Any]:
+        newest_first = list(reversed(list(self.batches)))
+        after = query.get("after")
+        if after is not None:
+            if after not in self.batches:
+                raise _ApiError(400, f"No batch found with id '{after}'.", param="after")
+            newest_first = newest_first[newest_first.index(after) + 1:]
+        limit = int(query.get("limit") or 20)
+        if not 1 <= limit <= 100:
+            raise _ApiError(400, "limit must be between 1 and 100.", param="limit")
+        data = [self._as_json(self._batch(b)) for b in newest_first[:limit]]
         return {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
-                "last_id": data[-1]["id"] if data else None, "has_more": False}
+                "last_id": data[-1]["id"] if data else None,
+                "has_more": len(newest_first) > limit}
 
     def _cancel(self, batch: FakeBatch) -> dict[str, Any]:
         if batch.status in TERMINAL or batch.status == "cancelling":
@@ -429,7 +467,7 @@ class FakeBatches:
                                                 "message": rule.message, "type": rule.type,
                                                 "param": None, "code": rule.code}}}})
                 continue
-            completion = self._completion(batch, line["body"])
+            completion = self._completion(batch, line["body"], batch.texts.get(index))
             outputs.append({"id": ident, "custom_id": line["custom_id"], "error": None,
                             "response": {"status_code": 200, "request_id": request_id,
                                          "body": completion}})
@@ -443,17 +481,20 @@ class FakeBatches:
                                               _jsonl(errors)).id
         batch.status = status
 
-    def _completion(self, batch: FakeBatch, body: dict[str, Any]) -> dict[str, Any]:
+    def _completion(self, batch: FakeBatch, body: dict[str, Any],
+                    rule: AnswerRule | None = None) -> dict[str, Any]:
         messages = body.get("messages") or []
         users = [_message_text(m.get("content")) for m in messages if m.get("role") == "user"]
-        content = "".join(make_pieces(users[-1] if users else "", batch.behavior.chunks))
+        content = (rule.text if rule is not None
+                   else "".join(make_pieces(users[-1] if users else "", batch.behavior.chunks)))
         prompt_tokens, completion_tokens = _tokens(json.dumps(messages)), _tokens(content)
         return {"id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion",
                 "created": int(time.time()), "model": str(body.get("model", "")),
                 "system_fingerprint": "fp_fake",
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": content,
                                                      "refusal": None},
-                             "logprobs": None, "finish_reason": "stop"}],
+                             "logprobs": None,
+                             "finish_reason": rule.finish_reason if rule else "stop"}],
                 "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
                           "total_tokens": prompt_tokens + completion_tokens}}
 

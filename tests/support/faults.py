@@ -37,6 +37,13 @@ def queue_length(queue: str = "celery") -> int:
     return int(broker().llen(queue))  # type: ignore[arg-type]
 
 
+def broker_idle(queue: str = "celery") -> bool:
+    """Every message was taken and handled: none waits on `queue` and none is held unacked by a
+    worker (tasks ack late, so a message leaves kombu's `unacked` hash when its task returned)."""
+    client = broker()
+    return int(client.llen(queue)) == 0 and int(client.hlen("unacked")) == 0  # type: ignore[arg-type]
+
+
 def batch_count() -> int:
     with session_scope() as session:
         return int(session.scalar(select(func.count()).select_from(AIGenerationTask)) or 0)

@@ -88,12 +88,14 @@ class Worker:
     """`celery -A app.celery_app worker` in its own process group, so a kill takes its children."""
 
     def __init__(self, name: str, env: dict[str, str], logdir: Path, pool: str = "prefork",
-                 concurrency: int = 4, extra: list[str] | None = None) -> None:
+                 concurrency: int = 4, extra: list[str] | None = None,
+                 app: str = "app.celery_app") -> None:
         self.name = name
         self.hostname = f"{name}@{os.uname().nodename}"
         self.env = env
         self.log_path = logdir / f"worker-{name}.log"
-        self.args = [sys.executable, "-m", "celery", "-A", "app.celery_app", "worker",
+        # `app`: another module exposing the Celery app, e.g. tests.support.crash_points.
+        self.args = [sys.executable, "-m", "celery", "-A", app, "worker",
                      "-n", self.hostname, "--pool", pool, "--concurrency", str(concurrency),
                      "--queues", ",".join(WORKER_QUEUES),
                      "--loglevel", "INFO", "--without-mingle", "--without-gossip",

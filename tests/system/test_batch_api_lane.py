@@ -1,16 +1,22 @@
 """The Batch API lane (issue 12): a batch in `mode: "batch"` goes to the provider's /v1/files and
 /v1/batches through the SDK, is polled by the workers' maintenance loop, stores each article at
 the batch price, hands failing and expired lines back to real time, and cancels keeping what
-finished. Real workers, the fake server's time-driven Batch API."""
+finished. Issue 19: its answers pass the same quality checks as real time's, and a worker killed
+between the provider's `batches.create` and the commit leaves one provider batch, adopted.
+Real workers, no beat, the fake server's time-driven Batch API."""
 
 from __future__ import annotations
 
 import pytest
 
 from app.batches.scheduling.launch import OFFLINE_NOTE
+from app.batches.spend import budget
+from app.core.redis import get_redis
 from app.llm import prices
 from tests.support.api_helpers import wait_final
 from tests.support.fake_batches import BatchBehavior
+from tests.support.fake_openai import Behavior
+from tests.support.faults import articles_per_title
 from tests.support.stack import wait_for
 
 MODEL = "gpt-4o-mini"  # priced by the genai-prices table: batch = half the real-time price
@@ -169,3 +175,100 @@ def test_a_cap_below_the_whole_provider_batch_says_so(api, start_worker, fake_ll
     assert reason.endswith(" at the batch price; raise max_cost_usd to resume"), reason
     assert "one call" not in reason and fake_llm.batches.batches == {}
     assert api.post(f"/api/tasks/{task}/cancel").status_code == 202
+
+
+REFUSAL = "I'm sorry, I can't help with that."
+SHORT = "# {t}\n\nToo short.\n\n## One\n\nA line.\n\n## Two\n\nA line.\n\n## Three\n\nEnd."
+
+
+def test_a_refusal_and_a_short_answer_from_the_batch_api_are_checked_as_in_real_time(
+        api, start_worker, fake_llm, lane_env):
+    fake_llm.batches.behavior = BatchBehavior(in_progress=0.5)
+    fake_llm.batches.answer("Lane refused title", REFUSAL)
+    fake_llm.batches.answer("Lane short title", SHORT.format(t="Lane short title"))
+    # Written again in real time: the refused one well, the short one short again.
+    fake_llm.add_rule("Lane short title",
+                      [Behavior("text", text=SHORT.format(t="Lane short title"))])
+    start_worker(concurrency=2, BATCH_POLL_SECONDS="0.5", **lane_env)
+    titles = ["Lane refused title", "Lane short title", "Lane fine title"]
+    batch = _submit(api, titles, language="en")
+    status = wait_final(api, batch["task_id"], timeout=90)
+
+    assert (status["status"], status["completed"], status["failed"]) == ("completed", 3, 0)
+    assert (status["regenerated"], status["needs_review"]) == (2, 1)
+    items = {i["title"]: i for i in status["items"]}
+    assert {t: (i["attempts"], i["regenerations"]) for t, i in items.items()} == {
+        "Lane refused title": (2, 1), "Lane short title": (2, 1), "Lane fine title": (1, 0)}
+    # The rejected lines were written again in real time, with the checks' reasons.
+    prompts = {t: [r.text for r in fake_llm.requests if t in r.text] for t in titles}
+    assert [len(p) for p in prompts.values()] == [1, 1, 0]
+    assert "refusal or boilerplate" in prompts["Lane refused title"][0]
+    assert "too short" in prompts["Lane short title"][0]
+    articles = {a["title"]: a for a in _articles(api, batch["task_id"])}
+    assert {t: (a["status"], a["lane"]) for t, a in articles.items()} == {
+        "Lane refused title": ("draft", "realtime"),
+        "Lane short title": ("needs_review", "realtime"),
+        "Lane fine title": ("draft", "batch")}
+    assert "length" in {f["name"] for f in articles["Lane short title"]["quality_flags"]}
+    # The two rejected drafts were paid for at the batch price: the batch's cost has them.
+    assert status["cost_usd"] > sum(a["cost_usd"] for a in articles.values())
+
+
+def test_with_no_regeneration_left_a_refused_batch_api_line_is_kept_for_review(
+        api, start_worker, fake_llm, lane_env):
+    fake_llm.batches.behavior = BatchBehavior(in_progress=0.3)
+    fake_llm.batches.answer("Lane refused title", REFUSAL)
+    start_worker(concurrency=2, QUALITY_MAX_REGENERATIONS="0", BATCH_POLL_SECONDS="0.5",
+                 **lane_env)
+    batch = _submit(api, ["Lane refused title", "Lane fine title"], language="en")
+    status = wait_final(api, batch["task_id"], timeout=90)
+    assert (status["status"], status["regenerated"], status["needs_review"]) == (
+        "completed", 0, 1)
+    assert [i["attempts"] for i in status["items"]] == [1, 1]
+    articles = {a["title"]: a for a in _articles(api, batch["task_id"])}
+    refused = articles["Lane refused title"]
+    assert (refused["status"], refused["lane"]) == ("needs_review", "batch")
+    assert "refusal" in {f["name"] for f in refused["quality_flags"]}
+    assert fake_llm.count() == 0  # nothing went to real time
+
+
+def test_a_worker_killed_between_create_and_commit_leaves_one_provider_batch_adopted(
+        api, start_worker, fake_llm, lane_env):
+    fake_llm.batches.behavior = BatchBehavior(in_progress=0.5)
+    # A daily cap, so the provider batch's worst case is reserved; a short client timeout, so
+    # the poller's grace for an intent left "creating" (twice that) is short.
+    env = {**lane_env, "BUDGET_DAILY_USD": "100", "LLM_TIMEOUT": "2"}
+    doomed = start_worker("doomed", concurrency=2, app="tests.support.crash_points",
+                          CRASH_AT="after-batches-create", **env)
+    titles = [f"Crash lane title {i}" for i in range(6)]
+    batch = _submit(api, titles)
+    task = batch["task_id"]
+    wait_for(lambda: doomed.proc is not None and doomed.proc.poll() is not None, timeout=60,
+             message="the worker to die after batches.create")
+
+    # The provider batch exists and is paid for; the service knows it only as an intent.
+    [provider_batch] = fake_llm.batches.batches.values()
+    status = api.get(f"/api/tasks/{task}/status").json()
+    [intent] = status["provider_batches"]
+    assert intent["status"] == "creating" and intent["id"] == provider_batch.metadata[
+        "trustagency_intent"]
+    assert {(i["status"], i["provider_batch_id"], i["attempts"]) for i in status["items"]} == {
+        ("processing", intent["id"], 0)}
+
+    start_worker("survivor", concurrency=2, BATCH_POLL_SECONDS="0.5", **env)
+    status = wait_final(api, task, timeout=90)
+    assert (status["status"], status["completed"]) == ("completed", 6)
+    # One provider batch, adopted: its id on the batch and the items, each line stored once.
+    assert list(fake_llm.batches.batches) == [provider_batch.id]
+    assert status["provider_batches"] == [{"id": provider_batch.id, "status": "completed",
+                                           "total": 6, "completed": 6, "failed": 0}]
+    assert {(i["provider_batch_id"], i["attempts"]) for i in status["items"]} == {
+        (provider_batch.id, 1)}
+    assert articles_per_title(task) == {title: 1 for title in titles}
+    assert fake_llm.count() == 0  # nothing written again in real time
+    # Nothing paid twice: the batch costs what its articles cost, and the day's budget counter
+    # holds that (the reservation settled once, none left in flight or made twice).
+    articles = _articles(api, task)
+    assert {a["lane"] for a in articles} == {"batch"}
+    assert status["cost_usd"] == pytest.approx(sum(a["cost_usd"] for a in articles), rel=1e-9)
+    assert budget.spent(get_redis()).today_usd == pytest.approx(status["cost_usd"], abs=2e-9)

@@ -60,7 +60,6 @@ def test_worker_killed_mid_batch_then_new_worker_finishes_it(
     assert faults.articles_per_title(batch_id) == {t: 1 for t in titles}
     attempts = {i["title"]: i["attempts"] for i in status["items"]}
     assert all(attempts[t] >= 2 for t in killed), attempts
-    assert all(n >= 1 for n in attempts.values())
     # The killed streams were cut, and each item was asked of the LLM once per attempt.
     for title in titles:
         calls = [r for r in fake_llm.requests if title in r.text]

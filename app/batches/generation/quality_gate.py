@@ -55,6 +55,9 @@ class Verdict:
     quality: Quality | None  # how to store the article; None: write it again
     reason: str = ""  # why it is written again (the item's error meanwhile)
     feedback: str = ""  # what the next attempt's prompt says
+    # How to store it when it cannot be written again (its batch was cancelled meanwhile):
+    # for review, with the checks' flags.
+    review: Quality | None = None
 
 
 def editor_feedback(feedback: str | None) -> str | None:
@@ -148,7 +151,8 @@ def judge(item: GenerationItem, job: Job, generated: Generated) -> Verdict:
     reason = "quality: " + "; ".join(flag.message for flag in report.flags)
     feedback = "\n\n".join(part for part in (job.note, report.feedback_for_prompt()) if part)
     log.info("item %s failed %s: writing it again", item.id, ", ".join(report.names))
-    return Verdict(None, reason + " (writing it again)", feedback)
+    return Verdict(None, reason + " (writing it again)", feedback,
+                   _quality(job, ArticleStatus.NEEDS_REVIEW, report.to_list()))
 
 
 def _quality(job: Job, status: str, flags: list[dict[str, str]]) -> Quality:

@@ -13,7 +13,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from app.batches import state
 from app.batches.enums import BatchStatus, ItemStatus
-from app.batches.generation import quality_gate
+from app.batches.generation import answer, quality_gate
 from app.batches.generation.checkpoint import Cancelled, Checkpoint, DeadlineExceeded, LeaseLost
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot, announce, item_event
@@ -33,7 +33,7 @@ from app.llm.base import (
     TransientError,
     Truncated,
 )
-from app.llm.instrumentation import count_cost, count_retry, instrumented_provider
+from app.llm.instrumentation import count_retry, instrumented_provider
 
 log = logging.getLogger(__name__)
 
@@ -125,9 +125,9 @@ def run_item(item_id: int, *, worker: str | None = None, deadline: float | None 
     finally:
         if generated is None:
             costs.settle(reservation, billed)
-    cost = _count(generated)
+    cost = answer.price(generated, "realtime")
     costs.settle(reservation, cost)
-    return _complete(item, job, generated, cost)
+    return _complete(answer.judge(item, job, generated, "realtime", cost))
 
 
 def _reserve(item: GenerationItem, batch: AIGenerationTask, provider: LLMProvider,
@@ -137,13 +137,6 @@ def _reserve(item: GenerationItem, batch: AIGenerationTask, provider: LLMProvide
     model = request.model or str(getattr(provider, "model", provider.name))
     amount = costs.worst_case(provider.name, model, request)
     return costs.reserve(f"item-{item.id}:{item.attempts}:{worker}", amount, batch)
-
-
-def _count(generated: Generated) -> float | None:
-    """The call's cost at the real-time price, counted in /metrics."""
-    cost = costs.article_cost(generated)
-    count_cost(generated.provider, generated.model, "realtime", cost)
-    return cost
 
 
 def time_limit_hit(item_id: int, limit: int, worker: str | None = None) -> Outcome:
@@ -157,16 +150,19 @@ def time_limit_hit(item_id: int, limit: int, worker: str | None = None) -> Outco
     return _fail(item, f"time limit exceeded: soft limit of {limit} s reached")
 
 
-def _complete(item: GenerationItem, job: quality_gate.Job, generated: Generated,
-              cost: float | None) -> Outcome:
-    verdict = quality_gate.judge(item, job, generated)
-    if verdict.quality is None:
-        return _regenerate(item, verdict, generated, cost)
+def _complete(done: answer.Answer) -> Outcome:
+    """Keep the answer (app.batches.generation.answer: the Batch API lane's lines take the same
+    path) or write it again at once, with the reasons in its prompt."""
+    item, generated = done.item, done.generated
     with session_scope() as session:
-        snapshot = state.complete_item(session, item, job.request.category, generated,
-                                       cost_usd=cost, quality=verdict.quality)
-        if snapshot is not None:
-            announce(session, snapshot, item_event(item, ItemStatus.COMPLETED))
+        batch = state.lock_batch(session, item.task_id)
+        status = answer.keep(session, batch, done) if batch is not None else None
+        if batch is None or status is None:
+            return SKIPPED
+        why = done.verdict.reason if status == ItemStatus.RETRYING else None
+        announce(session, answer.progress(session, batch), item_event(item, status, why))
+    if status == ItemStatus.RETRYING:
+        return Outcome(ItemStatus.RETRYING, 0.0)
     log.info("batch %s item %s completed (%s tokens%s)", item.task_id, item.id,
              generated.total_tokens, ", estimated" if generated.tokens_estimated else "")
     return Outcome(ItemStatus.COMPLETED)
@@ -181,18 +177,6 @@ def _pause(item: GenerationItem, refusal: Refusal) -> Outcome:
             announce(session, snapshot, {**event, "attempts": item.attempts - 1})
     log.warning("batch %s paused before item %s: %s", item.task_id, item.id, refusal.reason)
     return Outcome(BatchStatus.PAUSED)
-def _regenerate(item: GenerationItem, verdict: quality_gate.Verdict, rejected: Generated,
-                cost: float | None) -> Outcome:
-    """A failed quality check: another attempt at once, with the reasons in its prompt. The
-    rejected draft's tokens and cost count in the batch's totals (its reservation was already
-    settled to that cost in the budget counters)."""
-    with session_scope() as session:
-        snapshot = state.regenerate_item(session, item, verdict.reason, verdict.feedback,
-                                         rejected, cost)
-        if snapshot is None:
-            return SKIPPED
-        announce(session, snapshot, item_event(item, ItemStatus.RETRYING, verdict.reason))
-    return Outcome(ItemStatus.RETRYING, 0.0)
 
 
 def _fail(item: GenerationItem, error: str) -> Outcome:

@@ -1,17 +1,24 @@
 """The Batch API lane for batches in `mode: "batch"`: the same requests as real time, at the
 provider's Batch API price, within 24 hours (app.llm.batch_lane talks to the provider).
 
-1. `submit` (from the batch's dispatch): the batch's unsent items become JSONL lines
+1. `submit` (from the batch's launch): the batch's unsent items become JSONL lines
    (custom_id = the item's id, the real-time prompt, not streamed), in provider batches of at
    most 50,000 lines / 200 MB. Each provider batch first reserves its worst-case cost at the
-   batch price under the budgets; a refusal pauses the batch. Its items are `processing`, held
-   by `batch-api:<provider batch id>` with no lease (the reaper leaves them alone), one attempt
-   counted each. A provider that refuses the submission sends the items to real time instead.
-2. `poll` (beat, every BATCH_POLL_SECONDS, on the maintenance queue): each open provider batch's
-   status and request counts (finished lines move the batch's progress), and once it ended its
-   output and error files: answers become articles with their tokens and batch-price cost;
-   error lines, expired and never-run lines go back to the real-time lane (bounded by
-   LLM_MAX_RETRIES, counted as attempts); a refused request fails its item.
+   batch price under the budgets (a refusal pauses the batch); then its file is uploaded, and
+   the intent is committed before anything is paid for (app.batches.provider_lane.lane_state:
+   the items `processing`, held by the intent); then the provider batch is created with the
+   intent in its metadata and adopted (its id on the items, one attempt counted each; no
+   lease: the reaper leaves them alone). A provider that refuses the submission sends the
+   items to real time instead, with a note.
+2. `poll` (every BATCH_POLL_SECONDS): each open provider batch's status and request counts
+   (answered lines move the batch's progress), and once it ended its output and error files
+   (app.batches.provider_lane.results): each answer takes the real-time path
+   (app.batches.generation.answer: priced at the batch price, judged by the quality checks,
+   stored, kept for review, or written again in real time); error, expired and never-run lines
+   go to the real-time lane (bounded by LLM_MAX_RETRIES), a refused request fails its item.
+   An intent still "creating" after `intent_grace()` (its submitter died, or the provider did
+   not answer) is reconciled: the provider batch is looked up by its metadata and adopted, or
+   created then; never two for one intent.
 3. A cancelled batch's open provider batches are cancelled at its next poll (the cancel sends
    one at once): lines finished before are stored, the rest end cancelled.
 
@@ -23,19 +30,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from dataclasses import replace
 from typing import Any
 
 from redis.exceptions import LockError
-from sqlalchemy.orm import Session
 
 from app.batches import repository, state, work
-from app.batches.enums import BatchMode
-from app.batches.generation import quality_gate
-from app.batches.models import AIGenerationTask, GenerationItem
-from app.batches.progress import Snapshot, announce
-from app.batches.provider_lane import lane_state
-from app.batches.provider_lane.lane_state import LaneOutcome
+from app.batches.generation import answer, quality_gate
+from app.batches.models import AIGenerationTask
+from app.batches.progress import announce
+from app.batches.provider_lane import lane_state, results
+from app.batches.provider_lane.lane_state import CREATING, INTENT_KEY
 from app.batches.spend import costs
 from app.batches.spend.budget import CAP_SETTINGS, Refusal, Reservation, format_usd
 from app.config import get_settings
@@ -43,20 +49,24 @@ from app.core import names
 from app.core.db import session_scope
 from app.core.redis import get_redis
 from app.llm import batch_lane, get_provider
-from app.llm.base import Generated, LLMError
-from app.llm.batch_lane import BatchState, LineResult
-from app.llm.instrumentation import count_cost, count_tokens
-from app.llm.openai_provider import STOP_REASONS, OpenAIProvider
+from app.llm.base import LLMError
+from app.llm.batch_lane import BatchState
+from app.llm.openai_provider import OpenAIProvider
 from app.llm.prompt import build_messages
 
 log = logging.getLogger(__name__)
-
-CHUNK = 500  # lines stored per transaction when a provider batch is read
 
 
 def available() -> bool:
     """True when this process's provider can take batches (the offline writer cannot)."""
     return batch_lane.supported(get_provider())
+
+
+def intent_grace() -> float:
+    """How long an intent may stay "creating" before the poller takes it over: its submitter's
+    `batches.create` is one request bounded by the client timeout (no SDK retries); twice
+    that, and it has answered or its worker is gone."""
+    return 2 * get_settings().llm_request_timeout
 
 
 def _provider() -> OpenAIProvider:
@@ -69,7 +79,8 @@ def _provider() -> OpenAIProvider:
 
 
 def submit(batch_id: str) -> None:
-    """Send the batch's unsent items to the provider's Batch API (safe to repeat)."""
+    """Send the batch's unsent items to the provider's Batch API (safe to repeat: items held by
+    an intent or a provider batch are not unsent)."""
     provider = _provider()
     with session_scope(read_only=True) as session:
         batch = session.get(AIGenerationTask, batch_id)
@@ -80,7 +91,6 @@ def submit(batch_id: str) -> None:
                     for item in items]
     if not requests:
         return
-    model = provider.model
     lines = batch_lane.build_lines(
         (str(item_id), build_messages(request), provider.batch_params(request))
         for item_id, request in requests)
@@ -89,33 +99,80 @@ def submit(batch_id: str) -> None:
         part = requests[start:start + len(group)]
         start += len(group)
         ids = [item_id for item_id, _ in part]
-        amount = sum(costs.worst_case(provider.name, r.model or model, r, "batch")
+        amount = sum(costs.worst_case(provider.name, r.model or provider.model, r, "batch")
                      for _, r in part)
         hold = f"lane-{batch_id}-{ids[0]}"
         reservation = costs.reserve(hold, amount, batch)
         if isinstance(reservation, Refusal):
             _pause(batch_id, _for_the_lane(reservation, len(ids)))
             return
-        try:
-            [provider_batch_id] = batch_lane.submit(
-                provider.client, group, {"trustagency_batch": batch_id})
-        except LLMError as exc:
-            costs.release(reservation)
-            log.warning("batch %s: the Batch API refused the submission (%s); writing its "
-                        "items in real time", batch_id, exc)
-            _to_realtime(batch_id, f"the Batch API refused the submission ({exc}); the "
-                         "remaining items were written in real time")
+        entry = _record_intent(batch_id, group, ids, hold, reservation)
+        if entry is None or not _create(batch_id, entry):
             return
-        with session_scope() as session:
-            entry: dict[str, Any] = {"id": provider_batch_id, "status": "validating",
-                                     "total": len(ids), "completed": 0, "failed": 0}
-            if reservation is not None:  # settled with the real cost once the lines are read
-                entry["hold"] = {"key": hold, "usd": reservation.amount_usd}
-            _save_entry(session, batch_id, entry)
-            snapshot = lane_state.send_to_lane(session, batch_id, provider_batch_id, ids)
+
+
+def _record_intent(batch_id: str, group: list[bytes], ids: list[int], hold: str,
+                   reservation: Reservation | None) -> dict[str, Any] | None:
+    """Upload the group's file and commit the intent (nothing is paid for yet). None when it
+    will not be created: the batch may no longer run, or the provider refused the file."""
+    try:
+        file_id = batch_lane.upload(_provider().client, group, f"{batch_id}-{ids[0]}.jsonl")
+    except LLMError as exc:
+        costs.release(reservation)
+        _release(batch_id, None, f"the Batch API refused the upload ({exc})")
+        return None
+    intent = lane_state.new_intent()
+    held = {"key": hold, "usd": reservation.amount_usd} if reservation is not None else None
+    with session_scope() as session:
+        snapshot = lane_state.record_intent(session, batch_id, intent, file_id, ids, held)
+        if snapshot is not None:
             announce(session, snapshot)
-        log.info("batch %s: %d item(s) sent to provider batch %s", batch_id, len(ids),
-                 provider_batch_id)
+    if snapshot is None:  # cancelled or paused meanwhile: the file is never used
+        costs.release(reservation)
+        return None
+    entry = {"intent": intent, "file": file_id}
+    log.info("batch %s: %d item(s) to go to a provider batch (intent %s, file %s)", batch_id,
+             len(ids), intent, file_id)
+    return entry
+
+
+def _create(batch_id: str, entry: dict[str, Any]) -> bool:
+    """Create the intent's provider batch and adopt it. False when the provider refused it
+    (the items went to real time). A provider that did not answer leaves the intent to the
+    poller, which looks it up before creating it again."""
+    intent = entry["intent"]
+    try:
+        found = batch_lane.create(_provider().client, entry["file"],
+                                  {"trustagency_batch": batch_id, INTENT_KEY: intent})
+    except LLMError as exc:
+        if exc.retryable:
+            log.warning("batch %s: creating the provider batch of intent %s failed (%s); the "
+                        "poller looks it up and creates it if needed", batch_id, intent, exc)
+            return True
+        _release(batch_id, intent, f"the Batch API refused the submission ({exc})")
+        return False
+    _adopt(batch_id, intent, found)
+    return True
+
+
+def _adopt(batch_id: str, intent: str, found: BatchState) -> None:
+    with session_scope() as session:
+        adopted = lane_state.adopt(session, batch_id, intent, found)
+        if adopted:
+            announce(session, state.refresh_batch(session, batch_id))
+    if adopted:
+        log.info("batch %s: provider batch %s created for intent %s", batch_id, found.id,
+                 intent)
+        return
+    # The intent was released or took another provider batch meanwhile: this one holds no
+    # item, so it must not run (and be paid for).
+    log.warning("batch %s: provider batch %s is not intent %s's: cancelling it", batch_id,
+                found.id, intent)
+    try:
+        batch_lane.cancel(_provider().client, found.id)
+    except LLMError as exc:
+        log.error("batch %s: could not cancel stray provider batch %s (%s): cancel it by hand",
+                  batch_id, found.id, exc)
 
 
 def _for_the_lane(refusal: Refusal, requests: int) -> Refusal:
@@ -138,42 +195,27 @@ def _pause(batch_id: str, refusal: Refusal) -> None:
     log.warning("batch %s paused before its Batch API submission: %s", batch_id, refusal.reason)
 
 
-def _to_realtime(batch_id: str, note: str) -> None:
+def _release(batch_id: str, intent: str | None, why: str) -> None:
+    """No provider batch for this intent (or none recorded yet): its items and the batch's
+    unsent ones are written in real time from now on (app.batches.state.run_in_realtime), the
+    batch's note says why; a batch being cancelled ends them cancelled instead."""
+    log.warning("batch %s: %s; its items go to real time unless it is being cancelled",
+                batch_id, why)
     with session_scope() as session:
-        batch = state.lock_batch(session, batch_id)
-        if batch is None:
-            return
-        # Written in real time from now on: its items are in the backlog like any batch's.
-        batch.extra = {**(batch.extra or {}), "note": note}
-        batch.mode = BatchMode.REALTIME
-        work.arrived(session)
-        announce(session, Snapshot.of(batch))
-
-
-def _save_entry(session: Session, batch_id: str, entry: dict[str, Any]) -> AIGenerationTask:
-    """Add or update one provider batch's record on the batch (a new dict: JSON columns only
-    notice assignment)."""
-    batch = state.lock_batch(session, batch_id)
-    assert batch is not None
-    extra = dict(batch.extra or {})
-    entries = [e for e in extra.get("provider_batches", []) if e["id"] != entry["id"]]
-    known: dict[str, Any] = next(
-        (e for e in extra.get("provider_batches", []) if e["id"] == entry["id"]), {})
-    extra["provider_batches"] = [*entries, {**known, **entry}]
-    batch.extra = extra
-    return batch
-
-
-def _entry(batch: AIGenerationTask, provider_batch_id: str) -> dict[str, Any]:
-    return next((e for e in (batch.extra or {}).get("provider_batches", [])
-                 if e["id"] == provider_batch_id), {"id": provider_batch_id})
+        snapshot, entry = lane_state.release_intent(
+            session, batch_id, intent, f"{why}; the remaining items were written in real time")
+        if snapshot is not None:
+            work.arrived(session)  # its items are in its backlog, like any batch's
+            announce(session, snapshot)
+    if entry is not None and (hold := entry.get("hold")):
+        costs.release(Reservation(hold["key"], float(hold["usd"]), "", "", batch_id))
 
 
 # --- 2. poll ---------------------------------------------------------------------------------
 
 
 def poll(batch_id: str | None = None) -> dict[str, Any]:
-    """Poll every provider batch that still holds items (or those of `batch_id`)."""
+    """Poll every provider batch (or intent) that still holds items (or those of `batch_id`)."""
     if not available():
         return {"polled": [], "skipped": "no Batch API provider in this worker"}
     with session_scope(read_only=True) as session:
@@ -201,7 +243,11 @@ def _poll_one(batch_id: str, provider_batch_id: str) -> bool:
     with session_scope(read_only=True) as session:
         batch = session.get(AIGenerationTask, batch_id)
         assert batch is not None
-        cancel, entry = batch.cancel_requested, _entry(batch, provider_batch_id)
+        cancel = batch.cancel_requested
+        entry = lane_state.entry_of(batch, provider_batch_id) or {"id": provider_batch_id}
+    if entry.get("status") == CREATING:
+        _reconcile(batch_id, entry, cancel)
+        return False
     if cancel and not entry.get("cancel_sent"):
         found = batch_lane.cancel(client, provider_batch_id)
         log.info("batch %s: provider batch %s cancelled (%s)", batch_id, provider_batch_id,
@@ -209,80 +255,34 @@ def _poll_one(batch_id: str, provider_batch_id: str) -> bool:
     else:
         found = batch_lane.poll(client, provider_batch_id)
     with session_scope() as session:
-        batch = _save_entry(session, batch_id, {
+        batch = lane_state.save_entry(session, batch_id, {
             "id": found.id, "status": found.status, "total": found.total,
             "completed": found.completed, "failed": found.failed,
             "cancel_sent": bool(cancel or entry.get("cancel_sent")),
             **({"errors": list(found.errors)[:20]} if found.errors else {})})
-        _progress(batch)
-        announce(session, Snapshot.of(batch))
+        announce(session, answer.progress(session, batch))
     if not found.done:
         return False
-    _store(batch_id, provider_batch_id, found, entry)
+    results.store(batch_id, provider_batch_id, found, entry)
     return True
 
 
-def _progress(batch: AIGenerationTask) -> None:
-    """Lines a provider says it answered count toward the batch's progress (never backwards);
-    they become completed items when the output file is read."""
-    if not batch.total:
-        return
-    answered = sum(e.get("completed", 0) for e in (batch.extra or {}).get("provider_batches", [])
-                   if not e.get("settled"))
-    done = (batch.completed or 0) + (batch.failed or 0) + (batch.cancelled or 0)
-    batch.progress = max(batch.progress or 0, min(100, (done + answered) * 100 // batch.total))
-
-
-def _store(batch_id: str, provider_batch_id: str, found: BatchState,
-           entry: dict[str, Any]) -> None:
-    provider, settings = _provider(), get_settings()
-    with session_scope(read_only=True) as session:
-        items = repository.lane_items(session, provider_batch_id)
-        batch = session.get(AIGenerationTask, batch_id)
-        assert batch is not None
-        category = batch.category
-    if found.errors:
-        log.warning("provider batch %s failed: %s", provider_batch_id, "; ".join(found.errors))
-    results = (batch_lane.read_results(provider.client, found, [str(i.id) for i in items])
-               if items else [])
-    by_id = {str(item.id): item for item in items}
-    outcomes = [_outcome(by_id[r.custom_id], r, found, provider, settings.llm_max_retries)
-                for r in results]
-    spent = sum(o.cost_usd or 0.0 for o in outcomes)
-    for start in range(0, len(outcomes), CHUNK):
-        with session_scope() as session:
-            snapshot, retried = lane_state.end_lane_items(
-                session, batch_id, category, outcomes[start:start + CHUNK])
-            if retried:  # back to the real-time lane: in the backlog, fed as slots free up
-                work.arrived(session)
-            if snapshot is not None:
-                announce(session, snapshot)
-    if hold := entry.get("hold"):
-        costs.settle(Reservation(hold["key"], float(hold["usd"]), "", "", batch_id), spent)
-    with session_scope() as session:
-        _save_entry(session, batch_id, {"id": provider_batch_id, "settled": True})
-    log.info("batch %s: provider batch %s %s, %d line(s) read ($%.6f)", batch_id,
-             provider_batch_id, found.status, len(outcomes), spent)
-
-
-def _outcome(item: GenerationItem, result: LineResult, found: BatchState,
-             provider: OpenAIProvider, max_retries: int) -> LaneOutcome:
-    finish = result.finish_reason or "stop"
-    if result.ok and finish in STOP_REASONS:
-        generated = Generated(
-            content=(result.content or "").strip(), provider=provider.name,
-            model=result.model or provider.model, prompt_tokens=result.prompt_tokens,
-            completion_tokens=result.completion_tokens, finish_reason=finish)
-        cost = costs.article_cost(generated, "batch")
-        count_cost(generated.provider, generated.model, "batch", cost)
-        count_tokens(generated.provider, generated.model, generated.prompt_tokens,
-                     generated.completion_tokens)
-        return LaneOutcome(item, generated=generated, cost_usd=cost)
-    if result.ok:  # an answer that did not end whole: "length" will not fit the next time
-        error, retryable = f"the answer ended with finish_reason {finish!r}", finish != "length"
+def _reconcile(batch_id: str, entry: dict[str, Any], cancel: bool) -> None:
+    """An intent still "creating": adopt its provider batch if the provider has it, or create
+    it now (a batch being cancelled ends its items cancelled instead)."""
+    intent, age = entry["intent"], time.time() - float(entry["created"])
+    if age < intent_grace():
+        return  # its submitter may still be waiting for the provider's answer
+    found = batch_lane.find(_provider().client, INTENT_KEY, intent,
+                            input_file_id=entry["file"], since=float(entry["created"]))
+    if found is not None:
+        log.warning("batch %s: intent %s was left creating %.0f s ago; adopting provider "
+                    "batch %s, found by its metadata", batch_id, intent, age, found.id)
+        _adopt(batch_id, intent, found)
+    elif cancel:
+        _release(batch_id, intent, "cancelled before its provider batch was created")
     else:
-        error, retryable = str(result.error), result.retryable
-    retry = retryable and item.attempts <= max_retries
-    where = f"Batch API ({found.id} {found.status})"
-    return LaneOutcome(item, error=f"{where}: {error}" + ("; sent to the real-time lane"
-                                                          if retry else ""), retry=retry)
+        log.warning("batch %s: intent %s was left creating %.0f s ago and the provider has "
+                    "no batch for it; creating it now", batch_id, intent, age)
+        _create(batch_id, entry)
+

@@ -70,8 +70,7 @@ def _use_lane(batch: AIGenerationTask) -> bool:
         return False
     if lane.available():
         return True
-    batch.extra = {**(batch.extra or {}), "note": OFFLINE_NOTE}
-    batch.mode = BatchMode.REALTIME
+    state.run_in_realtime(batch, OFFLINE_NOTE)
     return False
 
 
