@@ -127,7 +127,11 @@ class Settings(BaseSettings):
     # off).
     budget_daily_usd: float = Field(0.0, ge=0)
     budget_monthly_usd: float = Field(0.0, ge=0)
-    # How often beat polls the provider's Batch API for batches in `mode: "batch"` (seconds).
+    # The daily cap's window in seconds: 86400 is the UTC day. Shorter only to watch a window
+    # roll over (tests, a trial); windows start at multiples of it since 1970-01-01 00:00 UTC.
+    budget_daily_window_seconds: int = Field(86400, ge=1, le=86400)
+    # How often the workers poll the provider's Batch API for batches in `mode: "batch"`
+    # (seconds; app/worker/loop.py).
     batch_poll_seconds: float = Field(30.0, gt=0)
 
     # --- language -------------------------------------------------------------------------
@@ -240,10 +244,6 @@ class Settings(BaseSettings):
     def llm_request_timeout(self) -> float:
         """The client timeout, capped below the soft limit so a hang ends as a retry."""
         return max(1.0, min(self.llm_timeout, self.celery_task_soft_time_limit * 0.8))
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
 
 
 @lru_cache

@@ -141,9 +141,5 @@ def article_out(article: Any) -> ArticleOut:
     )
 
 
-def version_summary(row: Any) -> VersionSummary:
-    return VersionSummary.model_validate(row)
-
-
 def version_out(row: Any) -> VersionOut:
     return VersionOut.model_validate(row)

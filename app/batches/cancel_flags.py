@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from functools import partial
 
 import redis
 from sqlalchemy.orm import Session
@@ -17,13 +18,17 @@ from app.core.redis import get_redis
 
 log = logging.getLogger(__name__)
 
+
 def flag_cancel(session: Session, batch_id: str) -> None:
     """Raise the batch's cancel flag once `session` commits (so a worker that sees the flag
     also sees the cancelled items)."""
-    outbox.after_commit(session, lambda: _set_flag(batch_id), f"cancel flag of {batch_id}")
+    outbox.after_commit(session, partial(raise_flag, batch_id),
+                        f"raise the cancel flag of batch {batch_id}")
 
 
-def _set_flag(batch_id: str) -> None:
+def raise_flag(batch_id: str) -> None:
+    """Run after the commit of a cancel (app.batches.service.cancel), by the process that
+    committed it (the API's request): running items see it at their next checkpoint."""
     try:
         get_redis().set(names.cancel_key(batch_id), "1", ex=names.CANCEL_TTL_SECONDS)
     except redis.RedisError as exc:
@@ -34,10 +39,14 @@ def _set_flag(batch_id: str) -> None:
 def clear_cancel(session: Session, batch_id: str) -> None:
     """Lower the flag once `session` commits: an editor regenerates an item of a cancelled
     batch (app/batches/regenerate.py), which must be able to run."""
-    outbox.after_commit(session, lambda: _clear_flag(batch_id), f"cancel flag of {batch_id}")
+    outbox.after_commit(session, partial(lower_flag, batch_id),
+                        f"lower the cancel flag of batch {batch_id}")
 
 
-def _clear_flag(batch_id: str) -> None:
+def lower_flag(batch_id: str) -> None:
+    """Run after the commit that reopened an item of a cancelled batch
+    (app.batches.regenerate), by the process that committed it, before the feeder sends the
+    item's message (both after that commit, in this order): its run must not stop on it."""
     try:
         get_redis().delete(names.cancel_key(batch_id))
     except redis.RedisError as exc:

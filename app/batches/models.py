@@ -1,4 +1,10 @@
-"""A batch of titles and its items: rows that change only through app.batches.state."""
+"""A batch of titles and its items: rows that change only through app.batches.state.
+
+Names: a batch is `AIGenerationTask` (table `ai_generation_tasks`) and its id is `task_id` on
+items, articles and in the API (`/api/tasks/{task_id}`). Those are the plan's names, kept
+because its API, its table and its clients use them; everywhere else the code and the docs say
+*batch*. (`celery_task_id` is the Celery id of the batch's own message, not the batch's id.)
+"""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -116,7 +117,7 @@ def announce(session: Session, snapshot: Snapshot, item: dict[str, Any] | None =
     if snapshot.celery_task_id and moved:
         # Before the commit, under the batch row's lock: mirror writes follow the lock order,
         # so a later one never carries older progress (app.core.outbox.before_commit).
-        outbox.before_commit(session, lambda: _mirror(snapshot), "Celery progress mirror")
+        outbox.before_commit(session, partial(_mirror, snapshot), "Celery progress mirror")
     event: dict[str, Any] = {"type": "progress", **snapshot.as_dict()}
     if item is not None:
         event["item"] = item
@@ -125,6 +126,9 @@ def announce(session: Session, snapshot: Snapshot, item: dict[str, Any] | None =
 
 def _mirror(snapshot: Snapshot) -> None:
     """Store the batch's meta under its Celery task id, as `store_result` would.
+
+    Run by the process that moved the batch (a worker ending an item, the API cancelling...),
+    just before the commit of that change, while it holds the batch row's lock (`announce`).
 
     PROGRESS goes out as one SET in Celery's own format. `store_result` would add a GET (so a
     late write never overwrites SUCCESS: ours cannot, it is written before the commit while

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.articles import repository as articles
 from app.batches import cancel_flags, state, work
 from app.batches.enums import ItemStatus
-from app.batches.errors import BatchError
+from app.batches.errors import ArticleBusy, ArticleNotFound, ArticleWithoutItem, BatchError
 from app.batches.models import GenerationItem
 from app.batches.progress import Snapshot, announce, item_event
 from app.core.text import NOT_UNICODE, has_surrogate
@@ -58,15 +58,14 @@ def regenerate(session: Session, article_id: int, feedback: object = None) -> Re
     text = clean_feedback(feedback)
     article = articles.get_article(session, article_id)
     if article is None:
-        raise BatchError.not_found("article_id", f"no article {article_id}")
+        raise ArticleNotFound(article_id)
     batch = state.lock_batch(session, article.task_id)
     item = session.get(GenerationItem, article.item_id)
     if batch is None or item is None:
-        raise BatchError.not_found("article_id", f"article {article_id} has no batch item")
+        raise ArticleWithoutItem(article)
     was_cancelled = batch.cancel_requested
     if not state.reopen_for_regeneration(session, batch, item, text):
-        raise BatchError.conflict("article_id", f"article {article_id} is being written "
-                                  f"already (its item is {item.status}); wait for it to end")
+        raise ArticleBusy(article, item)
     if was_cancelled:
         cancel_flags.clear_cancel(session, batch.id)  # before the item's message goes out
     announce(session, Snapshot.of(batch), item_event(item, ItemStatus.PENDING))

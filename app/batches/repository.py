@@ -5,20 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    and_,
-    func,
-    select,
-)
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy.orm import Session
 
+from app.articles.enums import ArticleStatus
 from app.articles.models import Article
 from app.batches.enums import BATCH_FINAL, BatchMode, BatchStatus, ItemStatus
 from app.batches.models import AIGenerationTask, GenerationItem
 
 # The `worker` of an item sent to the Batch API lane: this prefix + the provider batch id.
 LANE_WORKER = "batch-api:"
+# What a reader sees of an item (/status, the live stream's snapshot), besides its article's id:
+# the one list of these fields (app.batches.api.schemas.ItemOut declares their types).
+ITEM_FIELDS = ("id", "index", "title", "status", "attempts", "error", "language",
+               "regenerations", "started_at", "finished_at", "cost_usd", "provider_batch_id")
+# Articles an editor kept: retention never deletes them, nor their batch.
+KEPT = (ArticleStatus.APPROVED, ArticleStatus.PUBLISHED)
 
 
 def dispatchable() -> ColumnElement[bool]:
@@ -38,6 +40,28 @@ def paused_due(session: Session, now: datetime) -> list[str]:
                                           AIGenerationTask.resume_at <= now)
         .order_by(AIGenerationTask.resume_at)
     ))
+
+
+def keeps_an_article() -> ColumnElement[bool]:
+    """The batch holds an article an editor kept (approved or published)."""
+    return exists().where(Article.task_id == AIGenerationTask.id, Article.status.in_(KEPT))
+
+
+def _finished_before(cutoff: datetime) -> list[ColumnElement[bool]]:
+    return [AIGenerationTask.status.in_(BATCH_FINAL), AIGenerationTask.finished_at < cutoff]
+
+
+def old_batch_ids(session: Session, cutoff: datetime, limit: int) -> list[str]:
+    """Up to `limit` batches that finished before `cutoff` and hold no kept article."""
+    return list(session.scalars(
+        select(AIGenerationTask.id).where(*_finished_before(cutoff), ~keeps_an_article())
+        .limit(limit)))
+
+
+def count_kept_old(session: Session, cutoff: datetime) -> int:
+    """Batches that finished before `cutoff` and stay for the articles they hold."""
+    return int(session.scalar(select(func.count()).select_from(AIGenerationTask)
+                              .where(*_finished_before(cutoff), keeps_an_article())) or 0)
 
 
 def open_provider_batches(session: Session, batch_id: str | None = None
@@ -74,16 +98,10 @@ def unsent_lane_items(session: Session, batch_id: str) -> list[GenerationItem]:
     ))
 
 
-def get(session: Session, batch_id: str, *, with_items: bool = False) -> AIGenerationTask | None:
-    query = select(AIGenerationTask).where(AIGenerationTask.id == batch_id)
-    if with_items:
-        query = query.options(
-            # Only the article's id: loading every article's content made /status slow.
-            selectinload(AIGenerationTask.items)
-            .selectinload(GenerationItem.article)
-            .load_only(Article.id, Article.item_id)
-        ).execution_options(populate_existing=True)  # items moved by bulk UPDATEs
-    return session.scalars(query).one_or_none()
+def get(session: Session, batch_id: str) -> AIGenerationTask | None:
+    """The batch alone; its items as readers see them are `item_rows`."""
+    return session.scalars(
+        select(AIGenerationTask).where(AIGenerationTask.id == batch_id)).one_or_none()
 
 
 def find_by_key(session: Session, key: str) -> AIGenerationTask | None:
@@ -93,24 +111,12 @@ def find_by_key(session: Session, key: str) -> AIGenerationTask | None:
 
 
 def item_rows(session: Session, batch_id: str) -> list[dict[str, Any]]:
-    """A batch's items as plain dicts with their article's id, in order: what /status shows,
-    without building ORM objects (a third of the cost for a 200-item batch)."""
+    """A batch's items as plain dicts of ITEM_FIELDS and their article's id, in order: what
+    /status and the live stream show, without building ORM objects (a third of the cost for a
+    200-item batch) and as the database has them now (bulk UPDATEs bypass loaded items)."""
     result = session.execute(
-        select(
-            GenerationItem.id,
-            GenerationItem.index,
-            GenerationItem.title,
-            GenerationItem.status,
-            GenerationItem.attempts,
-            GenerationItem.error,
-            GenerationItem.language,
-            GenerationItem.regenerations,
-            GenerationItem.started_at,
-            GenerationItem.finished_at,
-            GenerationItem.cost_usd,
-            GenerationItem.provider_batch_id,
-            Article.id.label("article_id"),
-        )
+        select(*(getattr(GenerationItem, name) for name in ITEM_FIELDS),
+               Article.id.label("article_id"))
         .outerjoin(Article, Article.item_id == GenerationItem.id)
         .where(GenerationItem.task_id == batch_id)
         .order_by(GenerationItem.index)

@@ -9,15 +9,10 @@ Celery results need no sweeping here: the Redis result backend expires them itse
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, func, select
-
-from app.articles.enums import ArticleStatus
-from app.articles.models import Article
-from app.batches.enums import BATCH_FINAL
-from app.batches.models import AIGenerationTask
+from app.batches import repository, state
 from app.config import get_settings
 from app.core.db import session_scope
 from app.core.models import utcnow
@@ -25,33 +20,19 @@ from app.core.models import utcnow
 log = logging.getLogger(__name__)
 
 CHUNK = 500
-KEPT = (ArticleStatus.APPROVED, ArticleStatus.PUBLISHED)  # never deleted by cleanup
-
-
-def _old(cutoff: datetime) -> list[ColumnElement[bool]]:
-    return [AIGenerationTask.status.in_(BATCH_FINAL), AIGenerationTask.finished_at < cutoff]
-
-
-def _keeps_an_article() -> ColumnElement[bool]:
-    return exists().where(Article.task_id == AIGenerationTask.id, Article.status.in_(KEPT))
 
 
 def delete_old_batches(days: int) -> int:
-    """Finished batches older than `days`, with their items and articles (ON DELETE CASCADE),
-    but none holding an approved or published article."""
+    """Finished batches older than `days`, with their items and articles, but none holding an
+    approved or published article. Chosen here (repository), deleted by the one writer of
+    batch rows (state.delete_batches), a chunk per transaction."""
     cutoff = utcnow() - timedelta(days=days)
     deleted = 0
     while True:
         with session_scope() as session:
-            ids = list(session.scalars(
-                select(AIGenerationTask.id)
-                .where(*_old(cutoff), ~_keeps_an_article())
-                .limit(CHUNK)
-            ))
+            ids = repository.old_batch_ids(session, cutoff, CHUNK)
             if ids:
-                # Checked again by the DELETE itself: an approval since the SELECT keeps it.
-                session.execute(delete(AIGenerationTask).where(
-                    AIGenerationTask.id.in_(ids), ~_keeps_an_article()))
+                state.delete_batches(session, ids)
         deleted += len(ids)
         if len(ids) < CHUNK:
             return deleted
@@ -61,8 +42,7 @@ def kept_old_batches(days: int) -> int:
     """Finished batches older than `days` that cleanup keeps for their kept articles."""
     cutoff = utcnow() - timedelta(days=days)
     with session_scope(read_only=True) as session:
-        return int(session.scalar(select(func.count()).select_from(AIGenerationTask)
-                                  .where(*_old(cutoff), _keeps_an_article())) or 0)
+        return repository.count_kept_old(session, cutoff)
 
 
 def cleanup() -> dict[str, Any]:

@@ -16,7 +16,16 @@ from sqlalchemy.orm import Session
 
 from app.batches import cancel_flags, repository, state, work
 from app.batches.enums import BATCH_FINAL, BatchMode, BatchStatus, Priority
-from app.batches.errors import BatchError
+from app.batches.errors import (
+    BatchCancelled,
+    BatchEnded,
+    BatchNotFound,
+    BatchNotPaused,
+    BatchRunning,
+    BatchStillOverCap,
+    IdempotencyConflict,
+    NothingToRetry,
+)
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot, announce
 from app.batches.spend import costs
@@ -110,19 +119,15 @@ def _insert(session: Session, submission: Submission, *, batch_id: str | None,
         language=language,
         priority=submission.priority,
         owner=submission.owner,
-        total=len(submission.titles),
         celery_task_id=str(uuid.uuid4()),
-        celery_status="PENDING",
         idempotency_key=idempotency_key,
         extra={**(extra or {}), "fingerprint": submission.fingerprint()},
     )
     if batch_id:
         batch.id = batch_id
-    batch.items = [GenerationItem(index=i, title=t, language=item_language(language, t))
-                   for i, t in enumerate(submission.titles)]
-    session.add(batch)
-    session.flush()
-    return batch
+    items = [GenerationItem(index=i, title=t, language=item_language(language, t))
+             for i, t in enumerate(submission.titles)]
+    return state.insert_batch(session, batch, items)
 
 
 def submit(
@@ -138,7 +143,7 @@ def submit(
     owner: object = None,
 ) -> tuple[AIGenerationTask, bool]:
     """Store a new batch and queue its dispatch after the commit: (batch, True). For a key
-    seen before, the earlier batch: (batch, False); BatchError 409 if it was another request
+    seen before, the earlier batch: (batch, False); IdempotencyConflict if it was another request
     (any field differs once cleaned: titles, category, language, mode, max_cost_usd,
     priority, owner).
     """
@@ -169,9 +174,7 @@ def submit(
 
 def _same_request(batch: AIGenerationTask, submission: Submission) -> AIGenerationTask:
     if not submission.matches(batch):
-        raise BatchError.conflict(
-            "idempotency-key", "this Idempotency-Key was already used for a different batch"
-        )
+        raise IdempotencyConflict(batch)
     return batch
 
 
@@ -186,17 +189,17 @@ def list_batches(session: Session, *, limit: int, offset: int, status: object = 
         owner=clean_owner(owner))
 
 
-def get_or_404(session: Session, batch_id: str, *, with_items: bool = False) -> AIGenerationTask:
-    batch = repository.get(session, batch_id, with_items=with_items)
+def get_or_404(session: Session, batch_id: str) -> AIGenerationTask:
+    batch = repository.get(session, batch_id)
     if batch is None:
-        raise BatchError.not_found("task_id", f"no batch {batch_id!r}")
+        raise BatchNotFound(batch_id)
     return batch
 
 
 def _locked_or_404(session: Session, batch_id: str) -> AIGenerationTask:
     batch = state.lock_batch(session, batch_id)
     if batch is None:
-        raise BatchError.not_found("task_id", f"no batch {batch_id!r}")
+        raise BatchNotFound(batch_id)
     return batch
 
 
@@ -205,9 +208,7 @@ def cancel(session: Session, batch_id: str) -> AIGenerationTask:
     checkpoint (the flag is raised after the commit). 409 once the batch has ended."""
     batch = _locked_or_404(session, batch_id)
     if batch.status in BATCH_FINAL:
-        raise BatchError.conflict(
-            "task_id", f"batch {batch_id} already ended with status {batch.status}"
-        )
+        raise BatchEnded(batch)
     snapshot = state.cancel_batch(session, batch)
     announce(session, snapshot)
     cancel_flags.flag_cancel(session, batch_id)
@@ -222,14 +223,12 @@ def retry_failed(session: Session, batch_id: str) -> AIGenerationTask:
     cancelled, or when nothing failed."""
     batch = _locked_or_404(session, batch_id)
     if batch.status not in BATCH_FINAL:
-        raise BatchError.conflict("task_id", f"batch {batch_id} is still {batch.status}; "
-                                  "wait for it to end")
+        raise BatchRunning(batch)
     if batch.cancel_requested:
-        raise BatchError.conflict("task_id", f"batch {batch_id} was cancelled; submit its "
-                                  "titles again instead")
+        raise BatchCancelled(batch)
     ids = state.reopen_failed_items(session, batch)
     if not ids:
-        raise BatchError.conflict("task_id", f"batch {batch_id} has no failed items")
+        raise NothingToRetry(batch)
     announce(session, Snapshot.of(batch))
     work.arrived(session)  # they wait in the batch's backlog, fed as slots free up
     log.info("batch %s: %d failed item(s) queued again", batch_id, len(ids))
@@ -248,10 +247,8 @@ def update(session: Session, batch_id: str, changes: dict[str, Any]) -> AIGenera
         cleaned["priority"] = clean_priority(changes["priority"])
     batch = _locked_or_404(session, batch_id)
     if batch.status in BATCH_FINAL:
-        raise BatchError.conflict(
-            "task_id", f"batch {batch_id} already ended with status {batch.status}")
-    for name, value in cleaned.items():
-        setattr(batch, name, value)
+        raise BatchEnded(batch)
+    state.amend_batch(batch, cleaned)
     announce(session, Snapshot.of(batch))
     log.info("batch %s updated: %s", batch_id, changes)
     return batch
@@ -263,9 +260,9 @@ def resume(session: Session, batch_id: str, *, automatic: bool = False) -> AIGen
     `automatic`: the budget window rolled over (app.batches.resume.resume_due)."""
     batch = _locked_or_404(session, batch_id)
     if batch.status != BatchStatus.PAUSED:
-        raise BatchError.conflict("task_id", f"batch {batch_id} is {batch.status}, not paused")
+        raise BatchNotPaused(batch)
     if not automatic and (why := costs.blocking_reason(batch)):
-        raise BatchError.conflict("task_id", f"batch {batch_id} would pause again: {why}")
+        raise BatchStillOverCap(batch, why)
     rows = state.resume_batch(session, batch)
     work.arrived(session)  # its waiting items are in its backlog again
     if batch.mode == BatchMode.BATCH and any(r.provider_batch_id is None for r in rows):

@@ -9,10 +9,11 @@ never goes backwards.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.articles import service as articles
@@ -123,6 +124,32 @@ def _quality_counts(session: Session, batch_id: str) -> tuple[int, int]:
     row = session.execute(select(regenerated.scalar_subquery(),
                                  needs_review.scalar_subquery())).one()
     return int(row[0] or 0), int(row[1] or 0)
+
+
+def insert_batch(session: Session, batch: AIGenerationTask,
+                 items: list[GenerationItem]) -> AIGenerationTask:
+    """A new batch and its items, all pending (flushed). The caller fills in what the batch is
+    (app.batches.service); its state and counts start here."""
+    batch.status = BatchStatus.PENDING
+    batch.celery_status = "PENDING"
+    batch.total = len(items)
+    batch.items = items
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+AMENDABLE = ("max_cost_usd", "priority")
+
+
+def amend_batch(batch: AIGenerationTask, changes: Mapping[str, Any]) -> None:
+    """An editor's PATCH of a batch that has not ended (call with the row locked): its own
+    spend cap and its priority, values already cleaned. Its state does not move: a paused
+    batch stays paused until `resume_batch`."""
+    if unknown := set(changes) - set(AMENDABLE):
+        raise ValueError(f"not a batch's amendable field: {sorted(unknown)}")
+    for name, value in changes.items():
+        setattr(batch, name, value)
 
 
 def start_batch(session: Session, batch_id: str) -> AIGenerationTask | None:
@@ -376,6 +403,18 @@ def to_backlog(session: Session, batch_id: str) -> None:
     )
 
 
+def requeue_unsent(session: Session, item_ids: Sequence[int], sent_before: datetime) -> None:
+    """Waiting items whose message may be lost (app.batches.scheduling.recovery) back in their
+    batch's backlog, for the feeder to send again: only those it marked sent before
+    `sent_before` (one sent since is on the broker). A retry keeps its `next_attempt_at`."""
+    session.execute(
+        update(GenerationItem)
+        .where(GenerationItem.id.in_(item_ids), GenerationItem.enqueued_at < sent_before)
+        .values(enqueued_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def pause_batch(batch: AIGenerationTask, refusal: Refusal) -> None:
     """processing → paused (call with the row locked): no new call starts, running ones end."""
     if batch.status in BATCH_FINAL or batch.cancel_requested:
@@ -483,3 +522,12 @@ def reopen_failed_items(session: Session, batch: AIGenerationTask) -> list[int]:
     batch.progress = 0  # recounted below from the items that stay done
     refresh_batch(session, batch.id)
     return ids
+
+
+def delete_batches(session: Session, batch_ids: Sequence[str]) -> None:
+    """Finished batches gone, with their items and articles (ON DELETE CASCADE): retention
+    (app.batches.retention). A batch holding an approved or published article stays, checked
+    by the DELETE itself: an approval since the caller chose the ids keeps it."""
+    session.execute(delete(AIGenerationTask).where(
+        AIGenerationTask.id.in_(batch_ids), AIGenerationTask.status.in_(BATCH_FINAL),
+        ~repository.keeps_an_article()))

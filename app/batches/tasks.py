@@ -103,11 +103,15 @@ def cleanup_old_data() -> dict[str, Any]:
 
 @shared_task(name=names.POLL_PROVIDER_BATCHES_TASK, ignore_result=True)
 def poll_provider_batches(batch_id: str | None = None) -> dict[str, Any]:
-    """Poll the provider's Batch API for batches in mode "batch" (one batch's, or all)."""
+    """Poll the provider's Batch API for batches in mode "batch" (one batch's, or all). Sent
+    for one batch when it is cancelled (app.batches.service.cancel); every worker's maintenance
+    loop polls them all (app/worker/loop.py)."""
     return lane.poll(batch_id)
 
 
 @shared_task(name=names.RESUME_PAUSED_TASK, ignore_result=True)
 def resume_paused_batches() -> list[str]:
-    """Resume the batches paused by a budget whose window has rolled over."""
+    """Resume the batches paused by a budget whose window has rolled over. Every worker's
+    maintenance loop does it (app/worker/loop.py); the task is kept for a run by hand and for
+    the entry an older beat may still send until it restarts."""
     return resume.resume_due()

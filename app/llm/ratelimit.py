@@ -26,6 +26,7 @@ from typing import Any
 import redis
 
 from app.config import get_settings
+from app.core import names
 from app.core.redis import get_redis
 from app.llm.base import (
     ArticleRequest,
@@ -41,7 +42,7 @@ from app.llm.prompt import build_messages
 
 log = logging.getLogger(__name__)
 
-KEY = "ta:ratelimit:llm"
+KEY = names.RATE_LIMIT_KEY  # the GCRA state every worker shares
 HEADROOM = 0.99  # 1% under the limit absorbs ~0.6 s of jitter per minute at any rate
 SLICE = 0.25  # while waiting, cancel/deadline/heartbeat are checked this often (seconds)
 MAX_PAUSE = 300.0  # a bogus header must not stop every worker for longer than this

@@ -120,15 +120,6 @@ def clean_cron(expression: str) -> str:
     return check_cron(expression)
 
 
-def clean_name(name: str) -> str:
-    value = " ".join(str(name or "").split())
-    if not value:
-        raise ScheduleError.invalid("name", "must not be blank")
-    if len(value) > 100:
-        raise ScheduleError.invalid("name", f"at most 100 characters, got {len(value)}")
-    return value
-
-
 def next_run(schedule: Schedule, now: datetime | None = None) -> datetime | None:
     if not schedule.enabled:
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import redis
@@ -32,7 +33,12 @@ from app.core.models import utcnow
 from app.core.redis import get_redis
 from app.schedules import redbeat, repository
 from app.schedules.cron import clean_cron
-from app.schedules.errors import ScheduleError
+from app.schedules.errors import (
+    ScheduleError,
+    ScheduleNameTaken,
+    ScheduleNotFound,
+    SchedulesUnavailable,
+)
 from app.schedules.models import Schedule
 
 log = logging.getLogger(__name__)
@@ -92,22 +98,23 @@ def _require_redis() -> None:
     try:
         get_redis().ping()
     except redis.RedisError as exc:
-        raise ScheduleError.unavailable(
-            "broker", f"Redis is unavailable, the schedule was not changed ({exc})"
-        ) from exc
+        raise SchedulesUnavailable(exc) from exc
 
 
 def _mirror_after_commit(session: Session, schedule_id: str) -> None:
-    outbox.after_commit(session, lambda: redbeat.sync_one(schedule_id),
+    """After the commit of a change to the schedule (an API request, or a run that found it
+    deleted), the process that committed writes its RedBeat entry from the database:
+    redbeat.sync_one, which beat reads on its next tick."""
+    outbox.after_commit(session, partial(redbeat.sync_one, schedule_id),
                         f"RedBeat entry of schedule {schedule_id}")
 
 
-def _flush(session: Session) -> None:
+def _flush(session: Session, schedule: Schedule) -> None:
     try:
         with session.begin_nested():
             session.flush()
     except IntegrityError:
-        raise ScheduleError.conflict("name", "another schedule already has this name") from None
+        raise ScheduleNameTaken(schedule.name) from None
 
 
 def create(session: Session, name: str, cron: str, titles: list[str], category: str,
@@ -122,7 +129,7 @@ def create(session: Session, name: str, cron: str, titles: list[str], category: 
                         language=changes.language, priority=changes.priority,
                         owner=changes.owner)
     session.add(schedule)
-    _flush(session)
+    _flush(session, schedule)
     _mirror_after_commit(session, schedule.id)
     log.info("schedule %s (%r) created: %s", schedule.id, schedule.name, schedule.cron)
     return schedule
@@ -139,7 +146,7 @@ def update(session: Session, schedule_id: str, changes: Changes) -> Schedule:
     if changes.set_owner:
         schedule.owner = changes.owner
     schedule.updated_at = utcnow()
-    _flush(session)
+    _flush(session, schedule)
     _mirror_after_commit(session, schedule.id)
     log.info("schedule %s updated (enabled=%s, cron=%s)", schedule.id, schedule.enabled,
              schedule.cron)
@@ -158,7 +165,7 @@ def delete(session: Session, schedule_id: str) -> None:
 def get_or_404(session: Session, schedule_id: str) -> Schedule:
     schedule = repository.get(session, schedule_id)
     if schedule is None:
-        raise ScheduleError.not_found("id", f"no schedule {schedule_id!r}")
+        raise ScheduleNotFound(schedule_id)
     return schedule
 
 

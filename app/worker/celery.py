@@ -8,7 +8,6 @@ from typing import Any
 from celery import Celery
 from kombu import Exchange, Queue
 
-from app.batches.resume import RESUME_INTERVAL
 from app.config import get_settings
 from app.core import names, queue
 
@@ -59,6 +58,10 @@ app.conf.update(
     redbeat_redis_options={},  # explicit: the broker's transport options are not RedBeat's
     redbeat_lock_timeout=max(30, int(settings.reaper_interval * 5)),
     beat_max_loop_interval=5,
+    # Beat runs the cron schedules (app/schedules/redbeat.py) and housekeeping. Polling the
+    # Batch API and resuming paused batches are not here: every worker's maintenance loop runs
+    # them (app/worker/loop.py), so they need no beat. Recovery runs there too; beat's reaper
+    # stays as a second line (docs/architecture.md, "Beat").
     beat_schedule={
         "reap-stuck-items": {
             "task": names.REAP_TASK,
@@ -69,16 +72,6 @@ app.conf.update(
             "task": names.CLEANUP_TASK,
             "schedule": settings.cleanup_interval,
             "options": {"expires": settings.cleanup_interval},
-        },
-        "poll-provider-batches": {
-            "task": names.POLL_PROVIDER_BATCHES_TASK,
-            "schedule": settings.batch_poll_seconds,
-            "options": {"expires": max(10.0, settings.batch_poll_seconds * 2)},
-        },
-        "resume-paused-batches": {
-            "task": names.RESUME_PAUSED_TASK,
-            "schedule": RESUME_INTERVAL,
-            "options": {"expires": RESUME_INTERVAL},
         },
         # Schedules live in the database; their RedBeat entries are rebuilt if Redis lost them.
         "sync-schedules": {

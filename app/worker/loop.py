@@ -1,13 +1,17 @@
-"""Maintenance inside every worker: a thread, not a task, so it never waits for a pool slot.
+"""Maintenance inside every worker: threads, not tasks, so they never wait for a pool slot.
 
 Each worker process (its main process; started at worker_ready, stopped at worker_shutdown by
-app/worker/signals.py) runs the JOBS below on their intervals. Before a run a job takes its own
-Redis lock (redis-py `Lock`, `names.loop_lock(name)`) for one interval and keeps it: whichever
-worker gets it first runs the job for this tick, the others skip it, and a dead holder's lock
-expires with the tick. So the fleet runs each job about once per interval, with no beat at all
-and whatever the queues hold. Beat's tasks (app/worker/celery.py) stay as a second line.
+app/worker/signals.py) runs the JOBS below on their intervals, each job on a thread of its own
+so a slow one (reading a provider batch's output file) never holds up the others (recovery,
+the feeder's timer). Before a run a job takes its own Redis lock (redis-py `Lock`,
+`names.loop_lock(name)`) for one interval and keeps it: whichever worker gets it first runs the
+job for this tick, the others skip it, and a dead holder's lock expires with the tick. So the
+fleet runs each job about once per interval, with no beat at all and whatever the queues hold:
+beat is needed only for cron schedules (docs/architecture.md, "Beat").
 
-Adding a job is one line in JOBS: a name, an interval in seconds and a function to call.
+Adding a job is one line in JOBS: a name, an interval in seconds and a function to call. A job
+must be safe to run in two workers at once: a run that outlasts its interval may overlap the
+next tick's in another worker.
 """
 
 from __future__ import annotations
@@ -20,13 +24,14 @@ from dataclasses import dataclass
 
 import redis
 
+from app.batches import resume
+from app.batches.provider_lane import lane
 from app.batches.scheduling import feeder, recovery
+from app.config import get_settings
 from app.core import names
 from app.core.redis import get_redis
 
 log = logging.getLogger(__name__)
-
-TICK = 0.25  # how often the thread looks at the clock (and notices stop())
 
 
 @dataclass(frozen=True)
@@ -41,42 +46,50 @@ JOBS: tuple[Job, ...] = (
     # (app/batches/scheduling/recovery.py).
     Job("recover", 2.0, recovery.reap),
     # The metered dispatcher's timer (app/batches/scheduling/feeder.py): retries that came due,
-    # batches
-    # that arrived while no process fed, slots freed by a worker that died. Items ending feed
-    # at once; this is the floor.
+    # batches that arrived while no process fed, slots freed by a worker that died. Items
+    # ending feed at once; this is the floor.
     Job("feed", 1.0, feeder.feed),
+    # Batches in mode "batch": each open provider batch's status, and its answers stored once
+    # it ended (app/batches/provider_lane/lane.py; a worker without a Batch API skips it).
+    Job("poll-provider-batches", get_settings().batch_poll_seconds, lane.poll),
+    # Batches a daily or monthly cap paused, resumed once its window rolled over
+    # (app/batches/resume.py).
+    Job("resume-paused", resume.RESUME_INTERVAL, resume.resume_due),
 )
 
 
 class MaintenanceLoop:
-    """A daemon thread running `jobs`, each at most once per interval across all workers."""
+    """Daemon threads running `jobs`, each at most once per interval across all workers."""
 
     def __init__(self, jobs: Sequence[Job] = JOBS, client: redis.Redis | None = None) -> None:
         self.jobs = tuple(jobs)
         self.client = client or get_redis()
-        self._due = {job.name: 0.0 for job in self.jobs}
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="worker-maintenance", daemon=True)
+        self._threads = [threading.Thread(target=self._run, args=(job,), daemon=True,
+                                          name=f"worker-maintenance-{job.name}")
+                         for job in self.jobs]
 
     def start(self) -> MaintenanceLoop:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         return self
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop every job's thread, waiting up to `timeout` in all for the runs under way."""
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+        until = time.monotonic() + timeout
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(max(0.0, until - time.monotonic()))
 
-    def _run(self) -> None:
+    def alive(self) -> bool:
+        return any(thread.is_alive() for thread in self._threads)
+
+    def _run(self, job: Job) -> None:
         while not self._stop.is_set():
-            for job in self.jobs:
-                if self._stop.is_set():
-                    return
-                now = time.monotonic()
-                if now >= self._due[job.name]:
-                    self._due[job.name] = now + job.interval
-                    self.run_once(job)
-            self._stop.wait(TICK)
+            started = time.monotonic()
+            self.run_once(job)
+            self._stop.wait(max(0.0, job.interval - (time.monotonic() - started)))
 
     def run_once(self, job: Job) -> bool:
         """Run `job` if no worker ran it this tick; True when this worker did."""

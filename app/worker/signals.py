@@ -35,6 +35,7 @@ from app.core.sentry import init_sentry
 
 # Imported here, before the pool forks: prefork children inherit the SDK (half a second to
 # import) instead of each importing it on its first task.
+from app.llm import get_provider
 from app.llm import openai_provider as _sdk  # noqa: F401
 from app.llm.instrumentation import instrumented_provider
 from app.ops.metrics import prune_dead_processes, start_worker_exporter
@@ -48,8 +49,11 @@ settings = get_settings()
 @worker_process_init.connect
 def _fresh_process(**_: Any) -> None:
     """SQLAlchemy pools are not fork-safe: each prefork child builds its own engine. And its LLM
-    client now, not on its first task, so the first wave of items does not start late."""
+    client now, not on its first task, so the first wave of items does not start late: its own
+    too, since a child forked later (one replacing a child that died) would otherwise share the
+    main process's HTTP connections, which its maintenance loop uses to poll the Batch API."""
     reset_engine()
+    get_provider.cache_clear()
     instrumented_provider.cache_clear()
     instrumented_provider()
 

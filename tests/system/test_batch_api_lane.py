@@ -1,9 +1,9 @@
 """The Batch API lane (issue 12): a batch in `mode: "batch"` goes to the provider's /v1/files and
-/v1/batches through the SDK, is polled by beat on the maintenance queue, stores each article at
+/v1/batches through the SDK, is polled by the workers' maintenance loop, stores each article at
 the batch price, hands failing and expired lines back to real time, and cancels keeping what
 finished. Issue 19: its answers pass the same quality checks as real time's, and a worker killed
 between the provider's `batches.create` and the commit leaves one provider batch, adopted.
-Real workers and beat, the fake server's time-driven Batch API."""
+Real workers, no beat, the fake server's time-driven Batch API."""
 
 from __future__ import annotations
 
@@ -47,13 +47,12 @@ def lane_env(llm_env: dict[str, str]) -> dict[str, str]:
 
 
 def test_a_batch_mode_batch_completes_through_the_batch_api(
-        api, start_worker, start_beat, fake_llm, lane_env):
+        api, start_worker, fake_llm, lane_env):
     fake_llm.batches.behavior = BatchBehavior(in_progress=2.0, finalizing=0.3)
     titles = [f"Lane title {i:02d}" for i in range(20)]
     fake_llm.batches.fail("Lane title 03", status=500)
     fake_llm.batches.fail("Lane title 11", status=429, type="rate_limit_error")
-    start_worker(concurrency=2, **lane_env)
-    start_beat(BATCH_POLL_SECONDS="0.5")
+    start_worker(concurrency=2, BATCH_POLL_SECONDS="0.5", **lane_env)
     batch = _submit(api, titles)
     assert batch["mode"] == "batch"
 
@@ -104,10 +103,9 @@ def test_a_batch_mode_batch_completes_through_the_batch_api(
 
 
 def test_an_expired_provider_batch_hands_the_lines_it_never_ran_to_real_time(
-        api, start_worker, start_beat, fake_llm, lane_env):
+        api, start_worker, fake_llm, lane_env):
     fake_llm.batches.behavior = BatchBehavior(in_progress=1.0, expire_after=4)
-    start_worker(concurrency=2, **lane_env)
-    start_beat(BATCH_POLL_SECONDS="0.5")
+    start_worker(concurrency=2, BATCH_POLL_SECONDS="0.5", **lane_env)
     batch = _submit(api, [f"Expiring title {i}" for i in range(6)])
     status = wait_final(api, batch["task_id"], timeout=90)
     assert status["status"] == "completed"
@@ -118,10 +116,9 @@ def test_an_expired_provider_batch_hands_the_lines_it_never_ran_to_real_time(
 
 
 def test_cancelling_a_batch_mode_batch_midway_keeps_the_finished_articles(
-        api, start_worker, start_beat, fake_llm, lane_env):
+        api, start_worker, fake_llm, lane_env):
     fake_llm.batches.behavior = BatchBehavior(in_progress=8.0, cancelling=0.5)
-    start_worker(concurrency=2, **lane_env)
-    start_beat(BATCH_POLL_SECONDS="0.3")
+    start_worker(concurrency=2, BATCH_POLL_SECONDS="0.3", **lane_env)
     batch = _submit(api, [f"Cancelled lane title {i}" for i in range(10)])
     task = batch["task_id"]
 
@@ -185,15 +182,14 @@ SHORT = "# {t}\n\nToo short.\n\n## One\n\nA line.\n\n## Two\n\nA line.\n\n## Thr
 
 
 def test_a_refusal_and_a_short_answer_from_the_batch_api_are_checked_as_in_real_time(
-        api, start_worker, start_beat, fake_llm, lane_env):
+        api, start_worker, fake_llm, lane_env):
     fake_llm.batches.behavior = BatchBehavior(in_progress=0.5)
     fake_llm.batches.answer("Lane refused title", REFUSAL)
     fake_llm.batches.answer("Lane short title", SHORT.format(t="Lane short title"))
     # Written again in real time: the refused one well, the short one short again.
     fake_llm.add_rule("Lane short title",
                       [Behavior("text", text=SHORT.format(t="Lane short title"))])
-    start_worker(concurrency=2, **lane_env)
-    start_beat(BATCH_POLL_SECONDS="0.5")
+    start_worker(concurrency=2, BATCH_POLL_SECONDS="0.5", **lane_env)
     titles = ["Lane refused title", "Lane short title", "Lane fine title"]
     batch = _submit(api, titles, language="en")
     status = wait_final(api, batch["task_id"], timeout=90)
@@ -219,11 +215,11 @@ def test_a_refusal_and_a_short_answer_from_the_batch_api_are_checked_as_in_real_
 
 
 def test_with_no_regeneration_left_a_refused_batch_api_line_is_kept_for_review(
-        api, start_worker, start_beat, fake_llm, lane_env):
+        api, start_worker, fake_llm, lane_env):
     fake_llm.batches.behavior = BatchBehavior(in_progress=0.3)
     fake_llm.batches.answer("Lane refused title", REFUSAL)
-    start_worker(concurrency=2, QUALITY_MAX_REGENERATIONS="0", **lane_env)
-    start_beat(BATCH_POLL_SECONDS="0.5")
+    start_worker(concurrency=2, QUALITY_MAX_REGENERATIONS="0", BATCH_POLL_SECONDS="0.5",
+                 **lane_env)
     batch = _submit(api, ["Lane refused title", "Lane fine title"], language="en")
     status = wait_final(api, batch["task_id"], timeout=90)
     assert (status["status"], status["regenerated"], status["needs_review"]) == (
@@ -237,7 +233,7 @@ def test_with_no_regeneration_left_a_refused_batch_api_line_is_kept_for_review(
 
 
 def test_a_worker_killed_between_create_and_commit_leaves_one_provider_batch_adopted(
-        api, start_worker, start_beat, fake_llm, lane_env):
+        api, start_worker, fake_llm, lane_env):
     fake_llm.batches.behavior = BatchBehavior(in_progress=0.5)
     # A daily cap, so the provider batch's worst case is reserved; a short client timeout, so
     # the poller's grace for an intent left "creating" (twice that) is short.
@@ -259,8 +255,7 @@ def test_a_worker_killed_between_create_and_commit_leaves_one_provider_batch_ado
     assert {(i["status"], i["provider_batch_id"], i["attempts"]) for i in status["items"]} == {
         ("processing", intent["id"], 0)}
 
-    start_worker("survivor", concurrency=2, **env)
-    start_beat(BATCH_POLL_SECONDS="0.5")
+    start_worker("survivor", concurrency=2, BATCH_POLL_SECONDS="0.5", **env)
     status = wait_final(api, task, timeout=90)
     assert (status["status"], status["completed"]) == ("completed", 6)
     # One provider batch, adopted: its id on the batch and the items, each line stored once.

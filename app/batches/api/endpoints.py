@@ -21,7 +21,7 @@ from app.batches.api.schemas import (
     batch_out,
 )
 from app.batches.enums import BatchStatus, Priority
-from app.batches.errors import BatchError
+from app.batches.errors import BatchNotFound
 from app.batches.progress import Snapshot, eta_seconds
 from app.batches.validation import (
     IDEMPOTENCY_KEY_MAX_LENGTH,
@@ -180,7 +180,8 @@ def resume_task(task_id: TaskId, session: SessionDep, response: Response) -> Bat
 def _with_items(session: SessionDep, task_id: str, response: Response) -> BatchOut:
     session.flush()
     response.headers["Location"] = f"/api/tasks/{task_id}/status"
-    return batch_out(service.get_or_404(session, task_id, with_items=True), with_items=True)
+    return batch_out(service.get_or_404(session, task_id),
+                     items=repository.item_rows(session, task_id))
 
 
 @router.get(
@@ -197,7 +198,7 @@ async def task_events(task_id: TaskId) -> StreamingResponse:
     that changed), comment heartbeats, and a final `snapshot` after which the stream ends."""
     stream = BatchStream(task_id)
     if not await stream.open():
-        raise BatchError.not_found("task_id", f"no batch {task_id!r}")
+        raise BatchNotFound(task_id)
     return StreamingResponse(
         stream.events(),
         media_type="text/event-stream",

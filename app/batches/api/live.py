@@ -53,10 +53,11 @@ CONFIRM_FINAL_SECONDS = 3.0
 def read_snapshot(batch_id: str) -> dict[str, Any] | None:
     """The batch as the database has it now, in the `snapshot` shape (None when unknown)."""
     with session_scope(read_only=True) as session:
-        batch = repository.get(session, batch_id, with_items=True)
+        batch = repository.get(session, batch_id)
         if batch is None:
             return None
-        out = batch_out(batch, with_items=True).model_dump(mode="json")
+        out = batch_out(batch, items=repository.item_rows(session, batch_id)).model_dump(
+            mode="json")
         snapshot = Snapshot.of(batch).as_dict()
     snapshot.pop("celery_task_id", None)
     return {

@@ -100,6 +100,8 @@ class ProviderBatchOut(BaseModel):
 
 
 class ItemOut(OutModel):
+    """One item: app.batches.repository.ITEM_FIELDS and its article's id."""
+
     id: int
     index: int
     title: str
@@ -186,31 +188,10 @@ class BatchPage(BaseModel):
     offset: int
 
 
-def batch_out(
-    batch: Any, *, with_items: bool = False, items: Sequence[dict[str, Any]] | None = None
-) -> BatchOut:
-    """`items`: dicts of ItemOut's fields (batches.item_rows, the fast path for pollers);
-    `with_items` reads the batch's ORM items instead."""
+def batch_out(batch: Any, *, items: Sequence[dict[str, Any]] | None = None) -> BatchOut:
+    """The batch as the API shows it; with `items` (app.batches.repository.item_rows) its
+    items too."""
     out_items = [ItemOut(**row) for row in items] if items is not None else None
-    if with_items and items is None:
-        out_items = [
-            ItemOut(
-                id=i.id,
-                index=i.index,
-                title=i.title,
-                status=i.status,
-                attempts=i.attempts,
-                article_id=i.article.id if i.article is not None else None,
-                error=i.error,
-                language=i.language,
-                regenerations=i.regenerations or 0,
-                started_at=i.started_at,
-                finished_at=i.finished_at,
-                cost_usd=i.cost_usd,
-                provider_batch_id=i.provider_batch_id,
-            )
-            for i in batch.items
-        ]
     extra = batch.extra or {}
     return BatchOut(
         task_id=batch.id,

@@ -147,10 +147,6 @@ class Candidate:
         doublings = max(0.0, seconds(now) - seconds(since)) / low_doubling_s
         return cap if doublings >= math.log2(cap / low) else min(cap, low * 2.0**doublings)
 
-    def caught_up(self, now: Instant, *, low_doubling_s: float = LOW_AGING_DOUBLING_S) -> bool:
-        """Whether it competes as ``normal``: it is not ``low``, or has aged to normal's weight."""
-        return self.weight(now, low_doubling_s=low_doubling_s) >= WEIGHTS[Priority.NORMAL]
-
 
 @dataclass(slots=True)
 class Account:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import redis
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.batches import repository, state
@@ -191,12 +191,7 @@ def _requeue_waiting(report: ReapReport, now: datetime, grace: timedelta | None)
                 .limit(CHUNK)
             ))
             if ids:  # a retry keeps its next_attempt_at: the feeder sends it once it is due
-                session.execute(
-                    update(GenerationItem)
-                    .where(GenerationItem.id.in_(ids), GenerationItem.enqueued_at < now)
-                    .values(enqueued_at=None)
-                    .execution_options(synchronize_session=False)
-                )
+                state.requeue_unsent(session, ids, sent_before=now)
             report.requeued.extend(ids)
         if len(ids) < CHUNK or grace is not None:  # the empty-queue pass does one chunk a run
             break

@@ -3,13 +3,15 @@
 Three caps, each a counter of USD spent (and reserved) in Redis, changed only by Lua scripts so
 that a check and its increment are one atomic step for all processes, like the rate limiter:
 
-* the UTC day (`BUDGET_DAILY_USD`, 0 = off) and the UTC month (`BUDGET_MONTHLY_USD`, 0 = off);
+* the UTC day (`BUDGET_DAILY_USD`, 0 = off; a shorter window with
+  BUDGET_DAILY_WINDOW_SECONDS, to watch one roll over) and the UTC month (`BUDGET_MONTHLY_USD`,
+  0 = off);
 * one batch's own `max_cost_usd`, passed by the caller (None = no cap).
 
 Before a call a worker reserves its worst-case cost (`app.llm.prices.worst_case_cost`) in all
 three at once, or in none: `reserve` returns a `Reservation`, or a `Refusal` naming the cap and
 when it lifts, and then no call starts. After the call, `reconcile` replaces the reservation by
-what the call really cost (`release` when it never reached the provider). So the spend can pass
+what the call really cost (0 when it never reached the provider). So the spend can pass
 a cap only by what the calls in flight cost beyond their worst-case estimate; with true
 worst-case estimates, never.
 
@@ -38,12 +40,15 @@ from app.core import names
 
 # Redis keys (app.core.names): every key written here starts with PREFIX.
 PREFIX = names.BUDGET_PREFIX
-DAY_PREFIX = names.BUDGET_DAY_PREFIX  # + YYYY-MM-DD (UTC): USD spent and reserved that day
+# + YYYY-MM-DD (UTC): USD spent and reserved that day (+ YYYY-MM-DDTHH:MM:SS, the window's
+# start, for a window shorter than a day).
+DAY_PREFIX = names.BUDGET_DAY_PREFIX
 MONTH_PREFIX = names.BUDGET_MONTH_PREFIX  # + YYYY-MM (UTC)
 BATCH_PREFIX = names.BUDGET_BATCH_PREFIX  # + batch id: the batch's own spend and reservations
 HOLD_PREFIX = names.BUDGET_HOLD_PREFIX  # + key_id: one reservation in flight (amount and keys)
 
 UNITS = 1_000_000_000  # nano-dollars per USD in the counters
+DAY = 86400  # seconds: the daily cap's window unless BUDGET_DAILY_WINDOW_SECONDS says otherwise
 # Counters outlive their window by this much, so a late reconcile still finds them.
 DAY_SLACK = dt.timedelta(days=2)
 MONTH_SLACK = dt.timedelta(days=7)
@@ -120,7 +125,7 @@ return delta
 
 @dataclass(frozen=True)
 class Reservation:
-    """A worst-case cost held in the counters until `reconcile` or `release`."""
+    """A worst-case cost held in the counters until `reconcile`."""
 
     key_id: str
     amount_usd: float
@@ -210,11 +215,6 @@ def reconcile(client: redis.Redis, reservation: Reservation, actual_cost: float)
     return delta is not None
 
 
-def release(client: redis.Redis, reservation: Reservation) -> bool:
-    """The call never happened (or the provider billed nothing): give the reservation back."""
-    return reconcile(client, reservation, 0.0)
-
-
 def spent(client: redis.Redis, now: dt.datetime | None = None) -> Spend:
     """Today's and this month's spend (UTC), reservations in flight included."""
     now = _utc(now)
@@ -256,7 +256,8 @@ def _refusal(cap: Cap, limit: float, spent_nano: int, amount: float,
     elif resume_at is None:
         reason = f"{cap} budget of {format_usd(limit)} reached; raise {setting} to resume"
     elif cap == "daily":
-        reason = f"daily budget of {format_usd(limit)} reached; resumes at 00:00 UTC"
+        at = "00:00" if _day_window() == DAY else f"{resume_at:%H:%M:%S}"
+        reason = f"daily budget of {format_usd(limit)} reached; resumes at {at} UTC"
     else:
         reason = (f"monthly budget of {format_usd(limit)} reached; resumes on "
                   f"{resume_at:%Y-%m-%d} 00:00 UTC")
@@ -270,8 +271,20 @@ def _utc(now: dt.datetime | None) -> dt.datetime:
     return now.replace(tzinfo=dt.UTC) if now.tzinfo is None else now.astimezone(dt.UTC)
 
 
+def _day_window() -> int:
+    return get_settings().budget_daily_window_seconds
+
+
+def _day_start(now: dt.datetime) -> dt.datetime:
+    window = _day_window()
+    return dt.datetime.fromtimestamp(int(now.timestamp()) // window * window, dt.UTC)
+
+
 def _day(now: dt.datetime) -> str:
-    return f"{now:%Y-%m-%d}"
+    """The daily window `now` is in: its UTC date, or its start for a shorter window."""
+    if _day_window() == DAY:
+        return f"{now:%Y-%m-%d}"
+    return f"{_day_start(now):%Y-%m-%dT%H:%M:%S}"
 
 
 def _month(now: dt.datetime) -> str:
@@ -279,7 +292,8 @@ def _month(now: dt.datetime) -> str:
 
 
 def _next_day(now: dt.datetime) -> dt.datetime:
-    return dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    """When the daily window `now` is in rolls over (00:00 UTC the next day by default)."""
+    return _day_start(now) + dt.timedelta(seconds=_day_window())
 
 
 def _next_month(now: dt.datetime) -> dt.datetime:

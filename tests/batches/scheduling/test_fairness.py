@@ -202,7 +202,7 @@ def test_low_is_picked_once_aged() -> None:
     assert low.weight(T0) == WEIGHTS[Priority.LOW]
     assert low.weight(T0 + LOW_AGING_DOUBLING_S / 2) == pytest.approx(2**0.5)
     assert low.weight(aged + 10_000) == WEIGHTS[Priority.NORMAL]  # capped at normal's
-    assert not low.caught_up(aged - 1) and low.caught_up(aged)
+    assert low.weight(aged - 1) < WEIGHTS[Priority.NORMAL] <= low.weight(aged)
     got = Counter(pick([low, cand("n", 100, created=1)], 8, FairState(), aged))
     assert got == {"low": 4, "n": 4}  # competes as a normal batch
     # Aging counts from its oldest waiting item, not from when the batch was made.

@@ -12,7 +12,8 @@ import pytest
 import redis
 
 from app.batches.spend import budget
-from app.batches.spend.budget import Refusal, Reservation, reconcile, release, reserve, spent
+from app.batches.spend.budget import Refusal, Reservation, reconcile, reserve, spent
+from tests.support.stack import use_settings
 
 UTC = dt.UTC
 NOON = dt.datetime(2026, 12, 31, 12, 0, tzinfo=UTC)
@@ -38,6 +39,30 @@ def test_reservations_fit_up_to_the_daily_cap_then_are_refused_with_the_reason(c
     assert refused.resume_at == dt.datetime(2027, 1, 1, tzinfo=UTC)
     assert refused.spent_usd == 20.0
     assert spent(client, NOON) == budget.Spend(20.0, 20.0, "2026-12-31", "2026-12")
+
+
+@pytest.fixture
+def ten_minute_days():
+    """BUDGET_DAILY_WINDOW_SECONDS=600: the daily cap's window rolls over every ten minutes."""
+    use_settings(budget_daily_window_seconds="600")
+    yield
+    use_settings(budget_daily_window_seconds=None)
+
+
+def test_a_shorter_daily_window_rolls_over_at_its_own_end(client, ten_minute_days):
+    at = dt.datetime(2026, 12, 31, 12, 7, 30, tzinfo=UTC)
+    assert isinstance(reserve(client, "a", 1.0, None, None, at, daily_cap=1.0, monthly_cap=0),
+                      Reservation)
+    refused = reserve(client, "b", 1.0, None, None, at, daily_cap=1.0, monthly_cap=0)
+    assert isinstance(refused, Refusal) and refused.cap == "daily"
+    assert refused.resume_at == dt.datetime(2026, 12, 31, 12, 10, tzinfo=UTC)
+    assert refused.reason == "daily budget of $1.00 reached; resumes at 12:10:00 UTC"
+    assert spent(client, at).day == "2026-12-31T12:00:00"
+    # The next window counts from zero; the month still holds both.
+    later = refused.resume_at
+    assert isinstance(reserve(client, "b", 1.0, None, None, later, daily_cap=1.0,
+                              monthly_cap=0), Reservation)
+    assert spent(client, later) == budget.Spend(1.0, 2.0, "2026-12-31T12:10:00", "2026-12")
 
 
 def test_the_monthly_cap_says_when_the_month_resumes(client):
@@ -95,10 +120,10 @@ def test_reconcile_replaces_the_reservation_so_a_later_one_fits(client):
     assert budget.batch_spent(client, "b") == pytest.approx(0.25)
     second = reserve(client, "b", 0.6, "b", None, NOON, **caps)
     assert isinstance(second, Reservation)
-    # Settling twice changes nothing; release gives a reservation back whole.
+    # Settling twice changes nothing; settling at 0 gives a reservation back whole.
     assert not reconcile(client, first, 0.25)
-    assert release(client, second)
-    assert not release(client, second)
+    assert reconcile(client, second, 0.0)
+    assert not reconcile(client, second, 0.0)
     assert spent(client, NOON).today_usd == pytest.approx(0.25)
 
 
