@@ -17,9 +17,9 @@ signature here commits or rolls back with its article, so the library and its in
 disagree; it works on SQLite and PostgreSQL alike; it needs no other service to run, back up or
 rebuild; and a lookup stays one query against an index the database keeps.
 
-Articles stored before signatures existed (migration 0005) are signed by ``backfill_chunk``,
-run by ``trustagency signatures backfill``; until then they are not candidates, and the first
-check of each process says so in the log.
+Articles stored before signatures existed (migration 0005) are signed by ``unsigned_chunk``
+and ``store_chunk``, run by ``trustagency signatures backfill``; until then they are not
+candidates, and the first check of each process says so in the log.
 """
 
 from __future__ import annotations
@@ -52,8 +52,12 @@ class Lookup:
 
 @dataclass(frozen=True)
 class Chunk:
-    signed: int  # articles signed in this chunk (0: none was left)
+    rows: list[repository.SignatureRow]  # empty: none was left
     last_id: int  # where the next chunk starts
+
+    @property
+    def signed(self) -> int:
+        return len(self.rows)
 
 
 def _row(article_id: int, category: str, content: str) -> repository.SignatureRow:
@@ -90,15 +94,28 @@ def nearest(session: Session, text: str, *, category: str, language: str | None,
     return Lookup(Match(rows[best][0], float(scores[best])), len(rows))
 
 
+def unsigned_chunk(session: Session, *, after_id: int = 0, limit: int = 500) -> Chunk:
+    """The signatures of the next ``limit`` articles after ``after_id`` without one (or with
+    one of an older scheme), in id order: read and computed, not stored. Read-only, so on
+    SQLite the seconds its MinHashes take hold no lock a worker waits for."""
+    found = repository.unsigned_articles(session, scheme=signatures.scheme(),
+                                         after_id=after_id, limit=limit)
+    return Chunk([_row(*row) for row in found], found[-1][0] if found else after_id)
+
+
+def store_chunk(session: Session, chunk: Chunk) -> int:
+    """Store a chunk's signatures, but for the articles signed since it was read (edited or
+    regenerated meanwhile: theirs are newer); how many were stored. Commit after each chunk:
+    a backfill stopped anywhere continues where it stopped, and signs each article once."""
+    return len(repository.add_missing_signatures(session, chunk.rows,
+                                                 scheme=signatures.scheme()))
+
+
 def backfill_chunk(session: Session, *, after_id: int = 0, limit: int = 500) -> Chunk:
-    """Sign the next ``limit`` articles after ``after_id`` that have no signature (or one of an
-    older scheme), in id order. Commit after each chunk: a run stopped anywhere continues
-    where it stopped, and each article is signed once."""
-    rows = repository.unsigned_articles(session, scheme=signatures.scheme(),
-                                        after_id=after_id, limit=limit)
-    repository.save_signatures(session, [_row(*row) for row in rows],
-                               scheme=signatures.scheme())
-    return Chunk(len(rows), rows[-1][0] if rows else after_id)
+    """`unsigned_chunk` and `store_chunk` in one transaction (a small library, the tests)."""
+    chunk = unsigned_chunk(session, after_id=after_id, limit=limit)
+    store_chunk(session, chunk)
+    return chunk
 
 
 def unsigned(session: Session) -> int:

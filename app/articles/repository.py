@@ -288,6 +288,39 @@ def save_signatures(session: Session, rows: Sequence[SignatureRow], *, scheme: s
     session.execute(insert(_SIGNATURES), [
         {"article_id": row.article_id, "scheme": scheme, "signature": row.signature}
         for row in rows])
+    _insert_bands(session, rows)
+
+
+def add_missing_signatures(session: Session, rows: Sequence[SignatureRow], *, scheme: str
+                           ) -> set[int]:
+    """Store these signatures for the articles still without one of ``scheme`` (the backfill,
+    whose texts were read in an earlier transaction): an article signed since, by an edit or a
+    regeneration, keeps its own. The ids stored."""
+    if not rows:
+        return set()
+    ids = [row.article_id for row in rows]
+    # An edit or a regeneration writes the article's row before its signature: holding the
+    # rows orders the two (PostgreSQL; SQLite has one writer at a time anyway).
+    session.execute(select(Article.id).where(Article.id.in_(ids)).with_for_update())
+    session.execute(delete(ArticleBand).where(
+        ArticleBand.article_id.in_(select(ArticleSignature.article_id).where(
+            ArticleSignature.article_id.in_(ids), ArticleSignature.scheme != scheme)))
+        .execution_options(synchronize_session=False))
+    session.execute(delete(ArticleSignature).where(
+        ArticleSignature.article_id.in_(ids), ArticleSignature.scheme != scheme)
+        .execution_options(synchronize_session=False))
+    insert_ = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stored = set(session.scalars(
+        insert_(ArticleSignature)
+        .values([{"article_id": row.article_id, "scheme": scheme, "signature": row.signature}
+                 for row in rows])
+        .on_conflict_do_nothing(index_elements=["article_id"])
+        .returning(ArticleSignature.article_id)))
+    _insert_bands(session, [row for row in rows if row.article_id in stored])
+    return stored
+
+
+def _insert_bands(session: Session, rows: Sequence[SignatureRow]) -> None:
     bands = [(key, row.article_id) for row in rows for key in sorted(set(row.band_keys))]
     if not bands:
         return
@@ -334,13 +367,12 @@ def _unsigned(scheme: str) -> ColumnElement[bool]:
 def unsigned_articles(session: Session, *, scheme: str, after_id: int, limit: int
                       ) -> list[tuple[int, str, str]]:
     """(id, category, content) of the next ``limit`` articles after ``after_id`` without a
-    signature of ``scheme``, in id order; locked (PostgreSQL) so an edit waits for them."""
+    signature of ``scheme``, in id order."""
     query = (
         select(Article.id, Article.category, Article.content)
         .outerjoin(ArticleSignature, ArticleSignature.article_id == Article.id)
         .where(Article.id > after_id, _unsigned(scheme))
         .order_by(Article.id).limit(limit)
-        .with_for_update(of=Article)
     )
     return [(int(row.id), str(row.category), str(row.content)) for row in session.execute(query)]
 

@@ -25,12 +25,14 @@ def cmd_backfill(api: Api, out: Any, args: argparse.Namespace) -> int:
     signed, chunks, after, started = 0, 0, 0, time.monotonic()
     try:
         while args.max_chunks is None or chunks < args.max_chunks:
-            with session_scope() as session:
-                chunk = duplicates.backfill_chunk(session, after_id=after,
+            with session_scope(read_only=True) as session:
+                chunk = duplicates.unsigned_chunk(session, after_id=after,
                                                   limit=args.batch_size)
-            if not chunk.signed:
+            if not chunk.rows:
                 break
-            signed, chunks, after = signed + chunk.signed, chunks + 1, chunk.last_id
+            with session_scope() as session:
+                signed += duplicates.store_chunk(session, chunk)
+            chunks, after = chunks + 1, chunk.last_id
             out.note(f"signed {signed:,} articles (up to id {after})")
         with session_scope(read_only=True) as session:
             left = duplicates.unsigned(session)

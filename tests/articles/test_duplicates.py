@@ -8,7 +8,7 @@ import random
 import threading
 
 import pytest
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import delete, event, func, select, update
 
 from app.articles import duplicates, service
 from app.articles.models import ArticleBand, ArticleSignature
@@ -137,7 +137,8 @@ def test_an_unsigned_article_is_not_a_candidate_and_the_log_says_a_backfill_is_p
         "1 stored articles have no near-duplicate signature yet, so the duplicate check "
         "cannot find them: run `trustagency signatures backfill`"]
     with session_scope() as session:
-        assert duplicates.backfill_chunk(session) == duplicates.Chunk(1, article_id)
+        chunk = duplicates.backfill_chunk(session)
+    assert (chunk.signed, chunk.last_id) == (1, article_id)
     assert _nearest(text).match == (article_id, 1.0)
 
 
@@ -145,16 +146,17 @@ def test_the_backfill_signs_each_article_once_and_continues_where_it_stopped(db,
     ids = library.library(25, sign=False)
     [wordless] = library.store(["```\nonly code\n```"], sign=False)
     saved: list[int] = []
-    real = duplicates.repository.save_signatures
+    real = duplicates.repository.add_missing_signatures
 
     def spy(session, rows, **kwargs):
-        real(session, rows, **kwargs)
-        saved.extend(row.article_id for row in rows)
+        stored = real(session, rows, **kwargs)
+        saved.extend(sorted(stored))
+        return stored
 
-    monkeypatch.setattr(duplicates.repository, "save_signatures", spy)
+    monkeypatch.setattr(duplicates.repository, "add_missing_signatures", spy)
     with session_scope() as session:
         first = duplicates.backfill_chunk(session, limit=10)
-    assert first == duplicates.Chunk(10, ids[9])
+    assert (first.signed, first.last_id) == (10, ids[9])
     with pytest.raises(KeyboardInterrupt), session_scope() as session:  # stopped mid-chunk
         duplicates.backfill_chunk(session, after_id=first.last_id, limit=10)
         raise KeyboardInterrupt
@@ -228,3 +230,31 @@ def test_past_the_cap_the_articles_sharing_the_most_bands_are_compared(db, monke
     found = _nearest(original, threshold=0.5)
     assert found.candidates == 2
     assert found.match is not None and found.match.key == ids[0]
+
+
+def test_an_article_edited_while_the_backfill_hashes_it_keeps_its_new_signature(db):
+    rng = random.Random(13)
+    old, new = library.text(rng), library.text(rng)
+    [article_id] = library.store([old], sign=False)
+    with session_scope(read_only=True) as session:
+        chunk = duplicates.unsigned_chunk(session)  # read: the old text
+    with session_scope() as session:
+        service.edit(session, article_id, version=1, content=new)
+    with session_scope() as session:
+        assert duplicates.store_chunk(session, chunk) == 0
+    assert _nearest(library.near_copy(old)).match is None
+    assert _nearest(new).match == (article_id, 1.0)
+    assert _signatures() == {article_id: BANDS}
+
+
+def test_articles_signed_under_another_scheme_are_signed_again(db):
+    text = library.text(random.Random(14))
+    [article_id] = library.store([text])
+    with session_scope() as session:
+        session.execute(update(ArticleSignature).values(scheme="v0 older bands"))
+    assert _nearest(text).candidates == 0  # not comparable: not a candidate
+    with session_scope() as session:
+        assert duplicates.unsigned(session) == 1
+        duplicates.backfill_chunk(session)
+    assert _nearest(text).match == (article_id, 1.0)
+    assert _signatures() == {article_id: BANDS}
