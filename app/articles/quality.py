@@ -57,7 +57,8 @@ from app.llm.language import (
 )
 
 ALL_CHECKS = ("length", "structure", "language", "refusal", "duplicate", "truncated")
-# Moved to app/articles/signatures.py; importable from here as before.
+# With the names that moved to app/articles/signatures.py and prose.py, importable from here
+# as before.
 __all__ = ["ALL_CHECKS", "DEFAULT_DUPLICATE_THRESHOLD", "DuplicateFinder", "DuplicateIndex",
            "Flag", "Match", "QualityReport", "Thresholds", "article_length", "find_refusal",
            "minhash", "prose", "run_checks", "shingles"]

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from app.articles import duplicates, signatures
 from app.articles import repository as articles
 from app.articles.enums import ArticleStatus
-from app.articles.quality import Match, QualityReport, run_checks
+from app.articles.quality import QualityReport, run_checks
 from app.articles.service import Quality
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.config import get_settings
@@ -93,7 +93,7 @@ class Library:
     item: GenerationItem
     job: Job
 
-    def most_similar(self, text: str) -> Match | None:
+    def most_similar(self, text: str) -> signatures.Match | None:
         request = self.job.request
         # A connection the database dropped while in use (a restart, a failover, an admin's
         # pg_terminate_backend) is thrown away by the pool: read once more on a fresh one
