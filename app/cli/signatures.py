@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from app import models as _models  # noqa: F401  (every mapper, before a query configures them)
 from app.articles import duplicates
 from app.cli.client import EXIT_INTERRUPTED, EXIT_OK, EXIT_UNREACHABLE, Api, CliError
 from app.core.db import session_scope

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -36,3 +39,14 @@ def test_the_backfill_says_what_it_did(db, capsys):
         main(["signatures", "backfill", "--batch-size", "0"])
     assert exited.value.code == 2
     assert "--batch-size: must be at least 1, got 0" in capsys.readouterr().err
+
+
+def test_the_command_runs_on_its_own(db):
+    """In a process of its own, with only the service's settings (no test imports)."""
+    library.library(3, sign=False)
+    env = {**os.environ, "DATABASE_URL": db}
+    done = subprocess.run([sys.executable, "-m", "app.cli.main", "signatures", "backfill",
+                           "--json"], env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["signed"] == 3
