@@ -1,4 +1,4 @@
-"""The article written for one item."""
+"""The article written for one item, its versions and its near-duplicate signature."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -88,6 +90,30 @@ class ArticleVersion(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     article: Mapped[Article] = relationship(back_populates="versions")
+
+
+class ArticleSignature(Base):
+    """The MinHash of an article's current text, written with it (app/articles/duplicates.py);
+    an article without one is not a near-duplicate candidate until it is backfilled."""
+
+    __tablename__ = "article_signatures"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    scheme: Mapped[str] = mapped_column(String(64))  # app.articles.signatures.scheme()
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)  # None: a text without words
+
+
+class ArticleBand(Base):
+    """One LSH band key of a signature: near copies share one (app/articles/signatures.py)."""
+
+    __tablename__ = "article_bands"
+    __table_args__ = (Index("ix_article_bands_article", "article_id"),)
+
+    band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("article_signatures.article_id", ondelete="CASCADE"), primary_key=True,
+        autoincrement=False)
 
 
 # What migration 0004 builds for full-text search that a model cannot describe: an FTS5 table

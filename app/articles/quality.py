@@ -3,7 +3,7 @@
     report = run_checks(text, title=title, language="zh-CN",
                         thresholds=profile.thresholds("zh-CN"), finish_reason="stop",
                         enabled=set(settings.quality_checks),
-                        corpus=[(article.id, article.content) for article in same_category],
+                        corpus=stored_signatures,  # or [(article.id, article.content), ...]
                         extra_phrases=settings.quality_extra_phrases)
     if not report.passed:
         request = replace(request, feedback=report.feedback_for_prompt())  # regenerate
@@ -19,12 +19,14 @@ The checks (``ALL_CHECKS``, in the order they run):
 - ``refusal``: no refusal or boilerplate phrase (``REFUSAL_PHRASES``, English and Chinese, plus
   ``extra_phrases`` from the QUALITY_EXTRA_PHRASES setting).
 - ``duplicate``: not a near copy of another article of the category (MinHash/LSH over 3-token
-  shingles: word 3-grams, character 3-grams for CJK; see ``DuplicateIndex``).
+  shingles: word 3-grams, character 3-grams for CJK; app/articles/signatures.py). ``corpus``
+  is what finds the nearest one: the library's stored signatures (app/articles/duplicates.py)
+  or a ``DuplicateIndex`` of a few texts in memory.
 - ``truncated``: the model did not stop at its token limit (``finish_reason == "length"``).
 
-Everything here is pure and fast (the duplicate check imports datasketch on first use, ~1 s):
-the checks but the duplicate one cost ~2 ms of CPU for a 1,000-word article, ~0.5 ms for a
-Chinese one (bench/check_cost.py).
+Everything here is pure and fast but the ``corpus`` given (the duplicate check imports
+datasketch on first use, ~0.5 s): the checks but the duplicate one cost ~2 ms of CPU for a
+1,000-word article, ~0.5 ms for a Chinese one (bench/check_cost.py).
 """
 
 from __future__ import annotations
@@ -33,8 +35,16 @@ import re
 from collections.abc import Collection, Hashable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, Protocol, runtime_checkable
 
+from app.articles.prose import prose, without_code
+from app.articles.signatures import (
+    DEFAULT_DUPLICATE_THRESHOLD,
+    DuplicateIndex,
+    Match,
+    minhash,
+    shingles,
+)
 from app.llm.language import (
     AUTO,
     UNDETERMINED,
@@ -48,12 +58,12 @@ from app.llm.language import (
     uses_characters,
 )
 
-# datasketch (and numpy behind it) takes about a second to import: the functions below import
-# it on first use, so the API and workers with the duplicate check off never pay for it.
-if TYPE_CHECKING:
-    from datasketch import MinHash
-
 ALL_CHECKS = ("length", "structure", "language", "refusal", "duplicate", "truncated")
+# With the names that moved to app/articles/signatures.py and prose.py, importable from here
+# as before.
+__all__ = ["ALL_CHECKS", "DEFAULT_DUPLICATE_THRESHOLD", "DuplicateFinder", "DuplicateIndex",
+           "Flag", "Match", "QualityReport", "Thresholds", "article_length", "find_refusal",
+           "minhash", "prose", "run_checks", "shingles"]
 
 # Matched case-insensitively, with curly apostrophes read as straight ones and, for phrases in
 # CJK, whitespace ignored. Kept to what an article itself would not say.
@@ -105,9 +115,6 @@ REFUSAL_PHRASES = (
     "以下是您要的文章",
 )
 
-DEFAULT_DUPLICATE_THRESHOLD = 0.8
-NUM_PERM = 128
-SHINGLE_SIZE = 3
 # Below this many words (or CJK characters) there is too little text to tell its language.
 MIN_LANGUAGE_TOKENS = 20
 # A body detected as another Latin-script language passes while lingua gives the asked one at
@@ -133,6 +140,13 @@ class Thresholds:
         if not 0 < self.duplicate_threshold <= 1:
             raise ValueError("duplicate_threshold must be in (0, 1], an estimated Jaccard "
                              f"similarity; got {self.duplicate_threshold}")
+
+
+@runtime_checkable
+class DuplicateFinder(Protocol):
+    """What finds the article a text is a near copy of (its own article left out)."""
+
+    def most_similar(self, text: str) -> Match | None: ...
 
 
 @dataclass(frozen=True)
@@ -180,26 +194,8 @@ class QualityReport:
 
 # --- helpers ------------------------------------------------------------------------------
 
-_FENCE = re.compile(r"^(```|~~~).*?^\1[^\n]*$", re.M | re.S)
-_INLINE_CODE = re.compile(r"`[^`\n]*`")
-_LINK_TARGET = re.compile(r"\]\([^)\s]*(?:\s+\"[^\"]*\")?\)")
-_URL = re.compile(r"(?:https?|ftp)://\S+|www\.\S+")
-_HTML = re.compile(r"<[^>\n]+>")
 _H1 = re.compile(r"^#[ \t]+\S.*$|^[^\s#>|-][^\n]*\n=+[ \t]*$", re.M)
 _H2 = re.compile(r"^##[ \t]+\S", re.M)
-
-
-def _without_code(text: str) -> str:
-    return _FENCE.sub("", text)
-
-
-def prose(text: str) -> str:
-    """The readable text of Markdown: no code blocks, URLs, link targets or HTML tags."""
-    text = _INLINE_CODE.sub(" ", _without_code(text))
-    text = _LINK_TARGET.sub("]", text)
-    if "://" in text or "www." in text:  # the URL pattern costs more than this test
-        text = _URL.sub(" ", text)
-    return _HTML.sub(" ", text)
 
 
 def article_length(text: str) -> int:
@@ -252,104 +248,6 @@ def find_refusal(text: str, extra_phrases: Iterable[str] = ()) -> str | None:
     return None
 
 
-# --- near-duplicates ----------------------------------------------------------------------
-
-
-def shingles(text: str, size: int = SHINGLE_SIZE) -> set[bytes]:
-    """3-token shingles: word 3-grams, and character 3-grams for CJK (one token a character)."""
-    tokens = [token.lower() for token in split_tokens(prose(text))]
-    if len(tokens) < size:
-        return {" ".join(tokens).encode()} if tokens else set()
-    return {" ".join(tokens[i:i + size]).encode() for i in range(len(tokens) - size + 1)}
-
-
-def minhash(text: str, num_perm: int = NUM_PERM) -> MinHash | None:
-    """The MinHash of ``text``'s shingles; None for a text with no words."""
-    from datasketch import MinHash
-
-    grams = shingles(text)
-    if not grams:
-        return None
-    sketch = MinHash(num_perm=num_perm)
-    sketch.update_batch(list(grams))
-    return sketch
-
-
-@lru_cache(maxsize=32)
-def _lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
-    """Bands and rows for an LSH threshold: datasketch integrates for them (~15 ms), once."""
-    from datasketch import MinHashLSH
-
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    return lsh.b, lsh.r
-
-
-class Match(NamedTuple):
-    key: Hashable
-    similarity: float  # estimated Jaccard similarity of the shingle sets, 0..1
-
-
-class DuplicateIndex:
-    """Other articles of a category, to find the one a new article is a near copy of.
-
-        index = DuplicateIndex([(7, text7), (9, text9)], threshold=0.8)
-        index.most_similar(new_text)   # Match(key=9, similarity=0.93) or None
-
-    Candidates come from MinHash LSH tuned a little below ``threshold`` (LSH misses some pairs
-    near its threshold), then are ranked by their estimated Jaccard similarity, so
-    ``most_similar`` finds every article at or above ``threshold`` and may also return one a
-    little below it: compare ``similarity`` with the threshold. Not thread-safe; build one per
-    check or per batch (about 1 ms an article).
-    """
-
-    def __init__(
-        self,
-        items: Iterable[tuple[Hashable, str]] = (),
-        *,
-        threshold: float = DEFAULT_DUPLICATE_THRESHOLD,
-        num_perm: int = NUM_PERM,
-    ) -> None:
-        from datasketch import MinHashLSH
-
-        self.threshold = threshold
-        self.num_perm = num_perm
-        lsh_threshold = max(0.05, min(0.95, threshold - 0.1))
-        self._lsh = MinHashLSH(num_perm=num_perm, params=_lsh_params(lsh_threshold, num_perm))
-        self._sketches: dict[Hashable, MinHash] = {}
-        for key, text in items:
-            self.add(key, text)
-
-    def __len__(self) -> int:
-        return len(self._sketches)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._sketches
-
-    def add(self, key: Hashable, text: str) -> None:
-        """Index one article; a text without words is skipped, a known key is replaced."""
-        sketch = minhash(text, self.num_perm)
-        if key in self._sketches:
-            self._lsh.remove(key)
-            del self._sketches[key]
-        if sketch is not None:
-            self._lsh.insert(key, sketch)
-            self._sketches[key] = sketch
-
-    def most_similar(self, text: str, *, exclude: Hashable | None = None) -> Match | None:
-        """The indexed article most like ``text`` among the LSH candidates, or None."""
-        sketch = minhash(text, self.num_perm)
-        if sketch is None:
-            return None
-        best: Match | None = None
-        for key in self._lsh.query(sketch):
-            if exclude is not None and key == exclude:
-                continue
-            similarity = float(sketch.jaccard(self._sketches[key]))
-            if best is None or similarity > best.similarity:
-                best = Match(key, similarity)
-        return best
-
-
 # --- the checks ---------------------------------------------------------------------------
 
 
@@ -369,7 +267,7 @@ def _check_length(text: str, language: str, thresholds: Thresholds) -> Flag | No
 
 
 def _check_structure(text: str, thresholds: Thresholds) -> Flag | None:
-    body = _without_code(text)
+    body = without_code(text)
     has_h1 = bool(_H1.search(body))
     sections = len(_H2.findall(body))
     problems = []
@@ -424,15 +322,13 @@ def _check_duplicate(
     text: str,
     language: str,
     thresholds: Thresholds,
-    corpus: DuplicateIndex | Iterable[tuple[Hashable, str]] | None,
+    corpus: DuplicateFinder | Iterable[tuple[Hashable, str]] | None,
 ) -> Flag | None:
     if corpus is None:
         return None
-    index = corpus if isinstance(corpus, DuplicateIndex) else DuplicateIndex(
+    finder = corpus if isinstance(corpus, DuplicateFinder) else DuplicateIndex(
         corpus, threshold=thresholds.duplicate_threshold)
-    if not len(index):
-        return None
-    match = index.most_similar(text)
+    match = finder.most_similar(text)
     if match is None or match.similarity < thresholds.duplicate_threshold:
         return None
     grams = "3-character" if uses_characters(language) else "3-word"
@@ -461,17 +357,17 @@ def run_checks(
     thresholds: Thresholds,
     finish_reason: str | None = None,
     enabled: Collection[str] | None = None,
-    corpus: DuplicateIndex | Iterable[tuple[Hashable, str]] | None = None,
+    corpus: DuplicateFinder | Iterable[tuple[Hashable, str]] | None = None,
     extra_phrases: Iterable[str] = (),
 ) -> QualityReport:
     """Run the ``enabled`` checks (default ``ALL_CHECKS``) on one article.
 
     ``language`` is the tag the article was asked in (resolved, not ``auto``); ``thresholds``
     are the profile's, in that language's unit; ``finish_reason`` is the provider's (None when
-    unknown); ``corpus`` holds the other articles of the category, as a ``DuplicateIndex`` or
-    (id, text) pairs (without the article itself); ``extra_phrases`` extend
-    ``REFUSAL_PHRASES`` (the QUALITY_EXTRA_PHRASES setting). Raises ValueError for an unknown
-    check name.
+    unknown); ``corpus`` finds the other articles of the category: a ``DuplicateFinder`` (the
+    stored signatures, a ``DuplicateIndex``) or (id, text) pairs, without the article itself;
+    ``extra_phrases`` extend ``REFUSAL_PHRASES`` (the QUALITY_EXTRA_PHRASES setting). Raises
+    ValueError for an unknown check name.
     """
     names = set(ALL_CHECKS if enabled is None else enabled)
     unknown = names - set(ALL_CHECKS)

@@ -7,7 +7,9 @@ Review transitions (docs/architecture.md draws the batch machine; this is the ar
     draft | needs_review ──reject───▶ rejected ──edit or regeneration──▶ draft
 
 Each transition and each edit is one conditional UPDATE, so two reviewers racing cannot both
-win; a refused one is a 409 naming the current state. Nothing here commits.
+win; a refused one is a 409 naming the current state. A new text (stored, edited, regenerated)
+gets its near-duplicate signature in the same transaction (app/articles/duplicates.py).
+Nothing here commits.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.articles import repository
+from app.articles import duplicates, repository
 from app.articles.enums import ArticleStatus, VersionSource
 from app.articles.errors import ArticleError
 from app.articles.models import Article, ArticleVersion
@@ -138,6 +140,7 @@ def edit(session: Session, article_id: int, *, version: int | None, title: objec
     who, why = clean_reviewer(reviewer), clean_note(note)
     if version != article.version:
         raise _stale(article_id, article.version, version)
+    new_text = new_content != article.content
     _ensure_original(session, article)
     values: dict[str, Any] = {"title": new_title, "content": new_content,
                               "version": version + 1, "updated_at": utcnow()}
@@ -148,6 +151,8 @@ def edit(session: Session, article_id: int, *, version: int | None, title: objec
     repository.add_version(session, article_id, version=version + 1, title=new_title,
                            content=new_content, source=VersionSource.EDIT, author=who,
                            note=why)
+    if new_text:
+        duplicates.sign(session, article_id, article.category, new_content)
     log.info("article %s edited: version %s", article_id, version + 1)
     return _reloaded(session, article_id)
 
@@ -212,6 +217,7 @@ def store_generation(session: Session, *, item_id: int, task_id: str, title: str
             repository.add_version(session, article_id, version=1, title=title,
                                    content=generated.content, source=VersionSource.GENERATED,
                                    model=generated.model)
+            duplicates.sign(session, article_id, category, generated.content)
         return article_id
     _ensure_original(session, existing)
     existing.version += 1
@@ -226,5 +232,6 @@ def store_generation(session: Session, *, item_id: int, task_id: str, title: str
         setattr(existing, name, value)
     repository.add_version(session, existing, version=existing.version, title=existing.title,
                            content=generated.content, source=VersionSource.REGENERATED,
-                           note=quality.note, model=generated.model)
+                           note=quality.note, model=generated.model)  # flushes the row first
+    duplicates.sign(session, existing.id, existing.category, generated.content)
     return existing.id

@@ -3,10 +3,12 @@
 `prepare` builds the request from the item (its resolved language, the editor's or the checks'
 feedback) and its category's profile (instructions, length bounds in the language's unit,
 model and temperature overrides). `judge` runs the quality checks (app/articles/quality.py)
-with the profile's thresholds, the QUALITY_CHECKS that are on, and the newest articles of the
-category as the near-duplicate corpus. An article that fails goes back for another attempt
-with the reasons in its prompt, up to QUALITY_MAX_REGENERATIONS; after that, and for an answer
-cut at the token limit, it is kept as needs_review with its flags instead of being thrown away.
+with the profile's thresholds, the QUALITY_CHECKS that are on, and the whole library of the
+category (in the article's language) as the near-duplicate corpus, searched through its stored
+signatures (app/articles/duplicates.py) at a cost that does not grow with it. An article that
+fails goes back for another attempt with the reasons in its prompt, up to
+QUALITY_MAX_REGENERATIONS; after that, and for an answer cut at the token limit, it is kept as
+needs_review with its flags instead of being thrown away.
 """
 
 from __future__ import annotations
@@ -17,14 +19,10 @@ from dataclasses import dataclass
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from app.articles import duplicates, signatures
 from app.articles import repository as articles
 from app.articles.enums import ArticleStatus
-from app.articles.quality import (
-    DEFAULT_DUPLICATE_THRESHOLD,
-    DuplicateIndex,
-    QualityReport,
-    run_checks,
-)
+from app.articles.quality import QualityReport, run_checks
 from app.articles.service import Quality
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.config import get_settings
@@ -36,9 +34,6 @@ from app.profiles import service as profiles
 
 log = logging.getLogger(__name__)
 
-# The newest articles of a category (in the same language) an article is compared with for
-# near-duplicates: building their MinHashes costs about 1 ms each, on every generation.
-DUPLICATE_WINDOW = 200
 # How QualityReport.feedback_for_prompt starts: what follows it was the checks', not an editor's.
 CHECKS_SAID = "The previous draft was rejected by the site's quality checks:"
 
@@ -91,29 +86,34 @@ def warm_up() -> None:
     enabled = set(get_settings().quality_checks)
     if "language" in enabled:
         language.warm_up()
-    if "duplicate" in enabled:
-        DuplicateIndex((), threshold=DEFAULT_DUPLICATE_THRESHOLD)
+    signatures.warm_up()  # every stored article is signed, whatever the checks
 
 
-def _corpus(item: GenerationItem, job: Job) -> DuplicateIndex | None:
-    # A connection the database dropped while in use (a restart, a failover, an admin's
-    # pg_terminate_backend) is thrown away by the pool: read once more on a fresh one rather
-    # than keep a good article "unchecked" for review.
-    for attempt in (1, 2):
-        try:
-            with session_scope(read_only=True) as session:
-                texts = articles.recent_texts(session, job.request.category,
-                                              exclude_item=item.id, limit=DUPLICATE_WINDOW,
-                                              language=job.request.language)
-            break
-        except OperationalError:
-            if attempt == 2:
-                raise
-            log.warning("item %s: the database dropped the connection reading the articles "
-                        "to compare with; reading again", item.id)
-    if not texts:
+@dataclass(frozen=True)
+class Library:
+    """The category's stored articles, as the duplicate check's corpus (its own left out)."""
+
+    item: GenerationItem
+    job: Job
+
+    def most_similar(self, text: str) -> signatures.Match | None:
+        request = self.job.request
+        # A connection the database dropped while in use (a restart, a failover, an admin's
+        # pg_terminate_backend) is thrown away by the pool: read once more on a fresh one
+        # rather than keep a good article "unchecked" for review.
+        for attempt in (1, 2):
+            try:
+                with session_scope(read_only=True) as session:
+                    return duplicates.nearest(
+                        session, text, category=request.category, language=request.language,
+                        exclude_item=self.item.id,
+                        threshold=self.job.profile.spec.duplicate_threshold).match
+            except OperationalError:
+                if attempt == 2:
+                    raise
+                log.warning("item %s: the database dropped the connection reading the "
+                            "articles to compare with; reading again", self.item.id)
         return None
-    return DuplicateIndex(texts, threshold=job.profile.spec.duplicate_threshold)
 
 
 def check(item: GenerationItem, job: Job, generated: Generated) -> QualityReport:
@@ -126,7 +126,7 @@ def check(item: GenerationItem, job: Job, generated: Generated) -> QualityReport
         generated.content, title=request.title, language=request.language,
         thresholds=job.profile.spec.thresholds(request.language),
         finish_reason=generated.finish_reason, enabled=enabled,
-        corpus=_corpus(item, job) if "duplicate" in enabled else None,
+        corpus=Library(item, job) if "duplicate" in enabled else None,
         extra_phrases=settings.quality_extra_phrases,
     )
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.articles import repository as articles_repo
 from app.articles.models import Article
+from app.articles.service import Quality
 from app.batches import service, state
 from app.batches.generation import quality_gate
 from app.batches.models import AIGenerationTask, GenerationItem
@@ -17,6 +18,7 @@ from app.core.db import get_engine, session_scope
 from app.llm.base import ArticleRequest, Generated
 from app.llm.offline import draft
 from app.profiles import service as profiles
+from tests.support import duplicates as library
 
 
 def _item(title: str, category: str = "guide", language: str | None = None
@@ -115,6 +117,26 @@ def test_a_near_copy_of_another_article_of_the_category_is_a_duplicate(db):
     assert own.quality is not None and own.quality.status == "draft"
 
 
+@pytest.mark.parametrize(("title", "other", "language"), [
+    ("Index funds explained", "Budgeting for students", "en"),
+    ("什么是 ETF？新手投资入门", "比特币钱包安全指南", "zh-CN")])
+def test_a_near_copy_of_an_article_1000_articles_old_is_a_duplicate(db, title, other, language):
+    """The check used to read the category's 200 newest articles: an older one passed."""
+    first, batch = _item(title, language=language)
+    original = _answer(_job(first, batch))
+    with session_scope() as session:
+        state.complete_item(session, first, "guide", original,
+                            quality=Quality(language=language))
+        oldest = session.query(Article).one().id
+    library.library(1000, language=language)
+    item, batch = _item(other, language=language)
+    job = _job(item, batch)
+    copy = quality_gate.judge(item, job, replace(original, content=original.content + "\nP.S."))
+    assert copy.quality is None and f"near-duplicate of article {oldest}" in copy.reason
+    fresh = quality_gate.judge(item, job, _answer(job))
+    assert fresh.quality is not None and fresh.quality.status == "draft"
+
+
 def test_checks_that_are_off_do_not_run(db, monkeypatch):
     from tests.support.stack import use_settings
 
@@ -149,7 +171,7 @@ def test_a_connection_the_database_drops_while_reading_the_corpus_is_read_again(
         pytest.skip("terminates a PostgreSQL backend")
     item, batch = _item("Index funds explained", language="en")
     job = _job(item, batch)
-    real, calls = articles_repo.recent_texts, []
+    real, calls = articles_repo.signature_candidates, []
 
     def dropped_once(session, *args, **kwargs):
         calls.append(1)
@@ -159,7 +181,7 @@ def test_a_connection_the_database_drops_while_reading_the_corpus_is_read_again(
                 other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         return real(session, *args, **kwargs)
 
-    monkeypatch.setattr(articles_repo, "recent_texts", dropped_once)
+    monkeypatch.setattr(articles_repo, "signature_candidates", dropped_once)
     verdict = quality_gate.judge(item, job, _answer(job))
     assert len(calls) == 2
     assert verdict.quality is not None
@@ -174,7 +196,7 @@ def test_checks_that_cannot_run_say_why_in_one_line(db, monkeypatch):
         raise OperationalError("SELECT articles.content FROM articles", {"category_1": "guide"},
                                Exception("server closed the connection unexpectedly\n\tmore"))
 
-    monkeypatch.setattr(articles_repo, "recent_texts", down)
+    monkeypatch.setattr(articles_repo, "signature_candidates", down)
     verdict = quality_gate.judge(item, job, _answer(job))
     assert verdict.quality is not None and verdict.quality.status == "needs_review"
     assert verdict.quality.flags == [{"name": "unchecked", "message": (
