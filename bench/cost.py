@@ -5,7 +5,12 @@ called in a child process (bench/breakdown.py), on the run's Redis and a fresh S
   default quality check on: thread CPU per article by phase, write transactions and Redis
   commands per article;
 - library-growth: 400 `guide` articles in one category, one after the other: CPU per article of
-  each hundred (the 4th should cost no more than 1.25x the 1st: nothing grows with the library).
+  each hundred (the 4th should cost no more than 1.25x the 1st: nothing grows with the library);
+- duplicates: one duplicate check against 10,000 stored articles, and a near copy of the oldest
+  found (bench/duplicates.py), on SQLite and PostgreSQL;
+- stream: client CPU to read one ~1,000-word answer streamed as 1,300 chunks, the SDK's chunk
+  objects against app/llm/stream.py (bench/stream_cost.py);
+- checks: the quality checks but the duplicate one, English and Chinese (bench/check_cost.py).
 """
 
 from __future__ import annotations
@@ -34,6 +39,18 @@ def run(ctx: Context, which: list[str]) -> dict[str, Any]:
             guarded(out, "library-growth", lambda: ctx.child(
                 "bench.breakdown", env, "--n", str(n), "--warm", "0", "--category", "guide",
                 "--hundreds", timeout=1800))
+        if "duplicates" in which:
+            n = "1000" if ctx.quick else "10000"
+            guarded(out, "duplicates", lambda: ctx.child(
+                "bench.duplicates", env, "--articles", n, "--checks", "100", timeout=1800))
+            if ctx.postgres_url:
+                guarded(out, "duplicates-pg", lambda: ctx.child(
+                    "bench.duplicates", env, "--articles", n, "--checks", "100",
+                    "--postgres", str(ctx.postgres_url), timeout=1800))
+        if "stream" in which:
+            guarded(out, "stream", lambda: ctx.child("bench.stream_cost", env, "--runs", "50"))
+        if "checks" in which:
+            guarded(out, "checks", lambda: ctx.child("bench.check_cost", env, "--runs", "50"))
     finally:
         import redis
 

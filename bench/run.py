@@ -10,6 +10,8 @@ Scenarios (``--only`` takes these names, or a prefix such as ``fairness`` or ``m
     makespan-prefork  makespan-threads  makespan-c200   (bench/makespan.py)
     throughput  L=0 against bare Celery (bench/throughput.py)
     article-cost  library-growth     a worker's CPU per article, by phase (bench/cost.py)
+    duplicates  stream  checks       its parts: the duplicate check against 10,000 articles,
+                                     reading a 1,300-chunk stream, the other checks
     dispatch    the feeder's cost with a 10,000-item backlog (bench/dispatch_cost.py)
     bulk  ratelimit                               earlier issues' figures (bench/extras.py)
 
@@ -72,7 +74,8 @@ GROUPS: list[Group] = [
     ("scheduling, C=4, L=1 s", sched.run, ["fairness-a", "fairness-b", "priority"]),
     ("makespan", makespan.run, list(makespan.RUNS)),
     ("throughput at L=0", throughput.run, ["throughput"]),
-    ("cost per article", cost.run, ["article-cost", "library-growth"]),
+    ("cost per article", cost.run,
+     ["article-cost", "library-growth", "duplicates", "stream", "checks"]),
     ("dispatch cost", dispatch, ["dispatch"]),
     ("earlier figures", extras.run, ["bulk", "ratelimit"]),
 ]
