@@ -12,11 +12,18 @@ It runs when an item ends (app.batches.tasks), when work arrives or comes back (
 batch, a resume, a retry of failed items, a regeneration, recovery) and every second in each
 worker's maintenance loop (app/worker/loop.py), whichever comes first.
 
-Safe from many processes at once: feeders take turns inside the database, in the transaction
-that reads the backlog and marks the picks (backlog.serialize_feeders: SQLite's writer lock,
-PostgreSQL's transaction-level advisory lock), so each sees what the one before it sent and none
-over-sends. A lock in Redis would cost three to five Redis commands a feed, and a feed runs at
-every item's end; a turn in the database costs none and waits a few milliseconds at most. The
+A feed costs the same however deep the backlogs: it reads one row of counts per unfinished
+batch (app.batches.scheduling.backlog: `dispatch_counts`, kept by triggers), never the items,
+and marks each picked batch's next items with one UPDATE over an index of the waiting items.
+
+Safe from many processes at once: feeders take turns inside the database
+(backlog.serialize_feeders: SQLite's writer lock, PostgreSQL's transaction-level advisory lock),
+for the pick alone. A feed first looks at the counts without a turn; most end there (an item's
+end with nothing waiting, the timer with every slot busy), with no write transaction. With
+something to send it takes the turn, reads the counts again (so it sees what the feeder before
+it sent, and none over-sends), picks, marks, and its commit ends the turn; the messages go out
+after it. A lock in Redis would cost three to five Redis commands a feed, and a feed runs at
+every item's end; a turn in the database costs none. The
 database is the truth: the fairness state in Redis is only a memory of deficits (losing it
 costs nothing but the rotation of ties), a message lost with Redis is found by recovery
 (app.batches.scheduling.recovery puts its item back in the backlog), and the claims keep every item
@@ -25,6 +32,7 @@ exactly-once whatever is sent twice.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -37,7 +45,7 @@ import redis
 from sqlalchemy.orm import Session
 
 from app.batches import state, work
-from app.batches.enums import BatchStatus
+from app.batches.enums import BatchMode, BatchStatus
 from app.batches.progress import Snapshot, announce
 from app.batches.scheduling import backlog, fairness
 from app.config import get_settings
@@ -133,27 +141,71 @@ work.subscribe(feed_quietly)
 def _feed_once(client: redis.Redis) -> FeedReport:
     now = utcnow()
     capacity = _capacity.slots(client)
+    # No batch can take more than every slot.
+    slots = capacity + margin(capacity) if capacity else 0
+    # A look first, without the turn: most feeds (an item's end with nothing waiting, the timer
+    # with every slot busy) end here, with no write transaction and nobody kept waiting.
+    with session_scope(read_only=True) as session:
+        look = _Look.read(session, now, capacity, slots)
+    if not look.worth_a_turn(client, now):
+        return look.report
     with session_scope() as session:
         backlog.serialize_feeders(session)
-        # No batch can take more than every slot: count no deeper into any backlog.
-        slots = capacity + margin(capacity) if capacity else 0
-        rows = backlog.unfinished_batches(session, now, cap=slots)
-        in_flight = sum(r.running for r in rows)
-        candidates = [_candidate(r) for r in rows if r.dispatchable]
-        report = FeedReport(capacity=capacity, in_flight=in_flight,
-                            candidates=len(candidates))
-        free = max(0, slots - in_flight)
-        waiting = [c for c in candidates if c.waiting]
-        if not waiting or (free == 0 and len(candidates) < 2):
-            return report
-        picks = _pick(client, candidates, free, now)
-        pending = {r.task_id for r in rows if r.status == BatchStatus.PENDING}
-        sent = _take(session, picks, now, pending)
+        look = _Look.read(session, now, capacity, slots)  # with what the feeders before sent
+        if not look.pickable:
+            return look.report
+        picks = _pick(client, look.candidates, look.free, now)
+        sent = _take(session, picks, now, look.pending, look.lane)
+        report = look.report
         report.sent = len(sent)
     if sent:
         log.debug("feeder: sent %d item(s) (%d slot(s), %d in flight before)", len(sent),
-                  capacity, in_flight)
+                  capacity, report.in_flight)
     return report
+
+
+@dataclass
+class _Look:
+    """The unfinished batches as one read of their counts shows them, and what a feed can do."""
+
+    rows: list[backlog.BatchBacklog]  # the dispatchable ones
+    report: FeedReport
+    free: int
+    pending: set[str]  # batches not started yet: their first pick starts them
+    lane: set[str]  # batch-mode batches (only the items the lane handed back are sent)
+
+    @classmethod
+    def read(cls, session: Session, now: datetime, capacity: int, slots: int) -> _Look:
+        rows = backlog.unfinished_batches(session, now)
+        in_flight = sum(r.running for r in rows)
+        dispatchable = [r for r in rows if r.dispatchable]
+        return cls(rows=dispatchable,
+                   report=FeedReport(capacity=capacity, in_flight=in_flight,
+                                     candidates=len(dispatchable)),
+                   free=max(0, slots - in_flight),
+                   pending={r.task_id for r in rows if r.status == BatchStatus.PENDING},
+                   lane={r.task_id for r in rows if r.mode == BatchMode.BATCH})
+
+    @functools.cached_property
+    def candidates(self) -> list[fairness.Candidate]:
+        return [_candidate(r) for r in self.rows]
+
+    @property
+    def pickable(self) -> bool:
+        """Something waits, and a slot is free or the fairness memory of two or more batches
+        has time to account for (a call with no slot does only that)."""
+        return any(r.waiting for r in self.rows) and (self.free > 0 or len(self.rows) >= 2)
+
+    def worth_a_turn(self, client: redis.Redis, now: datetime) -> bool:
+        """Whether to take the feeders' turn: there is something to send, or, with no free slot,
+        the fairness memory would change by more than the deficits the next pick accrues anyway
+        (fairness.FairState.settled)."""
+        if not self.pickable:
+            return False
+        if self.free > 0:
+            return True
+        memory = fairness.FairState.from_json(client.get(names.FAIR_STATE_KEY))  # type: ignore[arg-type]
+        return not memory.settled(self.candidates, now, max_age=STALE_STATE_S / 2)
 
 
 def _candidate(row: backlog.BatchBacklog) -> fairness.Candidate:
@@ -178,7 +230,8 @@ def _pick(client: redis.Redis, candidates: list[fairness.Candidate], free: int,
     return picks
 
 
-def _take(session: Session, picks: list[str], now: datetime, pending: set[str]) -> list[int]:
+def _take(session: Session, picks: list[str], now: datetime, pending: set[str],
+          lane: set[str]) -> list[int]:
     """Mark the picked items sent, start the batches that were pending, and queue the messages
     in the picks' order for after the commit."""
     by_batch: dict[str, list[int]] = {}
@@ -187,7 +240,8 @@ def _take(session: Session, picks: list[str], now: datetime, pending: set[str]) 
             batch = state.start_batch(session, batch_id)
             if batch is not None:
                 announce(session, Snapshot.of(batch))
-        by_batch[batch_id] = backlog.take(session, batch_id, n, now)
+        by_batch[batch_id] = backlog.take(session, batch_id, n, now,
+                                           lane=batch_id in lane)
     ordered: list[int] = []
     for batch_id in picks:  # the dispatch order fairness chose, not batch by batch
         ids = by_batch[batch_id]

@@ -12,16 +12,17 @@ import threading
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from app import celery_app  # noqa: F401  (binds the Celery app the outbox sends through)
 from app.batches import service, state
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.scheduling import feeder
 from app.core import names, workers
-from app.core.db import session_scope
+from app.core.db import READ_ONLY, get_engine, session_scope
 from app.core.models import utcnow
 from app.core.redis import get_redis
 from tests.support import faults
@@ -176,3 +177,63 @@ def test_feeders_racing_from_many_threads_send_each_item_once(db):
         t.join()
     assert errors == []
     assert sorted(_sent()) == ids  # all 30 (40 slots), none twice
+
+
+class _Database:
+    """What this process asks of the database meanwhile: write transactions, statements."""
+
+    def __init__(self) -> None:
+        self.writes = 0
+        self.statements: list[str] = []
+
+    def __enter__(self) -> _Database:
+        event.listen(get_engine(), "begin", self._begin)
+        event.listen(get_engine(), "before_cursor_execute", self._statement)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(get_engine(), "begin", self._begin)
+        event.remove(get_engine(), "before_cursor_execute", self._statement)
+
+    def _begin(self, conn: Any) -> None:
+        self.writes += not conn.get_execution_options().get(READ_ONLY)
+
+    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.statements.append(statement)
+
+    def on_items(self) -> list[str]:
+        return [s for s in self.statements if "generation_items" in s]
+
+
+def test_an_item_ending_with_nothing_waiting_writes_nothing(db):
+    _slots(4)
+    _, ids = _batch(2)
+    assert feeder.feed().sent == 2
+    _finish(*ids)
+    with _Database() as database:
+        report = feeder.feed()  # what every item's end runs
+    assert report.sent == 0 and database.writes == 0 and database.on_items() == []
+
+
+def test_with_every_slot_busy_a_feed_neither_writes_nor_counts_items(db):
+    _slots(2)
+    _batch(50, "Big")
+    _batch(50, "Other", owner="bob")
+    assert feeder.feed().sent == 3  # 2 slots + the margin
+    with _Database() as database:
+        for _ in range(3):  # the timer's ticks while nothing ends
+            assert feeder.feed().sent == 0
+    assert database.writes == 0 and database.on_items() == []
+
+
+def test_a_pick_marks_its_items_in_one_statement_whatever_the_backlog(db):
+    _slots(3)
+    _, big = _batch(100, "Big")
+    _batch(100, "Other", owner="bob")
+    feeder.feed()
+    _drain()
+    _finish(big[0])
+    with _Database() as database:
+        assert feeder.feed().sent == 1
+    assert database.writes == 1
+    assert [s.split()[0] for s in database.on_items()] == ["UPDATE"]  # no count, no scan
