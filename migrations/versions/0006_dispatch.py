@@ -20,6 +20,9 @@ Two rows per batch: writer `feeder` takes the moves only the feeder makes (a wai
 sent, its status unchanged), writer `items` every other move. A batch's counts are the sum of its
 two rows; on PostgreSQL a feeder marking items so never waits for the row lock a completing
 item's transaction holds on its batch's `items` row. Rows are created by the first move (upsert).
+Lock order (PostgreSQL): a move counted on the `items` row locks its batch's row first, so every
+transaction takes a batch's row before its counts, as app.batches.state does; the `feeder` row
+is only ever written by the feeder, in its turn.
 
 Two partial indexes over the few items that wait (not over the whole table): `ix_item_waiting`
 (task_id, index) walks a batch's backlog in title order for the feeder's mark, and
@@ -137,6 +140,11 @@ BEGIN
         IF o IN (1, 2, 3) AND n = 4 AND OLD.status = NEW.status THEN
             who := 'feeder';
         END IF;
+    END IF;
+    IF who = 'items' THEN
+        -- The batch's row lock first, as the transitions that take it (state.lock_batch) do:
+        -- a counts row locked before its batch's row could deadlock with them.
+        PERFORM 1 FROM ai_generation_tasks WHERE id = NEW.task_id FOR NO KEY UPDATE;
     END IF;
     INSERT INTO dispatch_counts (task_id, writer, {", ".join(COUNTS)})
     VALUES (NEW.task_id, who, {_deltas("o", "n", "::int")})

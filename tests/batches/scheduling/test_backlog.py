@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import random
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from app.batches.spend.budget import Refusal
 from app.core.db import session_scope
 from app.core.models import utcnow
 from app.llm.base import Generated
-from tests.support.stack import ROOT, use_settings
+from tests.support.stack import ROOT, use_settings, wait_for
 
 DRAFT = Generated(content="# T\n\nBody", provider="test", model="m", prompt_tokens=3,
                   completion_tokens=5)
@@ -249,3 +250,44 @@ def test_the_migration_counts_the_items_already_there(empty_database):
         _agree()
     finally:
         use_settings(database_url=os.environ.get("DATABASE_URL"))
+
+
+def test_a_move_outside_the_batch_lock_waits_for_it_instead_of_deadlocking(db):
+    """PostgreSQL: a retry counted while another transaction holds the batch's row lock (a
+    completion, which then counts its own item) waits for that transaction; without the
+    batch's lock taken first the two would deadlock (recovery retries and then fails items of
+    one batch in one transaction)."""
+    if not db.startswith("postgresql"):
+        pytest.skip("row locks: PostgreSQL")
+    batch_id, ids = _batch(2)
+    running = [_claim(ids[0]), _claim(ids[1])]
+    retried = threading.Event()
+    errors: list[BaseException] = []
+
+    def recovery() -> None:
+        try:
+            with session_scope() as session:
+                state.retry_item(session, running[1], "lost", utcnow())
+                retried.set()
+                state.lock_batch(session, batch_id)
+        except BaseException as exc:  # noqa: BLE001 - asserted below
+            errors.append(exc)
+            retried.set()
+
+    with session_scope() as session:
+        assert state.lock_batch(session, batch_id) is not None
+        other = threading.Thread(target=recovery)
+        other.start()
+        wait_for(lambda: retried.is_set() or _waiting_on_a_lock(), timeout=10,
+                 message="the other transaction to move or wait")
+        assert state.complete_item(session, running[0], "guide", DRAFT) is not None
+    other.join(20)
+    assert errors == [] and not other.is_alive()
+    assert _agree()[batch_id]["retrying"] == 1
+
+
+def _waiting_on_a_lock() -> bool:
+    with session_scope(read_only=True) as session:
+        return bool(session.scalar(sa.text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'")))
