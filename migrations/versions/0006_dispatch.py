@@ -152,10 +152,29 @@ BEGIN
     RETURN NULL;
 END $$"""
 
+# A batch's items are inserted in one statement: counted once per statement, not per row.
+_PG_COUNT_INSERTED = f"""
+CREATE FUNCTION dispatch_count_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM ai_generation_tasks WHERE id IN (SELECT task_id FROM new_items)
+        ORDER BY id FOR NO KEY UPDATE;
+    INSERT INTO dispatch_counts (task_id, writer, {", ".join(COUNTS)})
+    SELECT task_id, 'items', {", ".join(f"sum((cls = {k})::int)"
+                                        for k in range(1, len(COUNTS) + 1))}
+    FROM (SELECT task_id, dispatch_item_class(status, enqueued_at, lease_expires_at,
+                                              provider_batch_id) AS cls
+          FROM new_items) AS inserted
+    WHERE cls <> 0
+    GROUP BY task_id
+    ON CONFLICT (task_id, writer) DO UPDATE SET {_upsert_set()};
+    RETURN NULL;
+END $$"""
+
 _PG_ARGS = "{r}.status, {r}.enqueued_at, {r}.lease_expires_at, {r}.provider_batch_id"
 _PG_TRIGGERS = [
     "CREATE TRIGGER dispatch_counts_insert AFTER INSERT ON generation_items "
-    "FOR EACH ROW EXECUTE FUNCTION dispatch_count_item()",
+    "REFERENCING NEW TABLE AS new_items FOR EACH STATEMENT "
+    "EXECUTE FUNCTION dispatch_count_inserted()",
     # The WHEN runs without calling the function: a claim or a heartbeat costs next to nothing.
     f"CREATE TRIGGER dispatch_counts_update AFTER UPDATE OF {MOVED_BY} ON generation_items "
     f"FOR EACH ROW WHEN (dispatch_item_class({_PG_ARGS.format(r='OLD')}) "
@@ -187,6 +206,7 @@ def upgrade() -> None:
     elif dialect == "postgresql":
         op.execute(_PG_CLASS)
         op.execute(_PG_COUNT)
+        op.execute(_PG_COUNT_INSERTED)
         for sql in _PG_TRIGGERS:
             op.execute(sql)
     # The items already there (the triggers count from now on).
@@ -204,6 +224,7 @@ def downgrade() -> None:
         op.execute(f"DROP TRIGGER IF EXISTS {name}" if dialect == "sqlite"
                    else f"DROP TRIGGER IF EXISTS {name} ON generation_items")
     if dialect == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS dispatch_count_inserted()")
         op.execute("DROP FUNCTION IF EXISTS dispatch_count_item()")
         op.execute("DROP FUNCTION IF EXISTS dispatch_item_class(text, timestamptz, timestamptz, "
                    "text)")

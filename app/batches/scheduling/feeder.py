@@ -50,7 +50,7 @@ from app.batches.progress import Snapshot, announce
 from app.batches.scheduling import backlog, fairness
 from app.config import get_settings
 from app.core import names, outbox, workers
-from app.core.db import session_scope
+from app.core.db import get_engine, session_scope
 from app.core.models import utcnow
 from app.core.redis import get_redis
 
@@ -144,24 +144,35 @@ def _feed_once(client: redis.Redis) -> FeedReport:
     # No batch can take more than every slot.
     slots = capacity + margin(capacity) if capacity else 0
     # A look first, without the turn: most feeds (an item's end with nothing waiting, the timer
-    # with every slot busy) end here, with no write transaction and nobody kept waiting.
-    with session_scope(read_only=True) as session:
+    # with every slot busy) end here, with no write and nobody kept waiting. On SQLite in a
+    # read-only transaction of its own (a writer's begins with the lock); on PostgreSQL in the
+    # one the turn goes on in (a read locks nothing there; one connection, one BEGIN, saved).
+    apart = get_engine().dialect.name == "sqlite"
+    with session_scope(read_only=apart) as session:
         look = _Look.read(session, now, capacity, slots)
-    if not look.worth_a_turn(client, now):
-        return look.report
-    with session_scope() as session:
-        backlog.serialize_feeders(session)
-        look = _Look.read(session, now, capacity, slots)  # with what the feeders before sent
-        if not look.pickable:
+        if not look.worth_a_turn(client, now):
             return look.report
-        picks = _pick(client, look.candidates, look.free, now)
-        sent = _take(session, picks, now, look.pending, look.lane)
-        report = look.report
-        report.sent = len(sent)
+        if not apart:
+            return _turn(session, client, now, capacity, slots)
+    with session_scope() as session:
+        return _turn(session, client, now, capacity, slots)
+
+
+def _turn(session: Session, client: redis.Redis, now: datetime, capacity: int,
+          slots: int) -> FeedReport:
+    """The feeders' turn: wait for it, read the counts again (with what the feeders before
+    sent), pick and mark. The commit ends it; the messages go out after."""
+    backlog.serialize_feeders(session)
+    look = _Look.read(session, now, capacity, slots)
+    if not look.pickable:
+        return look.report
+    picks = _pick(client, look.candidates, look.free, now)
+    sent = _take(session, picks, now, look.pending, look.lane)
+    look.report.sent = len(sent)
     if sent:
         log.debug("feeder: sent %d item(s) (%d slot(s), %d in flight before)", len(sent),
-                  capacity, report.in_flight)
-    return report
+                  capacity, look.report.in_flight)
+    return look.report
 
 
 @dataclass

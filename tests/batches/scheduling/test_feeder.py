@@ -22,7 +22,7 @@ from app.batches import service, state
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.scheduling import feeder
 from app.core import names, workers
-from app.core.db import READ_ONLY, get_engine, session_scope
+from app.core.db import get_engine, session_scope
 from app.core.models import utcnow
 from app.core.redis import get_redis
 from tests.support import faults
@@ -180,26 +180,32 @@ def test_feeders_racing_from_many_threads_send_each_item_once(db):
 
 
 class _Database:
-    """What this process asks of the database meanwhile: write transactions, statements."""
+    """The statements this process sends meanwhile, and which of them write or wait for a turn."""
 
     def __init__(self) -> None:
-        self.writes = 0
         self.statements: list[str] = []
 
     def __enter__(self) -> _Database:
-        event.listen(get_engine(), "begin", self._begin)
         event.listen(get_engine(), "before_cursor_execute", self._statement)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        event.remove(get_engine(), "begin", self._begin)
         event.remove(get_engine(), "before_cursor_execute", self._statement)
-
-    def _begin(self, conn: Any) -> None:
-        self.writes += not conn.get_execution_options().get(READ_ONLY)
 
     def _statement(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         self.statements.append(statement)
+
+    def writes(self) -> list[str]:
+        """"turn" for the feeders' turn (SQLite's writer lock, PostgreSQL's advisory lock),
+        else the statement's verb."""
+        out = []
+        for statement in self.statements:
+            verb = statement.split()[0].upper()
+            if statement.startswith("BEGIN IMMEDIATE") or "pg_advisory" in statement:
+                out.append("turn")
+            elif verb in ("INSERT", "UPDATE", "DELETE"):
+                out.append(verb)
+        return out
 
     def on_items(self) -> list[str]:
         return [s for s in self.statements if "generation_items" in s]
@@ -212,7 +218,7 @@ def test_an_item_ending_with_nothing_waiting_writes_nothing(db):
     _finish(*ids)
     with _Database() as database:
         report = feeder.feed()  # what every item's end runs
-    assert report.sent == 0 and database.writes == 0 and database.on_items() == []
+    assert report.sent == 0 and database.writes() == [] and database.on_items() == []
 
 
 def test_with_every_slot_busy_a_feed_neither_writes_nor_counts_items(db):
@@ -223,7 +229,7 @@ def test_with_every_slot_busy_a_feed_neither_writes_nor_counts_items(db):
     with _Database() as database:
         for _ in range(3):  # the timer's ticks while nothing ends
             assert feeder.feed().sent == 0
-    assert database.writes == 0 and database.on_items() == []
+    assert database.writes() == [] and database.on_items() == []
 
 
 def test_a_pick_marks_its_items_in_one_statement_whatever_the_backlog(db):
@@ -235,5 +241,5 @@ def test_a_pick_marks_its_items_in_one_statement_whatever_the_backlog(db):
     _finish(big[0])
     with _Database() as database:
         assert feeder.feed().sent == 1
-    assert database.writes == 1
+    assert database.writes() == ["turn", "UPDATE"]
     assert [s.split()[0] for s in database.on_items()] == ["UPDATE"]  # no count, no scan
