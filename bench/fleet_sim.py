@@ -1,17 +1,19 @@
 """A fleet past this machine, by simulation: the dispatcher and PostgreSQL at a fleet's pick rate.
 
     python -m bench.fleet_sim [--hosts 10] [--slots 200] [--latency 10] [--seconds 60]
-                              [--postgres URL] [--ending end|complete]
+                              [--postgres URL] [--worker raw|state|complete]
 
 Ten worker hosts of 200 slots each, an LLM latency of L = 10 s: 2,000 slots, so 200 items end
 and 200 are picked every second. No LLM and no Celery worker: each host is a process that
 registers itself in the worker registry (app.core.workers, as a worker's heartbeat does), takes
 the item messages the real feeder sends from the broker's queue while it has a free slot, claims
-each (`state.claim_item`), holds it L seconds, ends it and runs `feeder.feed()`, as a worker does
-at every item's end (and every second, as its maintenance loop does). `--ending end` ends an
-item with the conditional UPDATE every ending makes (`state.end_processing`, the cheapest
-equivalent); `--ending complete` with `state.complete_item` (an article stored, the batch
-recounted), the full write of a real article.
+each, holds it L seconds, ends it and runs `feeder.feed()`, as a worker does at every item's end
+(and every second, as its maintenance loop does). This machine's two cores then carry the work of
+the whole fleet's Python, so a host does no more than the database sees of a worker:
+`--worker raw` (the default) sends the claim's and the ending's conditional UPDATEs, each in its
+own transaction (what `state.claim_item` and `state.end_processing` send, without the ORM: the
+cheapest equivalent); `--worker state` calls those two functions; `--worker complete` ends with
+`state.complete_item` (an article stored, the batch recounted: a real article's full write).
 
 The backlog: 50 batches of 10 owners (priorities high/normal/normal/low in turn), enough items
 for the run, in a database of its own on the PostgreSQL server given (dropped afterwards); a
@@ -41,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +55,7 @@ DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 def run(postgres_admin_url: str, redis_url: str | None = None, *, hosts: int = HOSTS,
         slots: int = SLOTS, latency: float = LATENCY, seconds: float = SECONDS,
-        ending: str = "end", workdir: Path | None = None) -> dict[str, Any]:
+        worker: str = "raw", workdir: Path | None = None) -> dict[str, Any]:
     """The simulation on a fresh database of the PostgreSQL server at `postgres_admin_url`
     (and the Redis at `redis_url`, or a private one): the figures of the module docstring."""
     from app.cli.embedded_redis import RedisServer
@@ -83,7 +86,7 @@ def run(postgres_admin_url: str, redis_url: str | None = None, *, hosts: int = H
         start = time.time() + 3.0  # every host is up and registered by then
         args = ["--slots", str(slots), "--latency", str(latency), "--start-at", str(start),
                 "--end-at", str(start + latency + seconds), "--measure-from",
-                str(start + latency), "--ending", ending]
+                str(start + latency), "--worker", worker]
         children = [subprocess.Popen([sys.executable, "-m", "bench.fleet_sim", "--host", str(h),
                                       *args], env=env, stdout=subprocess.PIPE,
                                      stderr=open(workdir / f"host{h}.log", "w"),  # noqa: SIM115
@@ -108,7 +111,7 @@ def run(postgres_admin_url: str, redis_url: str | None = None, *, hosts: int = H
         exact = _counts_exact()
         use_settings(database_url=os.environ.get("DATABASE_URL"))
     out = _summary(reports, hosts, slots, latency, seconds)
-    out.update(setup_s=setup_s, items=items, ending=ending, counts_exact=exact,
+    out.update(setup_s=setup_s, items=items, worker=worker, counts_exact=exact,
                pg_cpu_ms_per_item=_pg_cpu_ms_per_item(pg_window, out["ended_per_s"]),
                load_after=os.getloadavg())
     return out
@@ -229,30 +232,25 @@ class _DbClock:
 
 
 def host(number: int, slots: int, latency: float, start_at: float, end_at: float,
-         measure_from: float, ending: str) -> dict[str, Any]:
+         measure_from: float, worker: str) -> dict[str, Any]:
     """One worker host: `slots` slots, each holding an item `latency` seconds."""
     import redis
 
     import app.celery_app  # noqa: F401 - binds the Celery app the feeder sends through
-    from app.batches import state
-    from app.batches.enums import ItemStatus
     from app.batches.scheduling import feeder
     from app.config import get_settings
     from app.core import names, workers
-    from app.core.db import session_scope
-    from app.core.models import utcnow
     from app.core.redis import get_redis
-    from app.llm.base import Generated
 
     rng = random.Random(number)
-    draft = Generated(content="# Fleet\n\nBody", provider="fleet", model="m")
+    transitions = _Transitions(worker, lease=int(latency * 3) + 30)
     hostname = f"fleet-{number}@sim"
     beat = workers.Heartbeat(get_redis(), workers.started_now(hostname, slots, "threads",
                                                               os.getpid())).start()
     broker = redis.Redis.from_url(get_settings().celery_broker_url)
     clock = _DbClock()
     clock.install()
-    running: list[tuple[float, int, Any]] = []  # (due, item id, claimed item)
+    running: list[tuple[float, int, Any]] = []  # (due, item id, the claim)
     claims = 0
     stats: dict[str, Any] = {"feed_ms": [], "feed_sending_ms": [], "sent": 0, "ended": 0,
                              "busy_slot_s": 0.0, "claims_lost": 0, "feed_db_ms": 0.0}
@@ -288,13 +286,8 @@ def host(number: int, slots: int, latency: float, start_at: float, end_at: float
             next_tick = now + 1.0
         while running and running[0][0] <= now:
             account(time.time())
-            _, _, item = heapq.heappop(running)
-            with session_scope() as session:
-                if ending == "complete":
-                    state.complete_item(session, item, "bench-fleet", draft)
-                else:
-                    state.end_processing(session, item, status=ItemStatus.COMPLETED,
-                                         finished_at=utcnow(), error=None)
+            _, item_id, claim = heapq.heappop(running)
+            transitions.end(item_id, claim)
             stats["ended"] += now >= measure_from
             feed(time.time())  # what every item's end runs
         if len(running) >= slots:
@@ -305,21 +298,96 @@ def host(number: int, slots: int, latency: float, start_at: float, end_at: float
         if popped is None:
             continue
         item_id = _item_id(popped[1])
-        with session_scope() as session:
-            item = state.claim_item(session, item_id, f"{hostname}/{rng.random():.8f}",
-                                    lease=int(latency * 3) + 30)
-        if item is None:
+        claim = transitions.claim(item_id, f"{hostname}/{rng.random():.8f}")
+        if claim is None:
             stats["claims_lost"] += 1
             continue
         account(time.time())
         claims += 1
         hold = latency * rng.random() if claims <= slots else latency  # see the docstring
-        heapq.heappush(running, (time.time() + hold, item_id, item))
+        heapq.heappush(running, (time.time() + hold, item_id, claim))
     account(end_at)
     stats["cpu_ms"] = (time.process_time() - (cpu0 or time.process_time())) * 1000
     stats["feed_db_ms"] = clock.seconds * 1000
     beat.stop()
     return stats
+
+
+class _Transitions:
+    """A host's claims and endings: raw (the SQL alone), state or complete (module docstring)."""
+
+    def __init__(self, kind: str, lease: int) -> None:
+        from app.batches import state
+        from app.core.db import get_engine, session_scope
+        from app.llm.base import Generated
+
+        self.kind, self.lease = kind, timedelta(seconds=lease)
+        self.state, self.engine, self.session_scope = state, get_engine(), session_scope
+        self.claim_sql, self.end_sql = _claim_sql(), _end_sql()
+        self.draft = Generated(content="# Fleet\n\nBody", provider="fleet", model="m")
+
+    def claim(self, item_id: int, worker: str) -> Any:
+        """The claim (the item, or (id, worker) when raw), or None when it was not claimable."""
+        if self.kind != "raw":
+            with self.session_scope() as session:
+                return self.state.claim_item(session, item_id, worker,
+                                             int(self.lease.total_seconds()))
+        now = _utcnow()
+        with self.engine.begin() as conn:
+            claimed = conn.execute(self.claim_sql, {"item_id": item_id, "claim": worker,
+                                                    "now": now, "lease": now + self.lease})
+            return (item_id, worker) if claimed.rowcount == 1 else None
+
+    def end(self, item_id: int, claim: Any) -> None:
+        if self.kind == "raw":
+            with self.engine.begin() as conn:
+                conn.execute(self.end_sql, {"item_id": item_id, "claim": claim[1],
+                                            "now": _utcnow()})
+            return
+        with self.session_scope() as session:
+            if self.kind == "complete":
+                self.state.complete_item(session, claim, "bench-fleet", self.draft)
+            else:
+                self.state.end_processing(session, claim, status="completed",
+                                          finished_at=_utcnow(), error=None)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _claim_sql() -> Any:
+    """state.claim_item's UPDATE (a waiting item of a dispatchable batch)."""
+    from sqlalchemy import bindparam, func, select, update
+
+    from app.batches.enums import ITEM_WAITING, ItemStatus
+    from app.batches.models import AIGenerationTask, GenerationItem
+    from app.batches.repository import dispatchable
+
+    item = GenerationItem
+    return (update(item)
+            .where(item.id == bindparam("item_id"), item.status.in_(ITEM_WAITING),
+                   select(AIGenerationTask.id).where(AIGenerationTask.id == item.task_id,
+                                                     dispatchable()).exists())
+            .values(status=ItemStatus.PROCESSING, attempts=item.attempts + 1,
+                    worker=bindparam("claim"), started_at=func.coalesce(item.started_at,
+                                                                         bindparam("now")),
+                    lease_expires_at=bindparam("lease"), next_attempt_at=None))
+
+
+def _end_sql() -> Any:
+    """state.end_processing's UPDATE, ending the item completed."""
+    from sqlalchemy import bindparam, update
+
+    from app.batches.enums import ItemStatus
+    from app.batches.models import GenerationItem
+
+    item = GenerationItem
+    return (update(item)
+            .where(item.id == bindparam("item_id"), item.status == ItemStatus.PROCESSING,
+                   item.worker == bindparam("claim"))
+            .values(status=ItemStatus.COMPLETED, lease_expires_at=None, error=None,
+                    finished_at=bindparam("now")))
 
 
 def _item_id(raw: bytes) -> int:
@@ -336,7 +404,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--slots", type=int, default=SLOTS, help="per host")
     parser.add_argument("--latency", type=float, default=LATENCY, help="seconds per item")
     parser.add_argument("--seconds", type=float, default=SECONDS, help="measured seconds")
-    parser.add_argument("--ending", choices=("end", "complete"), default="end")
+    parser.add_argument("--worker", choices=("raw", "state", "complete"), default="raw",
+                        help="how a host claims and ends items (see above)")
     parser.add_argument("--postgres", default=os.environ.get("TEST_POSTGRES_URL")
                         or DEFAULT_POSTGRES)
     parser.add_argument("--redis", help="a Redis URL (default: a private redis-server)")
@@ -347,11 +416,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.host is not None:
         out = host(args.host, args.slots, args.latency, args.start_at, args.end_at,
-                   args.measure_from, args.ending)
+                   args.measure_from, args.worker)
     else:
         out = run(args.postgres.replace("postgresql://", "postgresql+psycopg://", 1),
                   args.redis, hosts=args.hosts, slots=args.slots, latency=args.latency,
-                  seconds=args.seconds, ending=args.ending)
+                  seconds=args.seconds, worker=args.worker)
     print(json.dumps(out))
 
 

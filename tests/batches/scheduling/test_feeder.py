@@ -20,7 +20,7 @@ from sqlalchemy import event, update
 from app import celery_app  # noqa: F401  (binds the Celery app the outbox sends through)
 from app.batches import service, state
 from app.batches.models import AIGenerationTask, GenerationItem
-from app.batches.scheduling import feeder
+from app.batches.scheduling import fairness, feeder
 from app.core import names, workers
 from app.core.db import get_engine, session_scope
 from app.core.models import utcnow
@@ -201,7 +201,7 @@ class _Database:
         out = []
         for statement in self.statements:
             verb = statement.split()[0].upper()
-            if statement.startswith("BEGIN IMMEDIATE") or "pg_advisory" in statement:
+            if statement.startswith("BEGIN IMMEDIATE") or "advisory_xact_lock" in statement:
                 out.append("turn")
             elif verb in ("INSERT", "UPDATE", "DELETE"):
                 out.append(verb)
@@ -243,3 +243,34 @@ def test_a_pick_marks_its_items_in_one_statement_whatever_the_backlog(db):
         assert feeder.feed().sent == 1
     assert database.writes() == ["turn", "UPDATE"]
     assert [s.split()[0] for s in database.on_items()] == ["UPDATE"]  # no count, no scan
+
+
+def test_a_feed_never_waits_for_another_feeders_turn(db, monkeypatch):
+    """PostgreSQL: a feed that finds another feeder in its turn leaves the slot it freed to
+    that feeder and returns at once; the feeder in its turn looks again after it and fills it."""
+    if not db.startswith("postgresql"):
+        pytest.skip("SQLite's feeders wait for the writer's lock")
+    _slots(2)
+    _, ids = _batch(10)
+    assert feeder.feed().sent == 3 and _drain() == ids[:3]
+    in_turn, go_on = threading.Event(), threading.Event()
+    real_pick = fairness.pick
+    holder_report: list[feeder.FeedReport] = []
+
+    def pick_slowly(*args: Any, **kwargs: Any) -> list[str]:
+        if threading.current_thread() is holder:
+            in_turn.set()
+            go_on.wait(10)
+        return real_pick(*args, **kwargs)
+
+    monkeypatch.setattr(fairness, "pick", pick_slowly)
+    holder = threading.Thread(target=lambda: holder_report.append(feeder.feed()))
+    _finish(ids[0])
+    holder.start()
+    assert in_turn.wait(10)
+    _finish(ids[1])  # a second slot frees while the first feeder is in its turn
+    report = feeder.feed()
+    assert report.sent == 0 and report.seconds < 2  # did not wait for the turn
+    go_on.set()
+    holder.join(10)
+    assert holder_report[0].sent == 2 and sorted(_drain()) == ids[3:5]
