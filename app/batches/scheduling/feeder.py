@@ -16,15 +16,21 @@ A feed costs the same however deep the backlogs: it reads one row of counts per 
 batch (app.batches.scheduling.backlog: `dispatch_counts`, kept by triggers), never the items,
 and marks each picked batch's next items with one UPDATE over an index of the waiting items.
 
-Safe from many processes at once: feeders take turns inside the database
-(backlog.serialize_feeders: SQLite's writer lock, PostgreSQL's transaction-level advisory lock),
-for the pick alone. A feed first looks at the counts without a turn; most end there (an item's
-end with nothing waiting, the timer with every slot busy), with no write transaction. With
-something to send it takes the turn, reads the counts again (so it sees what the feeder before
-it sent, and none over-sends), picks, marks, and its commit ends the turn; the messages go out
-after it. A lock in Redis would cost three to five Redis commands a feed, and a feed runs at
-every item's end; a turn in the database costs none. The
-database is the truth: the fairness state in Redis is only a memory of deficits (losing it
+Safe from many processes at once: feeders take turns inside the database, for the pick alone,
+and a turn reads the counts afresh, so each sees what the one before it sent and none
+over-sends.
+- PostgreSQL (backlog.try_turn: a transaction-level advisory lock): a feeder never waits for
+  the turn. One that finds it taken counts itself in Redis (names.FEED_WANTED_KEY) and leaves
+  its work (the slot its item freed, the items that arrived) to the holder, which looks again
+  after its turn while that count moved. An item's end costs one read and no write when
+  nothing waits.
+- SQLite (its writer's lock, which every writer waits for: backlog.serialize_feeders): a feed
+  first looks at the counts in a read-only transaction; most end there (an item's end with
+  nothing waiting, the timer with every slot busy) without the lock. With something to send
+  it takes the lock and reads the counts again.
+The messages go out after the commit that ends the turn. A lock in Redis would cost three to
+five Redis commands a feed, and a feed runs at every item's end; a turn in the database costs
+none. The database is the truth: the fairness state in Redis is only a memory of deficits (losing it
 costs nothing but the rotation of ties), a message lost with Redis is found by recovery
 (app.batches.scheduling.recovery puts its item back in the backlog), and the claims keep every item
 exactly-once whatever is sent twice.
@@ -57,6 +63,7 @@ from app.core.redis import get_redis
 log = logging.getLogger(__name__)
 
 STALE_STATE_S = 10.0  # fairness memory older than this (one batch ran alone meanwhile) is dropped
+SETTLED_S = STALE_STATE_S / 2  # with no free slot, the memory is kept at least this often
 CAPACITY_CACHE_S = 1.0  # how long a process trusts its read of the worker registry
 EXTRA_TURNS = 4  # turns a feed takes again for the feeds that left theirs to it (PostgreSQL)
 
@@ -109,13 +116,13 @@ def feed() -> FeedReport:
     """Top the broker up to the free slots, fairly. Safe to call from anywhere, at any time."""
     started = time.perf_counter()
     client = get_redis()
-    report, ticket = _feed_once(client)
-    # PostgreSQL: feeds that came during this one's turn did not wait for it, they left their
+    report, seen = _feed_once(client)
+    # PostgreSQL: feeds that found this one in its turn did not wait for it, they left their
     # freed slots to it: look again while some did (a few times; the timer covers the rest).
     for _ in range(EXTRA_TURNS):
-        if ticket is None or _wanted(client) == ticket:
+        if seen is None or _wanted(client) == seen:
             break
-        more, ticket = _feed_once(client)
+        more, seen = _feed_once(client)
         report.sent += more.sent
     report.seconds = time.perf_counter() - started
     return report
@@ -148,31 +155,33 @@ work.subscribe(feed_quietly)
 
 
 def _feed_once(client: redis.Redis) -> tuple[FeedReport, int | None]:
-    """One look and, when it is worth one, one turn. With the turn taken on PostgreSQL, also
-    the count of wanted turns as it stood before (None: no turn was taken)."""
+    """One feed. On PostgreSQL with the turn taken, also the count of wanted turns as the turn
+    began (None: no turn was taken)."""
     now = utcnow()
     capacity = _capacity.slots(client)
     # No batch can take more than every slot.
     slots = capacity + margin(capacity) if capacity else 0
-    # A look first, without the turn: most feeds (an item's end with nothing waiting, the timer
-    # with every slot busy) end here, with no write and nobody kept waiting. On SQLite in a
-    # read-only transaction of its own (a writer's begins with the lock); on PostgreSQL in the
-    # one the turn goes on in (a read locks nothing there; one connection, one BEGIN, saved).
-    apart = get_engine().dialect.name == "sqlite"
-    with session_scope(read_only=apart) as session:
-        look = _Look.read(session, now, capacity, slots)
-        if not look.worth_a_turn(client, now):
-            return look.report, None
-        if not apart:
-            # Never wait for another feeder: count this feed as wanting a turn, and if the
-            # turn is taken, leave the freed slots to its holder, who looks again after it.
-            ticket = int(client.incr(names.FEED_WANTED_KEY))  # type: ignore[arg-type]
+    if get_engine().dialect.name == "postgresql":
+        with session_scope() as session:
+            # Never wait for another feeder, so no look first: take the turn if it is free;
+            # else say so (`wanted`) and try once more: its holder has either just left it or
+            # will look again after it, for this feed's freed slots too.
             if not backlog.try_turn(session):
-                return look.report, None
-            return _turn(session, client, now, capacity, slots), ticket
-    with session_scope() as session:  # SQLite: waits for the writer's lock
+                client.incr(names.FEED_WANTED_KEY)
+                if not backlog.try_turn(session):
+                    return FeedReport(capacity=capacity), None
+            return _turn(session, client, now, capacity, slots)
+    # SQLite: a look first, in a read-only transaction: most feeds (an item's end with nothing
+    # waiting, the timer with every slot busy) end there, without the writer's lock that every
+    # writer waits for. Else the turn: a writer's transaction, which waits for that lock.
+    with session_scope(read_only=True) as session:
+        look = _Look.read(session, now, capacity, slots)
+    if not look.pickable or (not look.free and _memory(client.get(names.FAIR_STATE_KEY), now)
+                             .settled(look.candidates, now, SETTLED_S)):
+        return look.report, None
+    with session_scope() as session:
         backlog.serialize_feeders(session)
-        return _turn(session, client, now, capacity, slots), None
+        return _turn(session, client, now, capacity, slots)[0], None
 
 
 def _wanted(client: redis.Redis) -> int:
@@ -180,19 +189,26 @@ def _wanted(client: redis.Redis) -> int:
 
 
 def _turn(session: Session, client: redis.Redis, now: datetime, capacity: int,
-          slots: int) -> FeedReport:
-    """The feeders' turn, taken: read the counts again (with what the feeders before sent),
-    pick and mark. The commit ends it; the messages go out after."""
+          slots: int) -> tuple[FeedReport, int]:
+    """The feeders' turn, taken: read the counts (with what the feeders before sent), pick
+    and mark; the commit ends it and the messages go out after. With no free slot, the pick
+    only keeps the fairness memory, and only when it would change by more than the deficits
+    the next pick accrues anyway (fairness.FairState.settled). Also returns the count of wanted
+    turns, read before the counts: a feed that wants a turn after it is seen after this one."""
+    stored, wanted = client.mget(names.FAIR_STATE_KEY, names.FEED_WANTED_KEY)
     look = _Look.read(session, now, capacity, slots)
     if not look.pickable:
-        return look.report
-    picks = _pick(client, look.candidates, look.free, now)
+        return look.report, int(wanted or 0)
+    memory = _memory(stored, now)
+    if not look.free and memory.settled(look.candidates, now, SETTLED_S):
+        return look.report, int(wanted or 0)
+    picks = _pick(client, look.candidates, look.free, now, memory)
     sent = _take(session, picks, now, look.pending, look.lane)
     look.report.sent = len(sent)
     if sent:
         log.debug("feeder: sent %d item(s) (%d slot(s), %d in flight before)", len(sent),
                   capacity, look.report.in_flight)
-    return look.report
+    return look.report, int(wanted or 0)
 
 
 @dataclass
@@ -224,19 +240,16 @@ class _Look:
     @property
     def pickable(self) -> bool:
         """Something waits, and a slot is free or the fairness memory of two or more batches
-        has time to account for (a call with no slot does only that)."""
+        has time to account for (a pick with no slot does only that)."""
         return any(r.waiting for r in self.rows) and (self.free > 0 or len(self.rows) >= 2)
 
-    def worth_a_turn(self, client: redis.Redis, now: datetime) -> bool:
-        """Whether to take the feeders' turn: there is something to send, or, with no free slot,
-        the fairness memory would change by more than the deficits the next pick accrues anyway
-        (fairness.FairState.settled)."""
-        if not self.pickable:
-            return False
-        if self.free > 0:
-            return True
-        memory = fairness.FairState.from_json(client.get(names.FAIR_STATE_KEY))  # type: ignore[arg-type]
-        return not memory.settled(self.candidates, now, max_age=STALE_STATE_S / 2)
+
+def _memory(stored: bytes | None, now: datetime) -> fairness.FairState:
+    """The fairness memory as stored, or a fresh one when it is stale."""
+    memory = fairness.FairState.from_json(stored)
+    if memory.at is not None and fairness.seconds(now) - memory.at > STALE_STATE_S:
+        return fairness.FairState()
+    return memory
 
 
 def _candidate(row: backlog.BatchBacklog) -> fairness.Candidate:
@@ -248,14 +261,11 @@ def _candidate(row: backlog.BatchBacklog) -> fairness.Candidate:
 
 
 def _pick(client: redis.Redis, candidates: list[fairness.Candidate], free: int,
-          now: datetime) -> list[str]:
+          now: datetime, memory: fairness.FairState) -> list[str]:
     """The batch of each of the next `free` items. With one batch there is nothing to share,
-    and its state is neither read nor written (two Redis commands saved per item)."""
+    and the memory is not written (a Redis command saved)."""
     if len(candidates) == 1:
         return fairness.pick(candidates, free, fairness.FairState(), now)
-    memory = fairness.FairState.from_json(client.get(names.FAIR_STATE_KEY))  # type: ignore[arg-type]
-    if memory.at is not None and fairness.seconds(now) - memory.at > STALE_STATE_S:
-        memory = fairness.FairState()
     picks = fairness.pick(candidates, free, memory, now)
     client.set(names.FAIR_STATE_KEY, memory.to_json(), ex=3600)
     return picks
