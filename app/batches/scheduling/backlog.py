@@ -36,11 +36,11 @@ from app.batches.models import (
     DispatchCount,
     GenerationItem,
 )
-from app.batches.repository import dispatchable
+from app.batches.repository import constants, dispatchable
 from app.core import names
 
 COUNTS = ("pending", "handed_back", "retrying", "in_flight")
-UNFINISHED = sorted(set(BatchStatus) - BATCH_FINAL)  # an IN list the status index serves
+UNFINISHED = set(BatchStatus) - BATCH_FINAL  # an IN list the status index serves
 
 
 class BatchBacklog(NamedTuple):
@@ -93,7 +93,7 @@ def _batches_query() -> Any:
     return query.add_columns(*(
         (func.coalesce(getattr(rows["items"], c), 0)
          + func.coalesce(getattr(rows["feeder"], c), 0)).label(c) for c in COUNTS
-    )).where(batch.status.in_(UNFINISHED))
+    )).where(batch.status.in_(constants(UNFINISHED)))
 
 
 _now = functools.partial(bindparam, "now", type_=GenerationItem.next_attempt_at.type)
