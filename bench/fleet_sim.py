@@ -25,8 +25,11 @@ Reports (one JSON line; `run()` returns the same dict):
 - picks_per_s: items sent per second (the target: slots / L);
 - feed_ms: `feed()` wall time per call, p50/p99, all calls and those that sent something;
 - db_ms_per_pick: time inside database calls (statements and commits) during feeds, per item
-  sent; pg_cpu_ms_per_item: CPU of this database's PostgreSQL backends per item ended (all its
-  work: claims, endings and feeds);
+  sent; feed_cpu_ms_per_pick: the feeds' CPU (on the hosts) per item sent;
+  pg_cpu_ms_per_item: CPU of this database's PostgreSQL backends per item ended (all its work:
+  claims, endings and feeds); host_cpu_ms_per_item: a host's CPU per item (feeds included).
+  Their sum times the rate is what this machine must give: past its cores, the figures show
+  the machine, not the dispatcher (the load averages before and after are in the output);
 - counts_exact: the triggers' counts equal a count of the items once the hosts stopped.
 """
 
@@ -59,7 +62,7 @@ def run(postgres_admin_url: str, redis_url: str | None = None, *, hosts: int = H
     """The simulation on a fresh database of the PostgreSQL server at `postgres_admin_url`
     (and the Redis at `redis_url`, or a private one): the figures of the module docstring."""
     from app.cli.embedded_redis import RedisServer
-    from tests.support.stack import postgres_database
+    from tests.support.stack import postgres_database, use_settings
 
     workdir = workdir or Path(tempfile.mkdtemp(prefix="ta-fleet-"))
     with contextlib.ExitStack() as stack:
@@ -72,17 +75,17 @@ def run(postgres_admin_url: str, redis_url: str | None = None, *, hosts: int = H
                "CELERY_RESULT_BACKEND": f"{redis_url}/6", "REDIS_URL": f"{redis_url}/7",
                "LOG_LEVEL": "WARNING", "MAX_TITLES_PER_BATCH": "100000",
                "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-        os.environ.update({k: env[k] for k in ("DATABASE_URL", "CELERY_BROKER_URL",
-                                               "CELERY_RESULT_BACKEND", "REDIS_URL",
-                                               "MAX_TITLES_PER_BATCH")})
-        from tests.support.stack import use_settings
-
-        use_settings(database_url=url, celery_broker_url=env["CELERY_BROKER_URL"],
-                     redis_url=env["REDIS_URL"])
+        # This process makes the backlog and checks the counts: the same settings, put back
+        # when the run ends (bench/run.py runs other groups after it).
+        mine = ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "REDIS_URL",
+                "MAX_TITLES_PER_BATCH")
+        stack.callback(_restore, {k: os.environ.get(k) for k in mine})
+        use_settings(**{k.lower(): env[k] for k in mine})
         items = int(slots * hosts / latency * (seconds + latency) * 1.2) + hosts * slots
         t0 = time.perf_counter()
         make_backlog(items)
         setup_s = time.perf_counter() - t0
+        load_before = os.getloadavg()
         start = time.time() + 3.0  # every host is up and registered by then
         args = ["--slots", str(slots), "--latency", str(latency), "--start-at", str(start),
                 "--end-at", str(start + latency + seconds), "--measure-from",
@@ -109,12 +112,18 @@ def run(postgres_admin_url: str, redis_url: str | None = None, *, hosts: int = H
                 if child.poll() is None:
                     child.kill()
         exact = _counts_exact()
-        use_settings(database_url=os.environ.get("DATABASE_URL"))
     out = _summary(reports, hosts, slots, latency, seconds)
     out.update(setup_s=setup_s, items=items, worker=worker, counts_exact=exact,
                pg_cpu_ms_per_item=_pg_cpu_ms_per_item(pg_window, out["ended_per_s"]),
+               load_before=load_before,
                load_after=os.getloadavg())
     return out
+
+
+def _restore(saved: dict[str, str | None]) -> None:
+    from tests.support.stack import use_settings
+
+    use_settings(**{k.lower(): v for k, v in saved.items()})
 
 
 def make_backlog(items: int) -> None:
@@ -190,6 +199,7 @@ def _summary(reports: list[dict[str, Any]], hosts: int, slots: int, latency: flo
         "feed_ms": {"p50": pct(feeds, 50), "p99": pct(feeds, 99)},
         "feed_sending_ms": {"p50": pct(sending, 50), "p99": pct(sending, 99)},
         "db_ms_per_pick": sum(r["feed_db_ms"] for r in reports) / sent if sent else None,
+        "feed_cpu_ms_per_pick": sum(r["feed_cpu_ms"] for r in reports) / sent if sent else None,
         "host_cpu_ms_per_item": sum(r["cpu_ms"] for r in reports) / ended if ended else None,
         "claims_lost": sum(r["claims_lost"] for r in reports),
     }
@@ -253,7 +263,8 @@ def host(number: int, slots: int, latency: float, start_at: float, end_at: float
     running: list[tuple[float, int, Any]] = []  # (due, item id, the claim)
     claims = 0
     stats: dict[str, Any] = {"feed_ms": [], "feed_sending_ms": [], "sent": 0, "ended": 0,
-                             "busy_slot_s": 0.0, "claims_lost": 0, "feed_db_ms": 0.0}
+                             "busy_slot_s": 0.0, "claims_lost": 0, "feed_db_ms": 0.0,
+                             "feed_cpu_ms": 0.0}
     last_change = measure_from
 
     def account(now: float) -> None:  # busy slot-seconds within the measured window
@@ -264,11 +275,12 @@ def host(number: int, slots: int, latency: float, start_at: float, end_at: float
 
     def feed(now: float) -> None:
         clock.on = now >= measure_from
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         report = feeder.feed()
         ms = (time.perf_counter() - t0) * 1000
         clock.on = False
         if now >= measure_from:
+            stats["feed_cpu_ms"] += (time.process_time() - c0) * 1000
             stats["feed_ms"].append(ms)
             stats["sent"] += report.sent
             if report.sent:
