@@ -57,28 +57,19 @@ class BatchBacklog(NamedTuple):
     running: int  # in flight
 
 
-def serialize_feeders(session: Session) -> None:
-    """Make the feeders take turns for the rest of this transaction, waiting for the turn.
-    SQLite already does: a writer's transaction begins with BEGIN IMMEDIATE (app.core.db).
-    PostgreSQL: the lock of `try_turn`, waited for."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(_TURN_WAITING, {"key": names.FEEDER_ADVISORY_LOCK})
-
-
 def try_turn(session: Session) -> bool:
     """PostgreSQL: the feeders' turn for the rest of this transaction, unless another feeder
-    holds it (False then, at once). A transaction-level advisory lock, released by the commit,
+    holds it (False then, at once): a transaction-level advisory lock, released by the commit,
     which does not wait for the WAL to reach the disk (`synchronous_commit` off for this
-    transaction only): the turn ends sooner, and a crash that loses the marks only leaves those
+    transaction only). The turn ends sooner, and a crash that loses the marks only leaves those
     items waiting to be sent again, which the claims make harmless (a second message finds its
-    item taken)."""
+    item taken). SQLite needs none: a writer's transaction begins with BEGIN IMMEDIATE
+    (app.core.db), so writers take turns."""
     return bool(session.execute(_TURN, {"key": names.FEEDER_ADVISORY_LOCK}).scalar())
 
 
 _TURN = text("SELECT pg_try_advisory_xact_lock(:key), "
              "set_config('synchronous_commit', 'off', true)")
-_TURN_WAITING = text("SELECT pg_advisory_xact_lock(:key), "
-                     "set_config('synchronous_commit', 'off', true)")
 
 
 @functools.cache
@@ -115,7 +106,7 @@ def unfinished_batches(session: Session, now: datetime) -> list[BatchBacklog]:
     # Core execution, rows as plain tuples: the ORM's result machinery was most of a read's cost.
     connection = session.connection()
     batches = connection.execute(_batches_query()).all()
-    retries = [b[0] for b in batches if b[9]]
+    retries = [b.id for b in batches if b.retrying]
     due: dict[str, int] = {}
     if retries:
         due.update((task_id, n) for task_id, n in connection.execute(

@@ -24,10 +24,10 @@ over-sends.
   its work (the slot its item freed, the items that arrived) to the holder, which looks again
   after its turn while that count moved. An item's end costs one read and no write when
   nothing waits.
-- SQLite (its writer's lock, which every writer waits for: backlog.serialize_feeders): a feed
-  first looks at the counts in a read-only transaction; most end there (an item's end with
-  nothing waiting, the timer with every slot busy) without the lock. With something to send
-  it takes the lock and reads the counts again.
+- SQLite (its writer's lock, which every writer waits for: a writer's transaction begins with
+  BEGIN IMMEDIATE, app.core.db): a feed first looks at the counts in a read-only transaction;
+  most end there (an item's end with nothing waiting, the timer with every slot busy) without
+  the lock. With something to send it takes the lock and reads the counts again.
 The messages go out after the commit that ends the turn. A lock in Redis would cost three to
 five Redis commands a feed, and a feed runs at every item's end; a turn in the database costs
 none. The database is the truth: the fairness state in Redis is only a memory of deficits (losing it
@@ -179,8 +179,7 @@ def _feed_once(client: redis.Redis) -> tuple[FeedReport, int | None]:
     if not look.pickable or (not look.free and _memory(client.get(names.FAIR_STATE_KEY), now)
                              .settled(look.candidates, now, SETTLED_S)):
         return look.report, None
-    with session_scope() as session:
-        backlog.serialize_feeders(session)
+    with session_scope() as session:  # the turn: BEGIN IMMEDIATE at its first statement
         return _turn(session, client, now, capacity, slots)[0], None
 
 
