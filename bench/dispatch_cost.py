@@ -6,8 +6,11 @@ With the metered feeder (`app.batches.scheduling.feeder.feed`): a worker registr
 is
 written (as a live worker's heartbeat would), then
 - full refill: nothing in flight, one feed() fills K + margin slots: ms per item sent;
-- single slot: every slot in flight, one item ends, one feed() sends one item: ms per call;
-- idle: every slot in flight, nothing ends: ms for a feed() that sends nothing (the timer's).
+- single slot: every slot in flight, one item ends, one feed() sends one item: ms per call, and
+  of it the Celery message's send (`send_ms`, after the commit: no turn is held meanwhile);
+- idle: every slot in flight, nothing ends: ms for a feed() that sends nothing (the timer's);
+- backlog_query_ms: the feeder's read (`backlog.unfinished_batches`: one row of counts per
+  unfinished batch, kept by triggers; migration 0006), alone.
 Without it (the code before issue 10): `dispatch.dispatch_batch` of one 200-item batch (every
 item at once), per item; and `fairness.pick` alone on the 50 batches.
 
@@ -96,7 +99,8 @@ def with_feeder(feeder: Any, slots: tuple[int, ...], rounds: int) -> dict[str, A
     feeder.forget_capacity()
     end_sent()
     feeder.feed()  # every slot (and the margin) in flight now
-    single, idle, sent_single, cpu_single, cpu_idle = [], [], [], [], []
+    single, idle, sent_single, cpu_single, cpu_idle, send = [], [], [], [], [], []
+    sending = _SendTimer()
     for _ in range(rounds * 6):
         workers.beat(client, workers.started_now(f"bench-fake-{k}@bench", k, "threads", 0))
         c0 = time.process_time()
@@ -105,17 +109,42 @@ def with_feeder(feeder: Any, slots: tuple[int, ...], rounds: int) -> dict[str, A
         idle.append(report.seconds * 1000)
         end_sent(1)
         c0 = time.process_time()
-        report = feeder.feed()
+        with sending:
+            report = feeder.feed()
         cpu_single.append((time.process_time() - c0) * 1000)
+        send.append(sending.ms)
         single.append(report.seconds * 1000)
         sent_single.append(report.sent)
     out["single"] = {"slots": k, "ms": statistics.median(single), "max_ms": max(single),
                      "sent": statistics.median(sent_single),
-                     "cpu_ms": statistics.median(cpu_single)}
+                     "cpu_ms": statistics.median(cpu_single),
+                     "send_ms": statistics.median(send)}
     out["idle"] = {"ms": statistics.median(idle), "cpu_ms": statistics.median(cpu_idle)}
     out["backlog_query_ms"] = backlog_query_ms(rounds * 4)
     workers.forget(client, f"bench-fake-{k}@bench")
     return out
+
+
+class _SendTimer:
+    """Milliseconds spent sending Celery messages (app.core.queue.send) inside the block."""
+
+    def __enter__(self) -> _SendTimer:
+        from app.core import queue
+
+        self.ms, self._send = 0.0, queue.send
+
+        def timed(*args: Any, **kwargs: Any) -> None:
+            t0 = time.perf_counter()
+            self._send(*args, **kwargs)
+            self.ms += (time.perf_counter() - t0) * 1000
+
+        queue.send = timed  # type: ignore[assignment]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        from app.core import queue
+
+        queue.send = self._send  # type: ignore[assignment]
 
 
 def backlog_query_ms(times: int) -> float:
@@ -128,7 +157,7 @@ def backlog_query_ms(times: int) -> float:
     for _ in range(times):
         with session_scope() as session:
             t0 = time.perf_counter()
-            backlog.unfinished_batches(session, utcnow(), cap=22)
+            backlog.unfinished_batches(session, utcnow())
             runs.append((time.perf_counter() - t0) * 1000)
     return statistics.median(runs)
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -30,6 +31,11 @@ from app.core.models import Base, new_id, utcnow
 
 if TYPE_CHECKING:
     from app.articles.models import Article
+
+
+# Items in a batch's backlog (the SQL of migration 0006's partial indexes).
+WAITING_SQL = "enqueued_at IS NULL AND status IN ('pending', 'retrying')"
+RETRY_WAITING_SQL = "enqueued_at IS NULL AND status = 'retrying'"
 
 
 class AIGenerationTask(Base):
@@ -89,6 +95,12 @@ class GenerationItem(Base):
         UniqueConstraint("task_id", "index", name="uq_item_task_index"),
         Index("ix_item_status_lease", "status", "lease_expires_at"),
         Index("ix_item_backlog", "status", "enqueued_at", "task_id"),
+        # The feeder's mark walks a batch's backlog in title order; it counts due retries
+        # (app.batches.scheduling.backlog). Partial: only the items that wait are in them.
+        Index("ix_item_waiting", "task_id", "index", sqlite_where=text(WAITING_SQL),
+              postgresql_where=text(WAITING_SQL)),
+        Index("ix_item_retry_due", "task_id", "next_attempt_at",
+              sqlite_where=text(RETRY_WAITING_SQL), postgresql_where=text(RETRY_WAITING_SQL)),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -117,3 +129,22 @@ class GenerationItem(Base):
 
     batch: Mapped[AIGenerationTask] = relationship(back_populates="items")
     article: Mapped[Article | None] = relationship(back_populates="item", uselist=False)
+
+
+class DispatchCount(Base):
+    """How many of a batch's items wait in its backlog and how many are in flight, by class
+    (app.batches.scheduling.backlog), so the feeder reads one row per batch instead of counting
+    items. Kept exact by triggers on generation_items (migration 0006), whichever code moves an
+    item; never written by the application. Two rows per batch, summed by the reader: writer
+    `feeder` takes the moves only the feeder makes (sent), writer `items` every other move."""
+
+    __tablename__ = "dispatch_counts"
+
+    task_id: Mapped[str] = mapped_column(
+        ForeignKey("ai_generation_tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    writer: Mapped[str] = mapped_column(String(8), primary_key=True)
+    pending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    handed_back: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    retrying: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    in_flight: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

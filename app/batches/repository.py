@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from app.articles.enums import ArticleStatus
@@ -29,8 +30,14 @@ def dispatchable() -> ColumnElement[bool]:
     a dispatcher feeding items must filter its batches with it."""
     return and_(
         AIGenerationTask.cancel_requested.is_(False),
-        AIGenerationTask.status.notin_([*BATCH_FINAL, BatchStatus.PAUSED]),
+        AIGenerationTask.status.not_in(constants([*BATCH_FINAL, BatchStatus.PAUSED])),
     )
+
+
+def constants(values: Iterable[str]) -> list[ColumnElement[str]]:
+    """Fixed strings (statuses) written into the SQL once, when it is compiled: an IN list of
+    bound values is expanded again at every execution (the feeder's hot path)."""
+    return [literal_column("'" + value.replace("'", "''") + "'") for value in sorted(values)]
 
 
 def paused_due(session: Session, now: datetime) -> list[str]:

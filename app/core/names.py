@@ -49,8 +49,11 @@ BUDGET_HOLD_PREFIX = BUDGET_PREFIX + "hold:"  # + reservation key_id
 # The fair scheduler's deficit counters (app.batches.scheduling.fairness.FairState), kept by the
 # feeder.
 FAIR_STATE_KEY = PREFIX + "feed:fair-state"
-# PostgreSQL advisory lock (a bigint) the feeders take turns on (app.batches.repository).
+# PostgreSQL advisory lock (a bigint) the feeders take turns on (app.batches.scheduling.backlog).
 FEEDER_ADVISORY_LOCK = 0x7461_6665_6564  # "tafeed"
+# Counts the feeds that wanted a turn (PostgreSQL): one that finds the turn taken leaves its
+# freed slots to the feeder holding it, which looks again when this moved during its turn.
+FEED_WANTED_KEY = PREFIX + "feed:wanted"
 
 # Written once into the broker's Redis and never expiring: gone means Redis lost its data, and
 # with it queued messages (app.batches.scheduling.recovery re-enqueues from the database).

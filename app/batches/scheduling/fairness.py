@@ -43,10 +43,15 @@ splits the same work into many batches outweigh one who submits a single batch. 
 
 ``low`` is a gate as well as a weight: a ``low`` batch is picked only while no ``normal`` or
 ``high`` batch (of any owner) has an item waiting, unless it has aged enough. Its weight is
-``1 · 2 ** (age / LOW_AGING_DOUBLING_S)``, capped at ``normal``'s, where ``age`` is how long its
-oldest waiting item has waited. At the cap (one doubling: 10 minutes) it has *caught up*: no longer
-gated, it competes as a ``normal`` batch, so it is never starved for ever. Below the cap the aged
-weight orders ``low`` batches among themselves (the one waiting longer gets more).
+``1 · 2 ** (age / LOW_AGING_DOUBLING_S)``, capped at ``normal``'s, where ``age`` counts from
+the candidate's ``oldest_waiting_at`` when the caller gives one, else from its ``created_at``.
+The feeder gives none, so a batch ages from its creation: its items enter its backlog when it is
+created, and an item that comes back to it later (a retry, an editor's retry of failed items)
+keeps the batch's age instead of sending it to the back of the line again; and the feeder's read
+stays one row per batch (app.batches.scheduling.backlog). At the cap (one doubling: 10 minutes)
+it has *caught up*: no longer gated, it competes as a ``normal`` batch, so it is never starved
+for ever. Below the cap the aged weight orders ``low`` batches among themselves (the one waiting
+longer gets more).
 """
 
 from __future__ import annotations
@@ -123,7 +128,8 @@ class Candidate:
     """Items in flight: dispatched and not finished, whether still on the broker or executing."""
     created_at: Instant
     oldest_waiting_at: Instant | None = None
-    """Since when its oldest waiting item has waited (ages ``low``); ``None``: ``created_at``."""
+    """Since when its oldest waiting item has waited (ages ``low``); ``None``: ``created_at``
+    (the feeder's choice: see "Weights" above)."""
     group: str = field(init=False, repr=False, compare=False)
     """Its owner group's key (prefixed, so an owner named like a batch id stays distinct)."""
 
@@ -203,6 +209,29 @@ class FairState:
             return cls.from_dict(json.loads(text))
         except ValueError:
             return cls()
+
+    def settled(self, candidates: Iterable[Candidate], now: Instant, max_age: float) -> bool:
+        """Whether ``pick(candidates, 0, self, now)`` would do nothing but accrue deficits, which
+        the next call accrues all the same: this state is at most ``max_age`` seconds old, and
+        the groups with items waiting are exactly those it keeps, each holding what it recorded.
+
+        A caller with no slot to fill may then skip the call and its lock. The next call accrues
+        the whole interval in one step with the same held counts and weights (only a ``low``
+        batch's ageing within it is taken at its end), so the picks stay the same."""
+        if self.at is None or not 0 <= seconds(now) - self.at <= max_age:
+            return False
+        held: dict[str, int] = {}
+        owners: dict[str, int] = {}
+        waiting_owners: set[str] = set()
+        for c in candidates:
+            owners[c.group] = owners.get(c.group, 0) + c.running
+            if c.waiting > 0:
+                held[c.batch_id] = c.running
+                waiting_owners.add(c.group)
+        if held.keys() != self.batches.keys() or waiting_owners != self.owners.keys():
+            return False
+        return (all(self.batches[b].held == n for b, n in held.items())
+                and all(self.owners[o].held == owners[o] for o in waiting_owners))
 
     def prune(self, candidates: Iterable[Candidate]) -> None:
         """Forget the groups that no longer exist and, as deficit round robin does when a queue

@@ -307,3 +307,41 @@ def test_bad_input_is_refused() -> None:
         cand("x", -1)
     with pytest.raises(ValueError):
         pick([cand("x", 1), cand("x", 2)], 1, FairState(), T0)
+
+
+def _sent(cands: list[Candidate], picks: list[str]) -> list[Candidate]:
+    """The candidates once `picks` are in flight."""
+    n = Counter(picks)
+    return [Candidate(c.batch_id, c.owner, c.priority, c.waiting - n[c.batch_id],
+                      c.running + n[c.batch_id], c.created_at) for c in cands]
+
+
+def test_a_settled_state_needs_no_call_with_no_slot_to_fill() -> None:
+    """The feeder skips `pick(..., 0, ...)` (and its turn) while the state is settled: the next
+    call with slots to fill picks the same as if the skipped call had been made."""
+    cands = [cand("a", 30, 3, owner="x"), cand("b", 30, 1, owner="y", created=1),
+             cand("c", 30, 0, owner="y", priority="high", created=2)]
+    state = FairState()
+    after = _sent(cands, pick(cands, 4, state, T0))  # every slot busy now
+    assert state.settled(after, T0 + 2, max_age=5)
+    called, skipped = FairState.from_json(state.to_json()), FairState.from_json(state.to_json())
+    pick(after, 0, called, T0 + 2)  # the call the feeder leaves out
+    ended = [Candidate(c.batch_id, c.owner, c.priority, c.waiting, c.running - 1, c.created_at)
+             if c.batch_id == "a" else c for c in after]  # then one of a's items ends
+    assert pick(ended, 3, called, T0 + 4) == pick(ended, 3, skipped, T0 + 4)
+    assert called.to_dict() == skipped.to_dict()
+
+
+def test_a_state_is_unsettled_by_a_new_group_a_changed_load_or_its_age() -> None:
+    cands = [cand("a", 10, 2, owner="x"), cand("b", 10, 0, owner="y", created=1)]
+    state = FairState()
+    held = _sent(cands, pick(cands, 2, state, T0))
+    assert state.settled(held, T0 + 1, max_age=5)
+    a, b = held
+    assert not state.settled([*held, cand("new", 3, 0, owner="z", created=2)], T0 + 1, 5)
+    assert not state.settled([a, Candidate("b", "y", b.priority, b.waiting, b.running + 1,
+                                           b.created_at)], T0 + 1, 5)  # a load changed
+    assert not state.settled([a, Candidate("b", "y", b.priority, 0, b.running,
+                                           b.created_at)], T0 + 1, 5)  # stopped waiting
+    assert not state.settled(held, T0 + 6, max_age=5)
+    assert not FairState().settled(held, T0, max_age=5)

@@ -12,16 +12,17 @@ import threading
 from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from app import celery_app  # noqa: F401  (binds the Celery app the outbox sends through)
 from app.batches import service, state
 from app.batches.models import AIGenerationTask, GenerationItem
-from app.batches.scheduling import feeder
+from app.batches.scheduling import fairness, feeder
 from app.core import names, workers
-from app.core.db import session_scope
+from app.core.db import get_engine, session_scope
 from app.core.models import utcnow
 from app.core.redis import get_redis
 from tests.support import faults
@@ -176,3 +177,102 @@ def test_feeders_racing_from_many_threads_send_each_item_once(db):
         t.join()
     assert errors == []
     assert sorted(_sent()) == ids  # all 30 (40 slots), none twice
+
+
+class _Database:
+    """The statements this process sends meanwhile, and which of them write or wait for a turn."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __enter__(self) -> _Database:
+        event.listen(get_engine(), "before_cursor_execute", self._statement)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(get_engine(), "before_cursor_execute", self._statement)
+
+    def _statement(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        self.statements.append(statement)
+
+    def writes(self) -> list[str]:
+        """The statements that write, by verb, and "wait" for those that wait for a lock other
+        writers or feeders hold (SQLite's writer lock; PostgreSQL's feeders never wait for
+        theirs, they only try it)."""
+        out = []
+        for statement in self.statements:
+            verb = statement.split()[0].upper()
+            if statement.startswith("BEGIN IMMEDIATE") or "pg_advisory_xact_lock" in statement:
+                out.append("wait")
+            elif verb in ("INSERT", "UPDATE", "DELETE"):
+                out.append(verb)
+        return out
+
+    def on_items(self) -> list[str]:
+        return [s for s in self.statements if "generation_items" in s]
+
+
+def test_an_item_ending_with_nothing_waiting_writes_nothing(db):
+    _slots(4)
+    _, ids = _batch(2)
+    assert feeder.feed().sent == 2
+    _finish(*ids)
+    with _Database() as database:
+        report = feeder.feed()  # what every item's end runs
+    assert report.sent == 0 and database.writes() == [] and database.on_items() == []
+
+
+def test_with_every_slot_busy_a_feed_neither_writes_nor_counts_items(db):
+    _slots(2)
+    _batch(50, "Big")
+    _batch(50, "Other", owner="bob")
+    assert feeder.feed().sent == 3  # 2 slots + the margin
+    with _Database() as database:
+        for _ in range(3):  # the timer's ticks while nothing ends
+            assert feeder.feed().sent == 0
+    assert database.writes() == [] and database.on_items() == []
+
+
+def test_a_pick_marks_its_items_in_one_statement_whatever_the_backlog(db):
+    _slots(3)
+    _, big = _batch(100, "Big")
+    _batch(100, "Other", owner="bob")
+    feeder.feed()
+    _drain()
+    _finish(big[0])
+    with _Database() as database:
+        assert feeder.feed().sent == 1
+    waited = [] if db.startswith("postgresql") else ["wait"]  # PostgreSQL: only tried the turn
+    assert database.writes() == [*waited, "UPDATE"]
+    assert [s.split()[0] for s in database.on_items()] == ["UPDATE"]  # no count, no scan
+
+
+def test_a_feed_never_waits_for_another_feeders_turn(db, monkeypatch):
+    """PostgreSQL: a feed that finds another feeder in its turn leaves the slot it freed to
+    that feeder and returns at once; the feeder in its turn looks again after it and fills it."""
+    if not db.startswith("postgresql"):
+        pytest.skip("SQLite's feeders wait for the writer's lock")
+    _slots(2)
+    _, ids = _batch(10)
+    assert feeder.feed().sent == 3 and _drain() == ids[:3]
+    in_turn, go_on = threading.Event(), threading.Event()
+    real_pick = fairness.pick
+    holder_report: list[feeder.FeedReport] = []
+
+    def pick_slowly(*args: Any, **kwargs: Any) -> list[str]:
+        if threading.current_thread() is holder:
+            in_turn.set()
+            go_on.wait(10)
+        return real_pick(*args, **kwargs)
+
+    monkeypatch.setattr(fairness, "pick", pick_slowly)
+    holder = threading.Thread(target=lambda: holder_report.append(feeder.feed()))
+    _finish(ids[0])
+    holder.start()
+    assert in_turn.wait(10)
+    _finish(ids[1])  # a second slot frees while the first feeder is in its turn
+    report = feeder.feed()
+    assert report.sent == 0 and report.seconds < 2  # did not wait for the turn
+    go_on.set()
+    holder.join(10)
+    assert holder_report[0].sent == 2 and sorted(_drain()) == ids[3:5]
