@@ -30,6 +30,7 @@ from app.batches.spend.budget import Refusal
 from app.core.db import session_scope
 from app.core.models import utcnow
 from app.llm.base import Generated
+from app.llm.batch_lane import BatchState
 from tests.support.stack import ROOT, use_settings, wait_for
 
 DRAFT = Generated(content="# T\n\nBody", provider="test", model="m", prompt_tokens=3,
@@ -117,19 +118,23 @@ def test_counts_follow_pause_resume_cancel_and_retry_of_failed_items(db):
 
 def test_counts_follow_the_batch_api_lane_and_regeneration_of_an_ended_item(db):
     batch_id, ids = _batch(4, mode="batch")
+    with session_scope() as session:  # the lane records its intent, then adopts pb_1
+        lane_state.record_intent(session, batch_id, "intent-1", "file-1", ids[:3], None)
     with session_scope() as session:
-        lane_state.send_to_lane(session, batch_id, "pb_1", ids[:3])
+        assert lane_state.adopt(session, batch_id, "intent-1", BatchState(
+            id="pb_1", status="validating", total=3, completed=0, failed=0,
+            output_file_id=None, error_file_id=None))
     assert _agree()[batch_id] == {"pending": 1, "handed_back": 0, "retrying": 0, "in_flight": 0}
     with session_scope() as session:
         held = list(session.scalars(sa.select(GenerationItem)
                                     .where(GenerationItem.id.in_(ids[:3]))
                                     .order_by(GenerationItem.id)))
-        outcomes = [lane_state.LaneOutcome(held[0], generated=DRAFT),
+        outcomes = [lane_state.LaneOutcome(held[0], error="refused"),
                     lane_state.LaneOutcome(held[1], error="server error", retry=True),
                     lane_state.LaneOutcome(held[2], error="invalid")]
-        lane_state.end_lane_items(session, batch_id, "guide", outcomes)
+        lane_state.end_lane_items(session, batch_id, outcomes)
     assert _agree()[batch_id] == {"pending": 1, "handed_back": 0, "retrying": 1, "in_flight": 0}
-    with session_scope() as session:  # an editor asks for the finished article again
+    with session_scope() as session:  # an editor asks for the failed item again
         batch = state.lock_batch(session, batch_id)
         item = session.get(GenerationItem, ids[0])
         assert batch is not None and item is not None
