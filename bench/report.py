@@ -187,6 +187,28 @@ def _parts(t: Table, s: dict[str, Any]) -> None:
                       r["all_ms"] <= CHECKS_TARGET_MS, sid=f"checks-{lang}")
 
 
+FLEET_BUSY_TARGET = 0.95
+
+
+def _fleet(t: Table, s: dict[str, Any]) -> None:
+    f = s.get("fleet")
+    if f and "error" in f:
+        t.error("fleet", f["error"])
+    elif f:
+        name = (f"fleet simulation: {f['hosts']} hosts x {f['slots'] // f['hosts']} slots, "
+                f"L={f['latency_s']:g} s, PostgreSQL, {f['seconds']:g} s measured")
+        t.add(name, "share of slots kept busy", f"≥ {FLEET_BUSY_TARGET:.0%}",
+              f"{f['busy']:.1%} ({f['picks_per_s']:.0f} picks/s of {f['target_picks_per_s']:.0f})",
+              f["busy"] >= FLEET_BUSY_TARGET, sid="fleet")
+        t.add(name, "pick latency: a feed that sent, p50 / p99", "—",
+              f"{f['feed_sending_ms']['p50']:.1f} / {f['feed_sending_ms']['p99']:.1f} ms "
+              f"(every feed: {f['feed_ms']['p50']:.1f} / {f['feed_ms']['p99']:.1f} ms)",
+              sid="fleet")
+        db = f.get("db_ms_per_pick")
+        t.add(name, "database time per pick (in feeds)", "—",
+              f"{db:.2f} ms" if db is not None else "—", sid="fleet")
+
+
 def _cost(t: Table, s: dict[str, Any]) -> None:
     a = s.get("article-cost")
     if a and "error" in a:
@@ -401,6 +423,7 @@ def table_of(s: dict[str, Any]) -> Table:
     _cost(table, s)
     _parts(table, s)
     _dispatch(table, s)
+    _fleet(table, s)
     return table
 
 

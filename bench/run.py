@@ -13,6 +13,7 @@ Scenarios (``--only`` takes these names, or a prefix such as ``fairness`` or ``m
     duplicates  stream  checks       its parts: the duplicate check against 10,000 articles,
                                      reading a 1,300-chunk stream, the other checks
     dispatch    the feeder's cost with a 10,000-item backlog (bench/dispatch_cost.py)
+    fleet       10 hosts x 200 slots at L = 10 s on PostgreSQL, simulated (bench/fleet_sim.py)
     bulk  ratelimit                               earlier issues' figures (bench/extras.py)
 
 A full run takes about eight minutes and writes bench/RESULTS.md; with ``--only`` the report of
@@ -69,6 +70,18 @@ def dispatch(ctx: Context, which: list[str]) -> dict[str, Any]:
     return {"dispatch": out}
 
 
+def fleet(ctx: Context, which: list[str]) -> dict[str, Any]:
+    """10 hosts x 200 slots at L = 10 s (200 picks/s) against PostgreSQL, simulated in child
+    processes (bench/fleet_sim.py); needs PostgreSQL."""
+    if not ctx.postgres_url:
+        return {"fleet": {"error": "needs PostgreSQL (TEST_POSTGRES_URL or --postgres URL)"}}
+    env = {**os.environ, "PYTHONPATH": str(procs.ROOT), "LOG_LEVEL": "WARNING"}
+    seconds = "20" if ctx.quick else "60"
+    # Its own private redis-server: the hosts use several of its databases.
+    return {"fleet": ctx.child("bench.fleet_sim", env, "--postgres", ctx.postgres_url,
+                               "--seconds", seconds, timeout=900)}
+
+
 Group = tuple[str, Callable[[Context, list[str]], dict[str, Any]], list[str]]
 GROUPS: list[Group] = [
     ("scheduling, C=4, L=1 s", sched.run, ["fairness-a", "fairness-b", "priority"]),
@@ -77,6 +90,7 @@ GROUPS: list[Group] = [
     ("cost per article", cost.run,
      ["article-cost", "library-growth", "duplicates", "stream", "checks"]),
     ("dispatch cost", dispatch, ["dispatch"]),
+    ("fleet simulation", fleet, ["fleet"]),
     ("earlier figures", extras.run, ["bulk", "ratelimit"]),
 ]
 ALL = [name for _, _, names in GROUPS for name in names]
