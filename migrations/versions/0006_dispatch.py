@@ -41,7 +41,6 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006"
-# TODO(merge): "0005" (article signatures) once it lands; "0004" only to test this branch alone.
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
