@@ -36,8 +36,8 @@ to the category (as the check always was) and to the tier.
 ``scheme()`` names all that makes two signatures comparable; a signature stored under another
 scheme is never a candidate, and ``trustagency signatures backfill`` signs its article again.
 
-datasketch (numpy and scipy behind it) takes about half a second to import: it is imported on
-first use, so a process that never signs or checks an article does not pay for it.
+datasketch (numpy and scipy behind it) takes about half a second to import, once per process
+at start-up: every stored article is signed, so every process that stores one needs it anyway.
 """
 
 from __future__ import annotations
@@ -46,16 +46,15 @@ import hashlib
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+from datasketch import MinHash, MinHashLSH
+from datasketch.lsh import _optimal_param
 
 from app.articles.prose import prose
 from app.llm.language import split_tokens
-
-if TYPE_CHECKING:
-    from datasketch import MinHash
 
 DEFAULT_DUPLICATE_THRESHOLD = 0.8
 NUM_PERM = 128
@@ -100,14 +99,12 @@ def shingles(text: str, size: int = SHINGLE_SIZE) -> set[bytes]:
 @lru_cache(maxsize=4)
 def _permutations(num_perm: int) -> npt.NDArray[np.uint32]:
     """Drawn once per process (datasketch draws them again for every MinHash it builds)."""
-    from datasketch import MinHash
 
     return MinHash(num_perm=num_perm, seed=SEED, scheme=MINHASH_SCHEME).permutations
 
 
 def minhash(text: str, num_perm: int = NUM_PERM) -> MinHash | None:
     """The MinHash of ``text``'s shingles; None for a text with no words."""
-    from datasketch import MinHash
 
     grams = shingles(text)
     if not grams:
@@ -154,7 +151,6 @@ def similarities(values: Values, stored: Sequence[bytes]) -> npt.NDArray[np.floa
 @lru_cache(maxsize=1)
 def tiers() -> tuple[Tier, ...]:
     """The bands every signature stores, highest threshold first (~40 ms once: a grid search)."""
-    from datasketch.lsh import _optimal_param
 
     found = []
     for threshold in TIER_THRESHOLDS:
@@ -206,7 +202,6 @@ def band_keys(category: str, values: Values, of: Iterable[Tier] | None = None) -
 @lru_cache(maxsize=32)
 def _lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """Bands and rows for an LSH threshold: datasketch integrates for them (~15 ms), once."""
-    from datasketch.lsh import _optimal_param
 
     bands, rows = _optimal_param(threshold, num_perm, 0.5, 0.5)
     return int(bands), int(rows)
@@ -232,7 +227,6 @@ class DuplicateIndex:
         threshold: float = DEFAULT_DUPLICATE_THRESHOLD,
         num_perm: int = NUM_PERM,
     ) -> None:
-        from datasketch import MinHashLSH
 
         self.threshold = threshold
         self.num_perm = num_perm
