@@ -1,0 +1,1 @@
+"""Users, roles, personal tokens, page sessions and the permission every route declares."""
