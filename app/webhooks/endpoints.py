@@ -117,18 +117,32 @@ def list_deliveries(subscription_id: SubscriptionId, session: SessionDep,
                         limit=limit)
 
 
+@router.get("/{subscription_id}/deliveries/{delivery_id}", response_model=DeliveryOut,
+            responses=NOT_FOUND, dependencies=ADMIN)
+def get_delivery(subscription_id: SubscriptionId, delivery_id: DeliveryId,
+                 session: SessionDep) -> DeliveryOut:
+    """One delivery and its latest attempts."""
+    return _delivery(*service.delivery(session, subscription_id, delivery_id))
+
+
+def _accepted(row: WebhookDelivery, response: Response) -> DeliveryOut:
+    response.headers["Location"] = f"/api/webhooks/{row.subscription_id}/deliveries/{row.id}"
+    return _delivery(row, [])
+
+
 @router.post("/{subscription_id}/deliveries/{delivery_id}/redeliver",
              status_code=status.HTTP_202_ACCEPTED, response_model=DeliveryOut,
              responses={**NOT_FOUND, 409: {"description": "The subscription is disabled"}},
              dependencies=ADMIN)
-def redeliver(subscription_id: SubscriptionId, delivery_id: DeliveryId,
-              session: SessionDep) -> DeliveryOut:
+def redeliver(subscription_id: SubscriptionId, delivery_id: DeliveryId, session: SessionDep,
+              response: Response) -> DeliveryOut:
     """Send the event again now, with the same `webhook-id` and body."""
-    return _delivery(service.redeliver(session, subscription_id, delivery_id), [])
+    return _accepted(service.redeliver(session, subscription_id, delivery_id), response)
 
 
 @router.post("/{subscription_id}/test", status_code=status.HTTP_202_ACCEPTED,
              response_model=DeliveryOut, responses=NOT_FOUND, dependencies=ADMIN)
-def send_test(subscription_id: SubscriptionId, session: SessionDep) -> DeliveryOut:
+def send_test(subscription_id: SubscriptionId, session: SessionDep,
+              response: Response) -> DeliveryOut:
     """Send a `webhook.test` ping to this subscription (it appears in the delivery log)."""
-    return _delivery(service.send_test(session, subscription_id), [])
+    return _accepted(service.send_test(session, subscription_id), response)

@@ -12,14 +12,16 @@ from app.core.schemas import OutModel
 from app.webhooks.enums import SUBSCRIBABLE, EventType
 from app.webhooks.models import MAX_DESCRIPTION, MAX_EXCERPT, MAX_URL
 
+# The limits are stated for the schema; the service checks them and says what is wrong.
 Url = Annotated[StrictStr, Field(
-    min_length=1, max_length=MAX_URL, pattern="^ *[Hh][Tt][Tt][Pp][Ss]?://",
+    json_schema_extra={"minLength": 1, "maxLength": MAX_URL,
+                       "pattern": "^ *[Hh][Tt][Tt][Pp][Ss]?://"},
     description="Where events are POSTed: http or https; private, loopback and link-local "
     "addresses are refused unless WEBHOOK_ALLOW_PRIVATE=true", examples=["https://example.com/hooks"])]
 Events = Annotated[list[EventType], Field(
     min_length=1, max_length=len(SUBSCRIBABLE),
     description="The events to receive: " + ", ".join(SUBSCRIBABLE))]
-Description = Annotated[StrictStr, Field(max_length=MAX_DESCRIPTION,
+Description = Annotated[StrictStr, Field(json_schema_extra={"maxLength": MAX_DESCRIPTION},
                                          description="A note for admins (any language)")]
 
 

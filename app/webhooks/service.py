@@ -208,13 +208,21 @@ def deliveries(session: Session, subscription_id: str, *, offset: int, limit: in
     return [(row, attempts[row.id]) for row in rows], total
 
 
-def redeliver(session: Session, subscription_id: str, delivery_id: int) -> WebhookDelivery:
-    """Send a delivery again now, with its event id and body (its attempts go on counting)."""
-    if not get(session, subscription_id).enabled:
-        raise SubscriptionDisabled(subscription_id)
+def delivery(session: Session, subscription_id: str, delivery_id: int
+             ) -> tuple[WebhookDelivery, list[WebhookAttempt]]:
+    """One delivery of the subscription and its latest attempts."""
+    get(session, subscription_id)
     row = repository.delivery(session, subscription_id, delivery_id)
     if row is None:
         raise DeliveryNotFound(delivery_id)
+    return row, repository.attempts(session, [row.id], ATTEMPTS_SHOWN)[row.id]
+
+
+def redeliver(session: Session, subscription_id: str, delivery_id: int) -> WebhookDelivery:
+    """Send a delivery again now, with its event id and body (its attempts go on counting)."""
+    row, _attempts = delivery(session, subscription_id, delivery_id)
+    if not get(session, subscription_id).enabled:
+        raise SubscriptionDisabled(subscription_id)
     now = utcnow()
     row.status, row.next_attempt_at, row.enqueued_at = DeliveryStatus.PENDING, now, now
     row.locked_until = row.delivered_at = None
