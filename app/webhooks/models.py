@@ -33,6 +33,10 @@ class WebhookSubscription(Base):
     events: Mapped[list[str]] = mapped_column(JSON)
     # Needed in clear to sign (HMAC); never in an API answer after creation or rotation.
     secret: Mapped[str] = mapped_column(String(100))
+    # After a rotation the old secret signs too until then, so a receiver that has not switched
+    # yet still verifies (`webhook-signature` carries both signatures, space-separated).
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     description: Mapped[str | None] = mapped_column(String(MAX_DESCRIPTION))
     # Why it was disabled by the service (failing for WEBHOOK_DISABLE_AFTER_HOURS).

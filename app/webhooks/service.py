@@ -14,7 +14,7 @@ import json
 import secrets
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -41,6 +41,8 @@ from app.webhooks.models import (
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32  # Standard Webhooks: between 24 and 64 bytes
 ATTEMPTS_SHOWN = 20  # attempts listed per delivery in the log
+# How long the old secret still signs after a rotation (receivers switch in the meantime).
+ROTATION_OVERLAP = timedelta(hours=24)
 
 
 def new_secret() -> str:
@@ -120,10 +122,14 @@ def delete(session: Session, subscription_id: str) -> None:
 
 
 def rotate_secret(session: Session, subscription_id: str) -> tuple[WebhookSubscription, str]:
-    """A new secret, used from the next attempt on (shown this once)."""
+    """A new secret, used from the next attempt on (shown this once); the old one signs too
+    for ROTATION_OVERLAP, so deliveries verify while the receiver switches."""
     subscription = get(session, subscription_id)
+    now = utcnow()
+    subscription.previous_secret = subscription.secret
+    subscription.previous_secret_until = now + ROTATION_OVERLAP
     subscription.secret = new_secret()
-    subscription.updated_at = utcnow()
+    subscription.updated_at = now
     session.flush()
     return subscription, subscription.secret
 
@@ -155,6 +161,15 @@ def clean_description(description: object) -> str | None:
     if has_surrogate(text):
         raise WebhookError.invalid("description", NOT_UNICODE)
     return text or None
+
+
+def signing_secrets(subscription: WebhookSubscription, now: datetime) -> list[str]:
+    """The secrets that sign a delivery now: the current one, and the previous one while the
+    rotation overlap lasts."""
+    until = subscription.previous_secret_until
+    if subscription.previous_secret and until and utc(until) > now:
+        return [subscription.secret, subscription.previous_secret]
+    return [subscription.secret]
 
 
 def _flag(value: object, field: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 
@@ -112,3 +113,19 @@ def test_the_address_is_checked_again_at_delivery_time(db):
         assert "resolves to 127.0.0.1" in (attempt.error or "")
         row = session.get(WebhookDelivery, delivery_id)
         assert row is not None and row.attempts == 1 and row.next_attempt_at is not None
+
+
+def test_after_a_rotation_both_secrets_sign_until_the_overlap_ends(db):
+    use_settings(webhook_allow_private="true")
+    try:
+        with session_scope() as session:
+            subscription, first = service.create(session, url="http://127.0.0.1:9/",
+                                                 events=["batch.failed"])
+            now = subscription.created_at
+            assert service.signing_secrets(subscription, now) == [first]
+            _, second = service.rotate_secret(session, subscription.id)
+            assert service.signing_secrets(subscription, now) == [second, first]
+            later = now + service.ROTATION_OVERLAP + timedelta(seconds=1)
+            assert service.signing_secrets(subscription, later) == [second]
+    finally:
+        use_settings(webhook_allow_private=None)
