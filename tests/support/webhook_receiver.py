@@ -3,7 +3,8 @@
 `python -m tests.support.webhook_receiver PORT` serves:
   POST /_control  {"fail": N, "status": 500, "retry_after": "3", "hang": 5, "redirect": URL}
                   the next N requests (every one when N is -1) answer `status` (with
-                  Retry-After when given, after `hang` seconds, or a 302 to `redirect`)
+                  Retry-After when given, after `hang` seconds, or a 302 to `redirect`);
+                  or {"plan": [{...}, {...}]}: one such answer per request, in order
   GET  /_requests every request recorded so far: path, headers, body (text), time
   anything else   recorded, then answered as told (200 "ok" by default)
 `WebhookReceiver` starts, stops and restarts it on one port (a receiver that is down).
@@ -29,7 +30,8 @@ from tests.support.stack import ROOT, wait_for
 
 _lock = threading.Lock()
 _requests: list[dict[str, Any]] = []
-_mode: dict[str, Any] = {"fail": 0}
+_plan: list[dict[str, Any]] = []  # the next requests' failures, in order
+_forever: dict[str, Any] = {}  # a failure every request gets (fail = -1)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -56,19 +58,14 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.path == "/_control":
-            with _lock:
-                _mode.clear()
-                _mode.update({"fail": 0, **json.loads(body)})
+            _control(json.loads(body))
             self._reply(200)
             return
         with _lock:
             _requests.append({"path": self.path, "headers": dict(self.headers.items()),
                               "body": body.decode("utf-8", "replace"), "at": time.time()})
-            mode = dict(_mode)
-            failing = mode["fail"] != 0
-            if mode["fail"] > 0:
-                _mode["fail"] -= 1
-        if not failing:
+            mode = _plan.pop(0) if _plan else dict(_forever)
+        if not mode:
             self._reply(200, "ok 好".encode())
             return
         if mode.get("hang"):
@@ -78,6 +75,16 @@ class _Handler(BaseHTTPRequestHandler):
             return
         headers = {"Retry-After": str(mode["retry_after"])} if mode.get("retry_after") else {}
         self._reply(int(mode.get("status", 500)), b"x" * 5000, headers)
+
+
+def _control(order: dict[str, Any]) -> None:
+    fail = int(order.pop("fail", 0))
+    plan = order.pop("plan", None)
+    with _lock:
+        _plan[:] = plan if plan is not None else [order] * max(fail, 0)
+        _forever.clear()
+        if fail < 0:
+            _forever.update(order)
 
 
 class WebhookReceiver:
