@@ -67,7 +67,7 @@ def create_subscription(body: SubscriptionIn, session: SessionDep,
                         response: Response) -> SubscriptionWithSecret:
     """Subscribe a URL to events. The answer carries the signing secret, this once."""
     subscription, secret = service.create(
-        session, url=body.url, events=[str(e) for e in body.events],
+        session, url=body.url, events=body.events,
         description=body.description, enabled=body.enabled)
     response.headers["Location"] = f"/api/webhooks/{subscription.id}"
     return _with_secret(subscription, secret)
@@ -85,8 +85,6 @@ def update_subscription(subscription_id: SubscriptionId, body: SubscriptionPatch
                         session: SessionDep) -> SubscriptionOut:
     """Change url, events, description or enabled (fields left out keep their value)."""
     changes = body.model_dump(exclude_unset=True)
-    if "events" in changes and changes["events"] is not None:
-        changes["events"] = [str(e) for e in changes["events"]]
     return _out(service.update(session, subscription_id, changes))
 
 

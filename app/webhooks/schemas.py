@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, WithJsonSchema
 
 from app.core.schemas import OutModel
-from app.webhooks.enums import SUBSCRIBABLE, EventType
+from app.webhooks.enums import SUBSCRIBABLE
 from app.webhooks.models import MAX_DESCRIPTION, MAX_EXCERPT, MAX_URL
 
 # The limits are stated for the schema; the service checks them and says what is wrong.
@@ -18,7 +18,10 @@ Url = Annotated[StrictStr, Field(
                        "pattern": "^ *[Hh][Tt][Tt][Pp][Ss]?://"},
     description="Where events are POSTed: http or https; private, loopback and link-local "
     "addresses are refused unless WEBHOOK_ALLOW_PRIVATE=true", examples=["https://example.com/hooks"])]
-Events = Annotated[list[EventType], Field(
+# The service checks each name (and says which is unknown); the schema lists them.
+EventName = Annotated[StrictStr, WithJsonSchema({"type": "string",
+                                                  "enum": [str(e) for e in SUBSCRIBABLE]})]
+Events = Annotated[list[EventName], Field(
     min_length=1, max_length=len(SUBSCRIBABLE),
     description="The events to receive: " + ", ".join(SUBSCRIBABLE))]
 Description = Annotated[StrictStr, Field(json_schema_extra={"maxLength": MAX_DESCRIPTION},
