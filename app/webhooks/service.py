@@ -239,8 +239,10 @@ def redeliver(session: Session, subscription_id: str, delivery_id: int) -> Webho
     if not get(session, subscription_id).enabled:
         raise SubscriptionDisabled(subscription_id)
     now = utcnow()
+    # An attempt under way keeps its hold (locked_until): the message sent here then finds
+    # the delivery taken, and never sends it twice at once.
     row.status, row.next_attempt_at, row.enqueued_at = DeliveryStatus.PENDING, now, now
-    row.locked_until = row.delivered_at = None
+    row.delivered_at = None
     session.flush()
     outbox.enqueue(session, names.WEBHOOK_DELIVER_TASK, [row.id], ignore_result=True)
     return row

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -18,7 +17,6 @@ from app.core.models import utcnow
 from app.llm.base import Generated
 from app.webhooks import service
 from app.webhooks.models import WebhookDelivery
-from tests.support.stack import use_settings
 
 DRAFT = Generated(content="# One\n\n## A\n\nBody.", provider="test", model="m")
 EVERYTHING = ["batch.completed", "batch.failed", "batch.cancelled", "batch.paused",
@@ -26,12 +24,9 @@ EVERYTHING = ["batch.completed", "batch.failed", "batch.cancelled", "batch.pause
 
 
 @pytest.fixture
-def subscribed(db: str) -> Iterator[None]:
-    use_settings(webhook_allow_private="true")
+def subscribed(private_allowed: str) -> None:
     with session_scope() as session:
         service.create(session, url="http://127.0.0.1:9/hook", events=EVERYTHING)
-    yield
-    use_settings(webhook_allow_private=None)
 
 
 def _events() -> list[dict]:
