@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
@@ -54,9 +54,10 @@ def attempt(delivery_id: int) -> DeliveryStatus | None:
     claimed = _claim(delivery_id)
     if claimed is None:
         return None
-    outcome = _send(claimed)
+    started = utcnow()
+    outcome = _send(claimed, started)
     with session_scope() as session:
-        return _record(session, claimed, outcome)
+        return _record(session, claimed, started, outcome)
 
 
 def _claim(delivery_id: int) -> Claimed | None:
@@ -78,13 +79,12 @@ def _claim(delivery_id: int) -> Claimed | None:
                        tuple(signing_secrets(subscription, now)))
 
 
-def _send(claimed: Claimed) -> Outcome:
+def _send(claimed: Claimed, now: datetime) -> Outcome:
     settings = get_settings()
     try:  # again at each attempt: the name may point elsewhere since the subscription was made
         target = addresses.resolve(claimed.url, allow_private=settings.webhook_allow_private)
     except UnsafeUrl as exc:
         return Outcome(False, error=str(exc))
-    now = utcnow()
     # One signature per secret, space-separated: Standard Webhooks' way through a rotation.
     signature = " ".join(Webhook(secret).sign(claimed.event_id, now, claimed.body)
                          for secret in claimed.secrets)
@@ -93,7 +93,8 @@ def _send(claimed: Claimed) -> Outcome:
     return post(target, claimed.body, headers, settings.webhook_timeout_seconds)
 
 
-def _record(session: Session, claimed: Claimed, outcome: Outcome) -> DeliveryStatus | None:
+def _record(session: Session, claimed: Claimed, started: datetime,
+            outcome: Outcome) -> DeliveryStatus | None:
     settings = get_settings()
     row = session.get(WebhookDelivery, claimed.delivery_id, with_for_update=True)
     subscription = session.get(WebhookSubscription, row.subscription_id) if row else None
@@ -101,7 +102,8 @@ def _record(session: Session, claimed: Claimed, outcome: Outcome) -> DeliverySta
         return None
     now = utcnow()
     session.add(WebhookAttempt(
-        delivery_id=row.id, attempt=claimed.attempt, started_at=now, succeeded=outcome.succeeded,
+        delivery_id=row.id, attempt=claimed.attempt, started_at=started,
+        succeeded=outcome.succeeded,
         http_status=outcome.http_status, latency_ms=outcome.latency_ms,
         response_excerpt=outcome.excerpt, error=outcome.error and outcome.error[:2000]))
     row.attempts = claimed.attempt
@@ -114,7 +116,7 @@ def _record(session: Session, claimed: Claimed, outcome: Outcome) -> DeliverySta
     failing_for = now - subscription.failing_since
     if subscription.enabled and failing_for >= timedelta(
             hours=settings.webhook_disable_after_hours):
-        _disable(session, subscription, failing_for, outcome.error)
+        _disable(session, subscription, now, failing_for, outcome.error)
         return _end(row, DeliveryStatus.FAILED, outcome.error)
     delay = next_delay(claimed.attempt, settings.webhook_retry_schedule, outcome.retry_after)
     if delay is None:
@@ -132,19 +134,15 @@ def _end(row: WebhookDelivery, status: DeliveryStatus, error: str | None) -> Del
     return status
 
 
-def _disable(session: Session, subscription: WebhookSubscription, failing_for: timedelta,
-             error: str | None) -> None:
+def _disable(session: Session, subscription: WebhookSubscription, now: datetime,
+             failing_for: timedelta, error: str | None) -> None:
     hours = failing_for.total_seconds() / 3600
-    reason = (f"disabled at {now_text()}: every attempt failed for {hours:.2f} h "
+    reason = (f"disabled at {now:%Y-%m-%d %H:%M:%S}Z: every attempt failed for {hours:.2f} h "
               f"(WEBHOOK_DISABLE_AFTER_HOURS); last error: {error or 'unknown'}")[:2000]
     subscription.enabled = False
     subscription.disabled_reason = reason
     repository.give_up_pending(session, subscription.id, reason)
     log.warning("webhook subscription %s %s", subscription.id, reason)
-
-
-def now_text() -> str:
-    return utcnow().strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def requeue_due() -> int:
