@@ -8,7 +8,7 @@ cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
 PY=.venv/bin/python
 [ -x "$PY" ] || PY=python3
 # The one Settings class decides (environment first, then .env).
-# Queues from app/core/names.py: article work and maintenance (see README, Reliability).
+# Queues from app/core/names.py: article work, maintenance and webhooks (see README, Reliability).
 read -r POOL CONCURRENCY LEVEL QUEUES < <("$PY" -c 'from app.config import get_settings as g
 from app.core.names import WORKER_QUEUES as q; s = g()
 print(s.celery_pool, s.celery_concurrency, s.log_level.lower(), ",".join(q))')

@@ -134,6 +134,23 @@ class Settings(BaseSettings):
     # (seconds; app/worker/loop.py).
     batch_poll_seconds: float = Field(30.0, gt=0)
 
+    # --- webhooks (app/webhooks) -----------------------------------------------------------
+    # Receivers on private, loopback, link-local... addresses are refused unless this is true
+    # (tests, closed networks): a subscription must not reach into the service's own network.
+    webhook_allow_private: bool = False
+    # A 2xx within this many seconds is a success; anything else is a failed attempt.
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=60)
+    # Seconds before each retry after a failed attempt (comma-separated or a JSON list); the
+    # delivery gives up after the last. A Retry-After is honoured up to the largest step.
+    webhook_retry_schedule: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [5.0, 30.0, 120.0, 600.0, 3600.0, 21600.0, 43200.0, 86400.0,
+                                 86400.0])
+    # A subscription failing without one success for this long is disabled, with the reason.
+    webhook_disable_after_hours: float = Field(72.0, gt=0)
+    # A delivery sent to the broker but not attempted after this long lost its message (Redis
+    # restarted): the workers' maintenance loop sends it again.
+    webhook_requeue_grace_seconds: float = Field(60.0, gt=0)
+
     # --- language -------------------------------------------------------------------------
     # A batch's language when it names none: a BCP 47 tag (en, zh-CN, ja ...) or "auto" (each
     # title's own language, detected when the batch is stored; app/batches/validation.py).
@@ -210,6 +227,17 @@ class Settings(BaseSettings):
         if isinstance(value, list | tuple):
             names = [v.strip().lower() if isinstance(v, str) else v for v in value]
             return list(dict.fromkeys(n for n in names if n != ""))  # no blanks, no repeats
+        return value
+
+    @field_validator("webhook_retry_schedule", mode="before")
+    @classmethod
+    def _parse_schedule(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [
+                part for part in text.split(",") if part.strip()]
+        if isinstance(value, list) and (not value or len(value) > 50):
+            raise ValueError("WEBHOOK_RETRY_SCHEDULE: between 1 and 50 delays in seconds")
         return value
 
     @field_validator("quality_extra_phrases", mode="before")

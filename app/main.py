@@ -34,6 +34,7 @@ from app.profiles import endpoints as profiles
 from app.schedules import endpoints as schedules
 from app.web import pages
 from app.web.docs import mount_docs
+from app.webhooks import endpoints as webhooks
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -148,6 +149,7 @@ def create_app() -> FastAPI:
     app.include_router(article_work.router)
     app.include_router(profiles.router)
     app.include_router(schedules.router)
+    app.include_router(webhooks.router)
     app.include_router(ops.router)
     app.include_router(pages.router)
     mount_docs(app)

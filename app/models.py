@@ -8,10 +8,11 @@ from app.batches.models import AIGenerationTask, GenerationItem
 from app.core.models import Base, new_id, utcnow
 from app.profiles.models import CategoryProfile
 from app.schedules.models import Schedule
+from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = ["AIGenerationTask", "Article", "ArticleVersion", "Base", "BatchStatus",
-           "CategoryProfile", "GenerationItem", "ItemStatus", "Schedule", "in_models", "new_id",
-           "utcnow"]
+           "CategoryProfile", "GenerationItem", "ItemStatus", "Schedule", "WebhookAttempt",
+           "WebhookDelivery", "WebhookSubscription", "in_models", "new_id", "utcnow"]
 
 
 def in_models(name: str | None, type_: str, _parents: object = None) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from app.articles import duplicates, repository
+from app.articles import duplicates, events, repository
 from app.articles.enums import ArticleStatus, VersionSource
 from app.articles.errors import ArticleError
 from app.articles.models import Article, ArticleVersion
@@ -96,6 +96,7 @@ def review(session: Session, article_id: int, action: str, *, note: object = Non
         raise ArticleError.conflict("status", f"article {article_id} is {current}: only "
                                     f"{starts} articles can be {target}")
     article = _reloaded(session, article_id)
+    events.reached(session, article)  # approved, published: their subscribers hear of it
     if before == ArticleStatus.NEEDS_REVIEW:  # the batch's needs_review count moves
         outbox.enqueue(session, names.UPDATE_STATUS_TASK, [article.task_id],
                        ignore_result=True)
@@ -218,6 +219,7 @@ def store_generation(session: Session, *, item_id: int, task_id: str, title: str
                                    content=generated.content, source=VersionSource.GENERATED,
                                    model=generated.model)
             duplicates.sign(session, article_id, category, generated.content)
+            _needs_review(session, article_id, quality)
         return article_id
     _ensure_original(session, existing)
     existing.version += 1
@@ -234,4 +236,13 @@ def store_generation(session: Session, *, item_id: int, task_id: str, title: str
                            content=generated.content, source=VersionSource.REGENERATED,
                            note=quality.note, model=generated.model)  # flushes the row first
     duplicates.sign(session, existing.id, existing.category, generated.content)
+    _needs_review(session, existing.id, quality)
     return existing.id
+
+
+def _needs_review(session: Session, article_id: int, quality: Quality) -> None:
+    """A stored generation kept for review: tell article.needs_review's subscribers."""
+    if quality.status == ArticleStatus.NEEDS_REVIEW:
+        article = session.get(Article, article_id)
+        if article is not None:
+            events.reached(session, article)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from app.articles import service as articles
 from app.articles.enums import ArticleStatus
 from app.articles.models import Article
-from app.batches import repository
+from app.batches import events, repository
 from app.batches.enums import (
     BATCH_FINAL,
     ITEM_FINAL,
@@ -96,6 +96,7 @@ def refresh_batch(
             batch.finished_at = now
             batch.celery_status = "SUCCESS"
             batch.started_at = batch.started_at or now
+            events.reached(session, batch)
         elif batch.status == BatchStatus.PAUSED:
             pass  # only resume_batch (or the end of every item) moves it on
         elif done or counts.get(ItemStatus.PROCESSING) or counts.get(ItemStatus.RETRYING):
@@ -385,7 +386,7 @@ def pause_item(session: Session, item: GenerationItem, refusal: Refusal) -> Snap
                                 next_attempt_at=None)
     if not ended:
         return None
-    pause_batch(batch, refusal)
+    pause_batch(session, batch, refusal)
     if batch.status == BatchStatus.PAUSED:
         to_backlog(session, batch.id)
     return refresh_batch(session, item.task_id, batch)
@@ -415,14 +416,17 @@ def requeue_unsent(session: Session, item_ids: Sequence[int], sent_before: datet
     )
 
 
-def pause_batch(batch: AIGenerationTask, refusal: Refusal) -> None:
+def pause_batch(session: Session, batch: AIGenerationTask, refusal: Refusal) -> None:
     """processing → paused (call with the row locked): no new call starts, running ones end."""
     if batch.status in BATCH_FINAL or batch.cancel_requested:
         return
+    was_paused = batch.status == BatchStatus.PAUSED
     batch.status = BatchStatus.PAUSED
     batch.paused_reason = refusal.reason[:2000]
     batch.resume_at = refusal.resume_at
     batch.extra = {**(batch.extra or {}), costs.PAUSED_CALL: refusal.amount_usd}
+    if not was_paused:
+        events.reached(session, batch)
 
 
 def resume_batch(session: Session, batch: AIGenerationTask) -> list[Any]:
@@ -480,6 +484,7 @@ def fail_batch(session: Session, batch_id: str, error: str) -> Snapshot | None:
         batch.status = BatchStatus.FAILED
         batch.finished_at = utcnow()
         batch.celery_status = "FAILURE"
+        events.reached(session, batch)
         snapshot = Snapshot.of(batch)
     return snapshot
 

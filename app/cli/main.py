@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from app.cli import batches, devstack, profiles, signatures
+from app.cli import batches, devstack, profiles, signatures, webhooks
 from app.cli.client import (
     DEFAULT_API_URL,
     EXIT_INPUT,
@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     batches.add_commands(command)
     profiles.add_commands(command, common)
+    webhooks.add_commands(command, common)
     signatures.add_commands(sub)
 
     sub.add_parser("up", help="start the whole stack for development (what `make run` calls); "

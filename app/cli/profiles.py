@@ -11,6 +11,7 @@ from rich.table import Table
 
 from app.cli.client import EXIT_INPUT, EXIT_OK, Api, CliError
 from app.cli.files import read_text
+from app.cli.groups import actions
 
 # (option, API field, type, help)
 NUMBERS: tuple[tuple[str, str, type, str], ...] = (
@@ -115,13 +116,7 @@ def add_commands(command: Callable[..., argparse.ArgumentParser],
                      "near-duplicate threshold, model and temperature. guide, review, news "
                      "and default have built-in profiles until one is stored; an unknown "
                      "category uses default.")
-    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION",
-                                parser_class=type(parser))
-
-    def action(name: str, help_: str, func: Callable[..., int]) -> argparse.ArgumentParser:
-        child = sub.add_parser(name, parents=[common], help=help_, description=help_)
-        child.set_defaults(func=func)
-        return child
+    action = actions(parser, common)
 
     action("list", "every profile (stored and built-in)", cmd_list)
     action("show", "the profile a category uses", cmd_show).add_argument(

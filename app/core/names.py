@@ -19,14 +19,18 @@ RUN_SCHEDULE_TASK = "app.tasks.maintenance.run_schedule"
 POLL_PROVIDER_BATCHES_TASK = "app.tasks.maintenance.poll_provider_batches"
 RESUME_PAUSED_TASK = "app.tasks.maintenance.resume_paused_batches"
 DEBUG_TASK = "app.celery_app.debug_task"
+# One attempt at a webhook delivery (app/webhooks/tasks.py), on WEBHOOK_QUEUE.
+WEBHOOK_DELIVER_TASK = "app.webhooks.tasks.deliver"
 
 # --- queues --------------------------------------------------------------------------------
 # Article work; Celery's default queue name, so a plain `celery worker` consumes it.
 ITEM_QUEUE = "celery"
 # Recovery and housekeeping: never behind article messages (see docs/architecture.md).
 MAINTENANCE_QUEUE = "maintenance"
+# Outbound webhooks: a slow receiver never sits in front of article work or maintenance.
+WEBHOOK_QUEUE = "webhooks"
 # What every worker consumes (start_celery_worker.sh, `trustagency up`, the tests' workers).
-WORKER_QUEUES = (ITEM_QUEUE, MAINTENANCE_QUEUE)
+WORKER_QUEUES = (ITEM_QUEUE, MAINTENANCE_QUEUE, WEBHOOK_QUEUE)
 # Beat's periodic tasks go to MAINTENANCE_QUEUE (app/worker/celery.py routes them).
 MAINTENANCE_TASKS = (REAP_TASK, CLEANUP_TASK, SYNC_SCHEDULES_TASK, POLL_PROVIDER_BATCHES_TASK,
                      RESUME_PAUSED_TASK)

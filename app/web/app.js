@@ -46,6 +46,13 @@
     return node;
   }
 
+  // An API error in a form's <ul>: one line per field the API named ("field: message").
+  function showErrors(list, err) {
+    const messages = err.errors && err.errors.length
+      ? err.errors.map((e) => t("form.fieldError", { field: e.field, message: e.message })) : [err.message];
+    list.replaceChildren(...messages.map((m) => el("li", { text: m })));
+  }
+
   function toast(message, kind = "info") {
     const box = $("toast");
     // An open modal dialog sits in the top layer: show the message inside it to be seen.
@@ -209,10 +216,7 @@
       loadBatches().catch(() => {}); // counts in the header
       toast(t("toast.submitted", { count: batch.total }));
     } catch (err) {
-      const list = $("form-errors");
-      const messages = err.errors && err.errors.length
-        ? err.errors.map((e) => t("form.fieldError", { field: e.field, message: e.message })) : [err.message];
-      list.replaceChildren(...messages.map((m) => el("li", { text: m })));
+      showErrors($("form-errors"), err);
     } finally {
       I18N.bind(button, "form.generate");
       showValidation(false);
@@ -762,8 +766,8 @@
     }, 1000);
   }
 
-  // Shared with library.js, reader.js and profiles.js (loaded after this file).
-  window.TA = Object.freeze({ api, el, toast, statusLabel, downloadFile, openArticle, ApiError,
+  // Shared with library.js, reader.js, profiles.js and webhooks.js (loaded after this file).
+  window.TA = Object.freeze({ api, el, toast, showErrors, statusLabel, downloadFile, openArticle, ApiError,
     get current() { return current; } });
   start();
 })();

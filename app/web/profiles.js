@@ -88,9 +88,7 @@
       closeForm();
       await load();
     } catch (err) {
-      const messages = err.errors && err.errors.length
-        ? err.errors.map((e) => t("form.fieldError", { field: e.field, message: e.message })) : [err.message];
-      $("profile-errors").replaceChildren(...messages.map((m) => el("li", { text: m })));
+      window.TA.showErrors($("profile-errors"), err);
     } finally {
       $("profile-save").disabled = false;
     }

@@ -30,6 +30,7 @@ from app.batches.scheduling import feeder, recovery
 from app.config import get_settings
 from app.core import names
 from app.core.redis import get_redis
+from app.webhooks import delivery as webhook_delivery
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,9 @@ JOBS: tuple[Job, ...] = (
     # Batches a daily or monthly cap paused, resumed once its window rolled over
     # (app/batches/resume.py).
     Job("resume-paused", resume.RESUME_INTERVAL, resume.resume_due),
+    # Webhook deliveries whose retry came due, and first attempts whose message Redis lost
+    # (app/webhooks/delivery.py): the database holds every pending delivery.
+    Job("webhooks", webhook_delivery.REQUEUE_INTERVAL, webhook_delivery.requeue_due),
 )
 
 

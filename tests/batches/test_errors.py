@@ -123,7 +123,7 @@ def test_the_automatic_resume_passes_over_exactly_those_refusals(db):
         with session_scope() as session:
             batch = state.lock_batch(session, batch_id)
             assert batch is not None
-            state.pause_batch(batch, refusal)
+            state.pause_batch(session, batch, refusal)
     with session_scope() as session:
         service.cancel(session, cancelled)
     assert resume.resume_due() == [paused]
@@ -137,7 +137,7 @@ def test_an_editors_resume_that_would_pause_again_is_batch_still_over_cap(db):
     with session_scope() as session:
         batch = state.lock_batch(session, batch_id)
         assert batch is not None
-        state.pause_batch(batch, refusal)
+        state.pause_batch(session, batch, refusal)
     error = _raised(BatchStillOverCap, service.resume, batch_id)
     assert error.batch.id == batch_id and error.status_code == 409
     assert error.message == f"batch {batch_id} would pause again: {error.reason}"

@@ -18,6 +18,7 @@ from app.core.db import session_scope
 from app.core.schemas import MAX_OFFSET
 from app.llm.base import Generated
 from app.main import app
+from tests.support.stack import use_settings
 
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
 
@@ -155,12 +156,20 @@ def _list_operations() -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
+def _with_ids(api: Any, template: str) -> str:
+    """A list's path with its ids filled in (a subscription's delivery log)."""
+    if "{subscription_id}" in template:
+        return template.replace("{subscription_id}", _subscribe(api).json()["id"])
+    return template
+
+
 def test_every_list_endpoint_bounds_offset_and_limit(api):
     """`offset`/`limit` far past any table (the issue's 10**35 was a 500) are refused naming
     the parameter, on every list endpoint; the bounds themselves are served."""
     lists = _list_operations()
     assert {"/api/tasks", "/api/articles", "/api/schedules"} <= {p for p, _ in lists}
-    for path, params in lists:
+    for template, params in lists:
+        path = _with_ids(api, template)
         offset, limit = params["offset"]["schema"], params["limit"]["schema"]
         assert (offset["minimum"], offset["maximum"]) == (0, MAX_OFFSET), path
         assert limit["minimum"] == 1 and limit["maximum"] <= 500, path
@@ -218,7 +227,29 @@ RECIPES: dict[tuple[str, str], Callable[[Any], Any]] = {
         lambda api: api.post(f"/api/tasks/{_paused_batch(api)}/resume"),
     ("POST", "/api/articles/{article_id}/regenerate"):
         lambda api: api.post(f"/api/articles/{_article(api)}/regenerate", json={}),
+    ("POST", "/api/webhooks"):
+        lambda api: _subscribe(api),
+    ("POST", "/api/webhooks/{subscription_id}/test"):
+        lambda api: api.post(f"/api/webhooks/{_subscribe(api).json()['id']}/test"),
+    ("POST", "/api/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver"):
+        lambda api: api.post("/api/webhooks/{}/deliveries/{}/redeliver".format(*_pinged(api))),
 }
+
+
+def _subscribe(api: Any) -> Any:
+    """A webhook subscription to a loopback URL (allowed for this call only)."""
+    use_settings(webhook_allow_private="true")
+    try:
+        return api.post("/api/webhooks", json={"url": "http://127.0.0.1:9/hook",
+                                               "events": ["batch.completed"]})
+    finally:
+        use_settings(webhook_allow_private=None)
+
+
+def _pinged(api: Any) -> tuple[str, int]:
+    """(subscription id, delivery id) of a test ping."""
+    subscription_id = _subscribe(api).json()["id"]
+    return subscription_id, api.post(f"/api/webhooks/{subscription_id}/test").json()["id"]
 
 
 def _paused_batch(api: Any) -> str:

@@ -190,7 +190,7 @@ def _pause(batch_id: str, refusal: Refusal) -> None:
         batch = state.lock_batch(session, batch_id)
         if batch is None:
             return
-        state.pause_batch(batch, refusal)
+        state.pause_batch(session, batch, refusal)
         announce(session, state.refresh_batch(session, batch_id, batch))
     log.warning("batch %s paused before its Batch API submission: %s", batch_id, refusal.reason)
 

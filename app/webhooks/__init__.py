@@ -1,0 +1,1 @@
+"""Signed outbound webhooks (Standard Webhooks): subscriptions, events, deliveries."""
