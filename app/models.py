@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.accounts.models import ApiToken, LoginSession, User
 from app.articles.models import SEARCH_INDEXES, SEARCH_TABLE, Article, ArticleVersion
 from app.batches.enums import BatchStatus, ItemStatus
 from app.batches.models import AIGenerationTask, GenerationItem
@@ -9,9 +10,9 @@ from app.core.models import Base, new_id, utcnow
 from app.profiles.models import CategoryProfile
 from app.schedules.models import Schedule
 
-__all__ = ["AIGenerationTask", "Article", "ArticleVersion", "Base", "BatchStatus",
-           "CategoryProfile", "GenerationItem", "ItemStatus", "Schedule", "in_models", "new_id",
-           "utcnow"]
+__all__ = ["AIGenerationTask", "ApiToken", "Article", "ArticleVersion", "Base", "BatchStatus",
+           "CategoryProfile", "GenerationItem", "ItemStatus", "LoginSession", "Schedule", "User",
+           "in_models", "new_id", "utcnow"]
 
 
 def in_models(name: str | None, type_: str, _parents: object = None) -> bool:

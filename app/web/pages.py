@@ -9,6 +9,8 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import FileResponse, HTMLResponse
 
+from app.accounts.auth import allow
+from app.accounts.permissions import Permission
 from app.config import get_settings
 
 WEB_DIR = Path(__file__).resolve().parent
@@ -30,6 +32,8 @@ SECURITY_HEADERS = {
 }
 
 router = APIRouter(include_in_schema=False)
+# The page and its files are public: the page itself shows the login form.
+public = [allow(Permission.PUBLIC)]
 
 
 @lru_cache
@@ -37,7 +41,7 @@ def _template() -> str:
     return (WEB_DIR / "index.html").read_text(encoding="utf-8")
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse, dependencies=public)
 def index() -> HTMLResponse:
     settings = get_settings()
     page = (
@@ -48,13 +52,13 @@ def index() -> HTMLResponse:
     return HTMLResponse(page, headers=SECURITY_HEADERS)
 
 
-@router.get("/static/{name}")
+@router.get("/static/{name}", dependencies=public)
 def static(name: str) -> FileResponse:
     if name not in STATIC:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no file {name!r}")
     return FileResponse(WEB_DIR / name, media_type=STATIC[name], headers=SECURITY_HEADERS)
 
 
-@router.get("/favicon.ico")
+@router.get("/favicon.ico", dependencies=public)
 def favicon() -> FileResponse:
     return static("favicon.svg")
