@@ -274,3 +274,16 @@ def owner_for(session: Session, who: Principal, requested: str | None) -> str | 
     if user is None:
         raise AccountError.invalid("owner", f"no user named {wanted!r}")
     return user.name
+
+
+FIRST_ADMIN = "admin"
+
+
+def ensure_first_admin(session: Session) -> str | None:
+    """On an empty users table, the admin `admin` with a random password, returned to be shown
+    once (`make run` prints it); None when any user exists."""
+    if repository.count_users(session) > 0:
+        return None
+    password = credentials.random_password()
+    create_user(session, FIRST_ADMIN, Role.ADMIN, password=password)
+    return password
