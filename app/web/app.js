@@ -49,7 +49,8 @@
   function toast(message, kind = "info") {
     const box = $("toast");
     // An open modal dialog sits in the top layer: show the message inside it to be seen.
-    const modal = [$("reader"), $("token-dialog")].find((d) => d.open) || document.body;
+    const modal = [$("reader"), $("token-dialog"), $("login-dialog")].find((d) => d.open)
+      || document.body;
     if (box.parentNode !== modal) modal.append(box);
     box.textContent = message;
     box.dataset.kind = kind;
@@ -123,7 +124,8 @@
         const hadToken = Boolean(token);
         token = "";
         localStorage.removeItem(TOKEN_KEY);
-        await askToken(hadToken);
+        // A refused token is asked for again; otherwise the login form (accounts.js).
+        await (hadToken || !window.TAAccounts ? askToken(hadToken) : window.TAAccounts.signIn());
         continue;
       }
       if (!response.ok) {
@@ -519,8 +521,8 @@
   }
 
   function stream(entry) {
-    const query = token ? `?token=${encodeURIComponent(token)}` : "";
-    const source = new EventSource(`/api/tasks/${encodeURIComponent(entry.data.task_id)}/events${query}`);
+    // Authorised by the session cookie, never a token in the URL (a token-only page polls).
+    const source = new EventSource(`/api/tasks/${encodeURIComponent(entry.data.task_id)}/events`);
     openStreams += 1;
     entry.live = { source, errors: 0 };
     entry.card.dataset.live = "sse";
@@ -763,7 +765,7 @@
   }
 
   // Shared with library.js, reader.js and profiles.js (loaded after this file).
-  window.TA = Object.freeze({ api, el, toast, statusLabel, downloadFile, openArticle, ApiError,
+  window.TA = Object.freeze({ api, el, toast, statusLabel, downloadFile, openArticle, ApiError, askToken,
     get current() { return current; } });
   start();
 })();
