@@ -124,8 +124,10 @@
         const hadToken = Boolean(token);
         token = "";
         localStorage.removeItem(TOKEN_KEY);
-        // A refused token is asked for again; otherwise the login form (accounts.js).
-        await (hadToken || !window.TAAccounts ? askToken(hadToken) : window.TAAccounts.signIn());
+        // A refused token is asked for again (once for every request that was refused with
+        // it); otherwise the login form (accounts.js).
+        if (tokenPrompt) await tokenPrompt;
+        else await (hadToken || !window.TAAccounts ? askToken(hadToken) : window.TAAccounts.signIn());
         continue;
       }
       if (!response.ok) {
