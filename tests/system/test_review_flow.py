@@ -84,7 +84,8 @@ def test_review_edit_and_regenerate_with_feedback(api, start_worker, fake_llm, l
     assert versions["current"] == 4 and versions["total"] == 4
     assert [(v["version"], v["source"]) for v in versions["items"]] == [
         (1, "generated"), (2, "edit"), (3, "edit"), (4, "regenerated")]
-    assert versions["items"][1]["author"] == "anonymous" and versions["items"][3]["note"] == FEEDBACK
+    assert versions["items"][1]["author"] == "anonymous"
+    assert versions["items"][3]["note"] == FEEDBACK
     first = api.get(f"{url}/versions/1").json()
     assert first["content"] == article["content"] and first["title"] == article["title"]
     assert api.get(f"{url}/versions/9").status_code == 404
