@@ -110,12 +110,18 @@ def _unauthorized() -> HTTPException:
 
 @cache
 def _checker(permission: Permission) -> Callable[..., Principal | None]:
+    if permission is Permission.PUBLIC:  # no credentials read, none in the OpenAPI schema
+        def public() -> None:
+            return None
+
+        public.permission = permission  # type: ignore[attr-defined]
+        public.__name__ = "allow_public"
+        return public
+
     def check(request: Request,
               credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
               cookie: str | None = Depends(_cookie),
               ) -> Principal | None:
-        if permission is Permission.PUBLIC:
-            return None
         principal = principal_of(request, credentials, cookie)
         if principal is None:
             raise _unauthorized()

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from app.accounts.permissions import Role
+from app.config import Settings
+from app.core.exposure import UnsafeExposure, require_safe_exposure
 from tests.accounts.conftest import PASSWORD, Account, make_account
 from tests.support.stack import use_settings
 
@@ -112,14 +116,28 @@ def test_repeated_wrong_passwords_are_locked_out(client: Any) -> None:
 
 
 def test_a_placeholder_or_short_api_token_stops_start_up() -> None:
-    import pytest
-
-    from app.config import Settings
-    from app.core.exposure import UnsafeExposure, require_safe_exposure
-
     for weak in ("change-me", "changeme", "secret", "password", "token", "test",
                  "short-but-random-x1"):
         with pytest.raises(UnsafeExposure, match="API_TOKEN is too weak"):
             require_safe_exposure(Settings(api_token=weak))
     require_safe_exposure(Settings(api_token="kq3-ZtP0v9xWc1mRb7yLs2eNu8hA"))
     require_safe_exposure(Settings(api_token=None))
+
+
+def test_with_the_opt_in_anonymous_requests_act_as_an_admin(client: Any) -> None:
+    use_settings(api_allow_unauthenticated="true")
+    try:
+        me = client.get("/api/me").json()
+        assert (me["name"], me["role"], me["via"]) == ("anonymous", "admin", "anonymous")
+        # A wrong token is still refused: it is a mistake to report, not anonymity.
+        assert client.get("/api/me", headers={"Authorization": "Bearer ta_wrong"}
+                          ).status_code == 401
+    finally:
+        use_settings(api_allow_unauthenticated="false")
+
+
+def test_a_cross_site_login_is_refused(client: Any) -> None:
+    make_account("far.away", Role.VIEWER)
+    answer = client.post("/api/login", json={"name": "far.away", "password": PASSWORD},
+                         headers={"Origin": "https://evil.example"})
+    assert answer.status_code == 403 and "set-cookie" not in answer.headers
