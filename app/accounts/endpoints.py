@@ -71,10 +71,11 @@ def login(body: LoginIn, request: Request, response: Response, session: SessionD
 
 @router.post("/api/logout", status_code=status.HTTP_204_NO_CONTENT)
 def logout(who: Annotated[Principal, allow(Permission.READ)], session: SessionDep,
-           ta_session: Annotated[str | None, Cookie(max_length=200)] = None) -> Response:
+           cookie: Annotated[str | None, Cookie(alias=SESSION_COOKIE, max_length=200)] = None,
+           ) -> Response:
     """End the page's session on the server (the cookie stops working everywhere at once)."""
-    if ta_session:
-        service.close_session(session, ta_session)
+    if cookie:
+        service.close_session(session, cookie)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
     return response

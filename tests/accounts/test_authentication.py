@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
+from app.accounts.models import ApiToken
 from app.accounts.permissions import Role
 from app.config import Settings
+from app.core.db import session_scope
 from app.core.exposure import UnsafeExposure, require_safe_exposure
+from app.core.models import utcnow
 from tests.accounts.conftest import PASSWORD, Account, make_account
 from tests.support.stack import use_settings
 
@@ -141,3 +146,21 @@ def test_a_cross_site_login_is_refused(client: Any) -> None:
     answer = client.post("/api/login", json={"name": "far.away", "password": PASSWORD},
                          headers={"Origin": "https://evil.example"})
     assert answer.status_code == 403 and "set-cookie" not in answer.headers
+
+
+def test_an_expired_token_is_refused(client: Any, accounts: dict[str, Account]) -> None:
+    viewer = accounts["viewer"]
+    assert client.get("/api/me", headers=viewer.headers).status_code == 200
+    with session_scope() as session:
+        session.execute(update(ApiToken).where(ApiToken.prefix == viewer.token[:11])
+                        .values(expires_at=utcnow() - timedelta(seconds=1)))
+    assert client.get("/api/me", headers=viewer.headers).status_code == 401
+    listed = client.get("/api/tokens?user=viewer-user", headers=accounts["admin"].headers)
+    assert listed.json()["items"][0]["live"] is False
+
+
+def test_over_https_the_cookie_is_secure(client: Any) -> None:
+    make_account("secure.one", Role.VIEWER)
+    login = client.post("https://testserver/api/login",
+                        json={"name": "secure.one", "password": PASSWORD})
+    assert login.status_code == 200 and "Secure" in login.headers["set-cookie"]
