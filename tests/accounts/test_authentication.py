@@ -8,8 +8,11 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from app.accounts import throttle
+from app.accounts.errors import LoginThrottled
 from app.accounts.models import ApiToken
 from app.accounts.permissions import Role
+from app.accounts.throttle import LOGIN_FAILURES
 from app.config import Settings
 from app.core.db import session_scope
 from app.core.exposure import UnsafeExposure, require_safe_exposure
@@ -107,8 +110,13 @@ def test_api_token_acts_as_the_built_in_admin(client: Any) -> None:
         use_settings(api_token="")
 
 
+def _failures(reason: str) -> float:
+    return LOGIN_FAILURES.labels(reason)._value.get()
+
+
 def test_repeated_wrong_passwords_are_locked_out(client: Any) -> None:
     make_account("guessed", Role.VIEWER)
+    wrong_before, locked_before = _failures("wrong"), _failures("locked")
     answers = [client.post("/api/login", json={"name": "guessed", "password": f"wrong-{i}"})
                for i in range(6)]
     assert [a.status_code for a in answers[:5]] == [401] * 5
@@ -118,6 +126,14 @@ def test_repeated_wrong_passwords_are_locked_out(client: Any) -> None:
     # Even the right password waits out the lock.
     right = client.post("/api/login", json={"name": "guessed", "password": PASSWORD})
     assert right.status_code == 429
+    # Counted for /metrics: five wrong passwords, two refusals while locked.
+    assert _failures("wrong") - wrong_before == 5
+    assert _failures("locked") - locked_before == 2
+    # The lock is for this name from this address (the test client's): not another address.
+    with pytest.raises(LoginThrottled):
+        throttle.check("guessed", "testclient")
+    throttle.check("guessed", "198.51.100.7")
+    throttle.check("someone-else", "testclient")
 
 
 def test_a_placeholder_or_short_api_token_stops_start_up() -> None:
