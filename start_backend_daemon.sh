@@ -17,7 +17,8 @@ running() { [ -f "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
 
 start() {
   if running; then echo "API already running (pid $(cat "$PIDFILE"))"; return 0; fi
-  # API_HOST beyond loopback without API_TOKEN: refused, with the reason (app/core/exposure.py)
+  # A weak API_TOKEN (a placeholder, under 24 characters): refused, with the reason
+  # (app/core/exposure.py)
   "$PY" -m app.core.exposure || return $?
   "$PY" -m alembic upgrade head >>"$LOG" 2>&1
   nohup "$PY" -m uvicorn app.main:app --host "$HOST" --port "$PORT" --timeout-graceful-shutdown 3 "$@" >>"$LOG" 2>&1 &

@@ -87,10 +87,16 @@ class Settings(BaseSettings):
     dispatch_margin: int = Field(0, ge=0, le=10_000)
 
     # --- API ------------------------------------------------------------------------------
+    # The token of the built-in admin service account `api-token` (scripts, monitors); at
+    # least 24 characters and no placeholder (app/core/exposure.py refuses others at start-up).
     api_token: SecretStr | None = None
-    # An API_HOST beyond loopback without API_TOKEN is refused at start-up unless this says the
-    # network in front of it is trusted (app/core/exposure.py).
+    # The only way to serve without authentication: requests with no credentials then act as
+    # an anonymous admin (app/accounts/auth.py). Off: they get 401.
     api_allow_unauthenticated: bool = False
+    # Host header allow-list (DNS rebinding): a comma list of host names, without ports; `*`
+    # allows any (app/accounts/hosts.py).
+    api_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "[::1]"])
     max_titles_per_batch: int = Field(100, ge=1)
     max_title_length: int = Field(300, ge=1)
     max_body_bytes: int = Field(1_000_000, ge=1024)
@@ -174,6 +180,15 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("api_allowed_hosts", mode="before")
+    @classmethod
+    def _host_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            return [h.strip().lower() for h in value if isinstance(h, str) and h.strip()]
+        return value
 
     @field_validator("llm_token_parameter", "llm_send_temperature", mode="before")
     @classmethod

@@ -15,6 +15,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from app import celery_app as _celery_app  # noqa: F401  (binds the app the outbox sends with)
+from app.accounts import endpoints as accounts
+from app.accounts.auth import allow
+from app.accounts.hosts import AllowedHosts
+from app.accounts.permissions import Permission
 from app.articles import endpoints as articles
 from app.articles import library_endpoints as library
 from app.batches.api import article_endpoints as article_work
@@ -65,7 +69,7 @@ async def _server_error(_request: Request, _exc: Exception) -> JSONResponse:
 
 async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
     """Every domain's error type, in the one shape clients know."""
-    return JSONResponse(exc.as_body(), status_code=exc.status_code)
+    return JSONResponse(exc.as_body(), status_code=exc.status_code, headers=exc.headers)
 
 
 # The field an HTTP error is about when its detail does not say ("field: message").
@@ -127,8 +131,8 @@ async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
 def create_app() -> FastAPI:
     settings = get_settings()
-    require_safe_exposure(settings)  # before anything listens (app/core/exposure.py)
     configure_logging()
+    require_safe_exposure(settings)  # before anything listens (app/core/exposure.py)
     init_sentry("api")
     app = FastAPI(
         title="TrustAgency article generation",
@@ -142,6 +146,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _server_error)
+    app.include_router(accounts.router)
     app.include_router(batches.router)
     app.include_router(exports.router)
     app.include_router(library.router)  # before articles: /export.zip is not an article id
@@ -152,8 +157,9 @@ def create_app() -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(ops.router)
     app.include_router(pages.router)
-    mount_docs(app)
+    mount_docs(app, dependencies=[allow(Permission.PUBLIC)])
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AllowedHosts)  # DNS rebinding: an unknown Host gets 400
     app.add_middleware(HttpMetrics)  # outermost: counts every answer, the ones above too
     openapi.install(app)
     return app

@@ -43,6 +43,10 @@ BASE_ENV = {
     "REAPER_PENDING_GRACE": "3",
     "LOG_LEVEL": "INFO",
     "API_TOKEN": "",
+    # The tests that predate accounts call the API without credentials; tests/accounts switch
+    # this off to test authentication itself.
+    "API_ALLOW_UNAUTHENTICATED": "true",
+    "API_ALLOWED_HOSTS": "testserver,127.0.0.1,localhost,[::1]",
     "OPENAI_API_KEY": "",
     "OPENAI_BASE_URL": "",
     "LLM_PROVIDER": "",

@@ -8,9 +8,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Response
+from fastapi import APIRouter, Body, Header, Path, Response
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
+from app.accounts.auth import allow
+from app.accounts.permissions import Permission
+from app.accounts.principal import Principal
 from app.articles import service
 from app.articles.errors import ArticleError
 from app.articles.naming import content_disposition, slug_for
@@ -24,10 +27,11 @@ from app.articles.schemas import (
     article_out,
     version_out,
 )
-from app.core.auth import SessionDep, require_token
+from app.core.auth import SessionDep
 from app.core.schemas import MAX_INT_ID
 
-router = APIRouter(prefix="/api/articles", tags=["articles"], dependencies=[Depends(require_token)])
+router = APIRouter(prefix="/api/articles", tags=["articles"])
+readers = [allow(Permission.READ)]
 
 # An article's HTML may only be shown, never run anything (raw HTML in it is escaped too).
 FRAGMENT_HEADERS = {"Content-Security-Policy": "default-src 'none'",
@@ -43,7 +47,8 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
-@router.get("/{article_id:int}", response_model=ArticleOut, responses=NOT_FOUND)
+@router.get("/{article_id:int}", response_model=ArticleOut, responses=NOT_FOUND,
+            dependencies=readers)
 def get_article(article_id: ArticleId, session: SessionDep, response: Response) -> ArticleOut:
     """The article; its `ETag` is its version, for `If-Match` on PATCH."""
     article = service.get_or_404(session, article_id)
@@ -52,7 +57,8 @@ def get_article(article_id: ArticleId, session: SessionDep, response: Response) 
 
 
 @router.get("/{article_id:int}/markdown", response_class=PlainTextResponse, responses={
-    **NOT_FOUND, 200: {"content": {"text/markdown": {}}, "description": "The Markdown file"}})
+    **NOT_FOUND, 200: {"content": {"text/markdown": {}}, "description": "The Markdown file"}},
+    dependencies=readers)
 def get_article_markdown(article_id: ArticleId, session: SessionDep) -> Response:
     """The article as a Markdown file named after its title (`curl -OJ` keeps the name;
     `filename*` in UTF-8 per RFC 6266, with an ASCII fallback)."""
@@ -65,7 +71,8 @@ def get_article_markdown(article_id: ArticleId, session: SessionDep) -> Response
     )
 
 
-@router.get("/{article_id:int}/html", response_class=HTMLResponse, responses=NOT_FOUND)
+@router.get("/{article_id:int}/html", response_class=HTMLResponse, responses=NOT_FOUND,
+            dependencies=readers)
 def article_html(article_id: ArticleId, session: SessionDep) -> HTMLResponse:
     """The article rendered as an HTML fragment for the reader (raw HTML in it is escaped)."""
     article = service.get_or_404(session, article_id)
@@ -77,43 +84,49 @@ REVIEW_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def _reviewed(session: SessionDep, response: Response, article_id: ArticleId, action: str,
-              body: ReviewIn | None) -> ArticleOut:
+              body: ReviewIn | None, who: Principal) -> ArticleOut:
+    """The reviewer recorded is the signed-in user; a `reviewer` in the body is ignored."""
     body = body or ReviewIn()
-    article = service.review(session, article_id, action, note=body.note, reviewer=body.reviewer)
+    article = service.review(session, article_id, action, note=body.note, reviewer=who.name)
     response.headers["ETag"] = etag(article.version)
     return article_out(article)
 
 
 @router.post("/{article_id:int}/approve", response_model=ArticleOut, responses=REVIEW_RESPONSES)
-def approve_article(article_id: ArticleId, session: SessionDep, response: Response,
+def approve_article(who: Annotated[Principal, allow(Permission.REVIEW)],
+                    article_id: ArticleId, session: SessionDep, response: Response,
                     body: ReviewIn | None = Body(None)) -> ArticleOut:
-    """draft or needs_review → approved (an optional note and reviewer are kept)."""
-    return _reviewed(session, response, article_id, "approve", body)
+    """draft or needs_review → approved (an optional note is kept; the reviewer is you)."""
+    return _reviewed(session, response, article_id, "approve", body, who)
 
 
 @router.post("/{article_id:int}/reject", response_model=ArticleOut, responses=REVIEW_RESPONSES)
-def reject_article(article_id: ArticleId, session: SessionDep, response: Response,
+def reject_article(who: Annotated[Principal, allow(Permission.REVIEW)],
+                   article_id: ArticleId, session: SessionDep, response: Response,
                    body: ReviewIn | None = Body(None)) -> ArticleOut:
     """draft or needs_review → rejected (an edit or a regeneration makes it a draft again)."""
-    return _reviewed(session, response, article_id, "reject", body)
+    return _reviewed(session, response, article_id, "reject", body, who)
 
 
 @router.post("/{article_id:int}/publish", response_model=ArticleOut, responses=REVIEW_RESPONSES)
-def publish_article(article_id: ArticleId, session: SessionDep, response: Response,
+def publish_article(who: Annotated[Principal, allow(Permission.PUBLISH)],
+                    article_id: ArticleId, session: SessionDep, response: Response,
                     body: ReviewIn | None = Body(None)) -> ArticleOut:
     """approved → published."""
-    return _reviewed(session, response, article_id, "publish", body)
+    return _reviewed(session, response, article_id, "publish", body, who)
 
 
 @router.patch("/{article_id:int}", response_model=ArticleOut, responses={
     **NOT_FOUND, 409: {"description": "Stale: the article changed since that version"},
     428: {"description": "No version given (the `version` field or If-Match)"}})
 def edit_article(
+    who: Annotated[Principal, allow(Permission.SUBMIT)],
     article_id: ArticleId, body: EditIn, session: SessionDep, response: Response,
     if_match: str = Header(None, max_length=64, pattern=ETAG_PATTERN,  # type: ignore[assignment]
                                   description='The ETag of the version you edited: "3"'),
 ) -> ArticleOut:
-    """Change the title and/or content: stored as a new version (the old ones are kept)."""
+    """Change the title and/or content: stored as a new version (the old ones are kept),
+    authored by you (a `reviewer` in the body is ignored)."""
     version = body.version
     if version is not None:
         if not float(version).is_integer() or not 1 <= version <= MAX_INT_ID:
@@ -125,12 +138,13 @@ def edit_article(
             raise ArticleError.invalid("if-match", 'must be the ETag of GET, like "3"')
         version = int(match.group(1))  # the HTTP precondition wins over the body's `version`
     article = service.edit(session, article_id, version=version, title=body.title,
-                           content=body.content, reviewer=body.reviewer, note=body.note)
+                           content=body.content, reviewer=who.name, note=body.note)
     response.headers["ETag"] = etag(article.version)
     return article_out(article)
 
 
-@router.get("/{article_id:int}/versions", response_model=VersionList, responses=NOT_FOUND)
+@router.get("/{article_id:int}/versions", response_model=VersionList, responses=NOT_FOUND,
+            dependencies=readers)
 def list_versions(article_id: ArticleId, session: SessionDep) -> VersionList:
     """Every version, oldest first: the generated original, edits and regenerations."""
     rows = service.versions(session, article_id)
@@ -140,6 +154,6 @@ def list_versions(article_id: ArticleId, session: SessionDep) -> VersionList:
 
 
 @router.get("/{article_id:int}/versions/{number:int}", response_model=VersionOut, responses={
-    404: {"description": "No such article or version"}})
+    404: {"description": "No such article or version"}}, dependencies=readers)
 def get_version(article_id: ArticleId, number: VersionNumber, session: SessionDep) -> VersionOut:
     return version_out(service.version(session, article_id, number))

@@ -8,10 +8,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.accounts.auth import allow
+from app.accounts.permissions import Permission
 from app.articles import library, repository
 from app.articles.endpoints import FRAGMENT_HEADERS
 from app.articles.enums import ArticleStatus
@@ -19,10 +21,10 @@ from app.articles.naming import content_disposition
 from app.articles.render import markdown_to_html
 from app.articles.repository import ArticleQuery
 from app.articles.schemas import ArticlePage, article_out
-from app.core.auth import SessionDep, require_token
+from app.core.auth import SessionDep
 from app.core.schemas import MAX_OFFSET, TEXT_PATTERN
 
-router = APIRouter(prefix="/api/articles", tags=["articles"], dependencies=[Depends(require_token)])
+router = APIRouter(prefix="/api/articles", tags=["articles"])
 
 MAX_QUERY = 200
 MAX_PREVIEW = 500_000
@@ -91,7 +93,7 @@ class PreviewIn(BaseModel):
     content: str = Field(max_length=MAX_PREVIEW, description="Markdown")
 
 
-@router.get("", response_model=ArticlePage)
+@router.get("", response_model=ArticlePage, dependencies=[allow(Permission.READ)])
 def list_articles(
     session: SessionDep, params: Annotated[ArticleListParams, Query()]
 ) -> ArticlePage:
@@ -108,6 +110,7 @@ def list_articles(
     responses={200: {"content": {"application/zip": {}},
                      "description": "One Markdown file per article with YAML front matter, "
                      "and manifest.csv; streamed"}},
+    dependencies=[allow(Permission.READ)],
 )
 def export_articles(filters: Annotated[ArticleFilters, Query()]) -> StreamingResponse:
     """The articles the library's filters select, as a ZIP streamed while it is read."""
@@ -118,7 +121,7 @@ def export_articles(filters: Annotated[ArticleFilters, Query()]) -> StreamingRes
                  "Cache-Control": "no-store"})
 
 
-@router.post("/preview", response_class=HTMLResponse)
+@router.post("/preview", response_class=HTMLResponse, dependencies=[allow(Permission.SUBMIT)])
 def preview(body: PreviewIn) -> HTMLResponse:
     """Markdown rendered as the reader shows it (raw HTML escaped), for the editor's preview."""
     return HTMLResponse(markdown_to_html(body.content), headers=FRAGMENT_HEADERS)

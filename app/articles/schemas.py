@@ -13,8 +13,9 @@ from app.config import get_settings
 from app.core.schemas import MAX_INT_ID, TEXT_PATTERN, OutModel, WholeNumber
 
 Note = Field(None, description="Why (kept with the review or the version).")
-Reviewer = Field(None, description="Who did it: free text until accounts exist.",
-                 examples=["Li Wei"])
+Reviewer = Field(None, description="Ignored: the reviewer or author recorded is the signed-in "
+                 "user (kept so older clients that send it are not refused).",
+                 deprecated=True, examples=["Li Wei"])
 # One line with something in it, as app.articles.service.clean_title takes it.
 # Not blank: the one non-space character is not a control character either (a bare \S was).
 _TEXT_CHAR = "[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"

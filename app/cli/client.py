@@ -74,10 +74,12 @@ class Api:
         status = response.status_code
         if status == 401:
             if self.token:
-                raise CliError("the API refused the token (401). Check TRUSTAGENCY_API_TOKEN or "
-                               "--token against the server's API_TOKEN.", EXIT_AUTH)
-            raise CliError("the API needs a token (401). Set TRUSTAGENCY_API_TOKEN (or pass "
-                           "--token) to the server's API_TOKEN.", EXIT_AUTH)
+                raise CliError("the API refused the token (401): revoked, expired, or not this "
+                               "server's. Run `trustagency login` again, or check "
+                               "TRUSTAGENCY_API_TOKEN / --token.", EXIT_AUTH)
+            raise CliError("the API needs a token (401). Run `trustagency login`, or set "
+                           "TRUSTAGENCY_API_TOKEN (or pass --token) to a personal token or "
+                           "the server's API_TOKEN.", EXIT_AUTH)
         if status == 422:
             errors = body.get("errors") if isinstance(body, dict) else None
             if errors:

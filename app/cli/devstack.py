@@ -22,9 +22,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
+from app.accounts.service import FIRST_ADMIN, ensure_first_admin
 from app.cli.embedded_redis import RedisServer, free_port
 from app.config import ROOT, VAR_DIR, get_settings
 from app.core import names
+from app.core.db import session_scope
 from app.core.exposure import EX_CONFIG, refusal
 
 COLORS = ["36", "33", "35", "32", "34", "31"]
@@ -141,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
         print("Migrating the database (alembic upgrade head)")
         subprocess.run([python, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env,
                        check=True)
+        with session_scope() as session:
+            first_password = ensure_first_admin(session)
+    else:
+        first_password = None
 
     api = f"http://{settings.api_host}:{settings.api_port}"
     try:
@@ -175,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
                if settings.llm_provider == "openai" else "")
             + (" (placeholder drafts; set OPENAI_API_KEY or OPENAI_BASE_URL for real ones)"
                if settings.llm_provider == "offline" else "")
+            + (f"\n  First admin: {FIRST_ADMIN} / {first_password}  (shown once: log in on the "
+               "page and change it, or create your own users)" if first_password else "")
             + "\n  Press Ctrl-C to stop everything.\n",
             flush=True,
         )

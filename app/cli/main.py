@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from app.cli import batches, devstack, profiles, signatures, webhooks
+from app.cli import accounts, batches, credentials_file, devstack, profiles, signatures, webhooks
 from app.cli.client import (
     DEFAULT_API_URL,
     EXIT_INPUT,
@@ -50,7 +50,8 @@ class Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     env_url = os.environ.get("TRUSTAGENCY_API_URL") or DEFAULT_API_URL
-    env_token = os.environ.get("TRUSTAGENCY_API_TOKEN") or None
+    # `trustagency login`'s stored token when none is given.
+    env_token = os.environ.get("TRUSTAGENCY_API_TOKEN") or credentials_file.stored_token()
     # The connection options work before or after the command (`trustagency --json status X`
     # and `trustagency status X --json`); SUPPRESS keeps a subcommand from resetting them.
     common = Parser(add_help=False)
@@ -58,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--api-url", default=argparse.SUPPRESS,
                        help=f"the API (env TRUSTAGENCY_API_URL, default {DEFAULT_API_URL})")
     group.add_argument("--token", default=argparse.SUPPRESS,
-                       help="the server's API_TOKEN (env TRUSTAGENCY_API_TOKEN)")
+                       help="a personal token or the server's API_TOKEN (env "
+                       "TRUSTAGENCY_API_TOKEN; default: the one `trustagency login` stored)")
     group.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
                        help="print one JSON document on stdout instead of tables and bars")
 
@@ -73,7 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
         "  printf 'One title\\nAnother\\n' | trustagency generate -c news -\n"
         "  trustagency status 3f2a... --json\n"
         "  trustagency generate --mode batch --max-cost 5 titles.txt\n"
-        "  trustagency articles 3f2a... --out articles/",
+        "  trustagency articles 3f2a... --out articles/\n"
+        "  trustagency login && trustagency whoami\n"
+        "  trustagency tokens create 'CI' --days 30",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--api-url", default=env_url, help=argparse.SUPPRESS)
@@ -91,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     batches.add_commands(command)
     profiles.add_commands(command, common)
     webhooks.add_commands(command, common)
+    accounts.add_commands(command, common)
     signatures.add_commands(sub)
 
     sub.add_parser("up", help="start the whole stack for development (what `make run` calls); "

@@ -14,6 +14,8 @@ class DomainError(Exception):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        # Extra response headers (a 429's Retry-After).
+        self.headers: dict[str, str] = {}
         if status_code is not None:
             self.status_code = status_code
 

@@ -94,3 +94,14 @@ def dispatch_lock(batch_id: str) -> str:
 def provider_batch_lock(provider_batch_id: str) -> str:
     """Held while one poller reads a provider batch's results (app.batches.provider_lane.lane)."""
     return f"{PREFIX}lock:provider-batch:{provider_batch_id}"
+
+
+def login_failures_key(subject: str) -> str:
+    """Failed logins of one name from one address (app.accounts.throttle); `subject` is a
+    digest of both, so no user name or address is readable in Redis."""
+    return f"{PREFIX}login:failures:{subject}"
+
+
+def login_lock_key(subject: str) -> str:
+    """Set while logins for `subject` are refused (429 with Retry-After)."""
+    return f"{PREFIX}login:lock:{subject}"

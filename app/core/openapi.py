@@ -3,8 +3,8 @@
 FastAPI documents its own `HTTPValidationError` (`{"detail": [{loc, msg, type}]}`) for every 422,
 which is not what the handlers in app.main send. Here every error answer of every operation,
 whatever router it comes from, is given the one shape they do send (`ErrorOut`), and the answers
-FastAPI cannot see are added: 401 where a bearer token is asked for, 404 where the path names a
-resource, 413 where there is a body (app.core.limits), and the `Location` header of 201/202.
+FastAPI cannot see are added: 401 and 403 where credentials are asked for, 404 where the path
+names a resource, 413 where there is a body (app.core.limits), and the `Location` header of 201/202.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorOut"}
 # What FastAPI puts in the schema for its own validation error, replaced everywhere.
 FASTAPI_ERRORS = ("HTTPValidationError", "ValidationError")
 
-UNAUTHORIZED = ("No valid `Authorization: Bearer <API_TOKEN>` header (only when the server "
-                "sets API_TOKEN)")
+UNAUTHORIZED = ("No valid credentials: `Authorization: Bearer <personal token or API_TOKEN>`, "
+                "or the page's session cookie")
+FORBIDDEN = ("Signed in, but not allowed: the role lacks the permission, the batch or schedule "
+             "is someone else's, or a cookie-authorised change came from another site")
 NOT_FOUND = "Nothing with this id"
 TOO_LARGE = "The request body is larger than MAX_BODY_BYTES"
 INVALID = "Invalid input: each error names its field"
@@ -49,6 +51,7 @@ def _operation(path: str, operation: dict[str, Any]) -> None:
         responses.setdefault("401", {"description": UNAUTHORIZED})
         responses["401"].setdefault("headers", {})["WWW-Authenticate"] = {
             "description": "`Bearer`", "schema": {"type": "string"}}
+        responses.setdefault("403", {"description": FORBIDDEN})
     if "{" in path:
         responses.setdefault("404", {"description": NOT_FOUND})
     if "requestBody" in operation:

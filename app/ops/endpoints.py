@@ -8,6 +8,8 @@ from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from app.accounts.auth import allow
+from app.accounts.permissions import Permission
 from app.ops import health
 from app.ops.metrics import render
 from app.ops.schemas import HealthOut, LiveOut
@@ -21,7 +23,7 @@ HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/api/health", tags=["health"], response_model=HealthOut,
-            responses=HEALTH_RESPONSES)
+            responses=HEALTH_RESPONSES, dependencies=[allow(Permission.OPS)])
 async def get_health() -> Any:
     """200 when the database, the broker and at least one worker answer; 503 naming the part
     that does not."""
@@ -30,13 +32,14 @@ async def get_health() -> Any:
 
 
 @router.get("/api/health/ready", tags=["health"], response_model=HealthOut,
-            responses=HEALTH_RESPONSES)
+            responses=HEALTH_RESPONSES, dependencies=[allow(Permission.PUBLIC)])
 async def get_ready() -> Any:
     """Readiness (the same checks as /api/health): send traffic here only when it is 200."""
     return await get_health()
 
 
-@router.get("/api/health/live", tags=["health"], response_model=LiveOut)
+@router.get("/api/health/live", tags=["health"], response_model=LiveOut,
+            dependencies=[allow(Permission.PUBLIC)])
 async def get_live() -> LiveOut:
     """Liveness: the process answers, whatever the database, Redis or the workers do. Restart
     it only when this fails."""
@@ -44,7 +47,8 @@ async def get_live() -> LiveOut:
 
 
 @router.get("/metrics", response_class=Response, tags=["monitoring"],
-            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus metrics"}})
+            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus metrics"}},
+            dependencies=[allow(Permission.OPS)])
 async def metrics() -> Response:
     """Batches and items by status, queue depth, live workers, LLM latency, tokens, retries,
     HTTP requests by route and status. Keep it off the public internet (see deploy/nginx)."""

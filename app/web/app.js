@@ -56,7 +56,8 @@
   function toast(message, kind = "info") {
     const box = $("toast");
     // An open modal dialog sits in the top layer: show the message inside it to be seen.
-    const modal = [$("reader"), $("token-dialog")].find((d) => d.open) || document.body;
+    const modal = [$("reader"), $("token-dialog"), $("login-dialog")].find((d) => d.open)
+      || document.body;
     if (box.parentNode !== modal) modal.append(box);
     box.textContent = message;
     box.dataset.kind = kind;
@@ -130,7 +131,10 @@
         const hadToken = Boolean(token);
         token = "";
         localStorage.removeItem(TOKEN_KEY);
-        await askToken(hadToken);
+        // A refused token is asked for again (once for every request that was refused with
+        // it); otherwise the login form (accounts.js).
+        if (tokenPrompt) await tokenPrompt;
+        else await (hadToken || !window.TAAccounts ? askToken(hadToken) : window.TAAccounts.signIn());
         continue;
       }
       if (!response.ok) {
@@ -523,8 +527,8 @@
   }
 
   function stream(entry) {
-    const query = token ? `?token=${encodeURIComponent(token)}` : "";
-    const source = new EventSource(`/api/tasks/${encodeURIComponent(entry.data.task_id)}/events${query}`);
+    // Authorised by the session cookie, never a token in the URL (a token-only page polls).
+    const source = new EventSource(`/api/tasks/${encodeURIComponent(entry.data.task_id)}/events`);
     openStreams += 1;
     entry.live = { source, errors: 0 };
     entry.card.dataset.live = "sse";
@@ -766,8 +770,8 @@
     }, 1000);
   }
 
-  // Shared with library.js, reader.js, profiles.js and webhooks.js (loaded after this file).
-  window.TA = Object.freeze({ api, el, toast, showErrors, statusLabel, downloadFile, openArticle, ApiError,
+  // Shared with library.js, reader.js, profiles.js, webhooks.js and accounts.js (loaded after this file).
+  window.TA = Object.freeze({ api, el, toast, showErrors, statusLabel, downloadFile, openArticle, ApiError, askToken,
     get current() { return current; } });
   start();
 })();

@@ -32,10 +32,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
-from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.staticfiles import StaticFiles
+from fastapi.params import Depends
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from swagger_ui_bundle import swagger_ui_path
 
 DOCS_PATH = "/docs"
@@ -91,9 +91,11 @@ def mount_docs(
     path: str = DOCS_PATH,
     assets_path: str = ASSETS_PATH,
     assets_dir: Path | None = None,
+    dependencies: list[Depends] | None = None,
 ) -> None:
     """Serve Swagger UI for `app` at `path`, with its assets (from `assets_dir`, by default the
-    swagger-ui-bundle package's) at `assets_path`, all from this process."""
+    swagger-ui-bundle package's) at `assets_path`, all from this process. Every route it adds,
+    and the app's own `openapi_url`, carries `dependencies` (the app declares them public)."""
     if app.openapi_url is None:
         raise ValueError("mount_docs needs the app's OpenAPI schema: openapi_url is None")
     folder = Path(assets_dir) if assets_dir is not None else ASSETS_DIR
@@ -119,9 +121,17 @@ def mount_docs(
             return JSONResponse(schema)
 
         app.add_api_route(openapi_url, openapi_for_swagger_ui, methods=["GET"],
-                          include_in_schema=False)
+                          include_in_schema=False, dependencies=dependencies)
+    _serve_openapi(app, dependencies)
+    assets = {p.name for p in folder.iterdir() if p.is_file()}
 
-    app.mount(assets_path, StaticFiles(directory=folder), name="swagger-ui-assets")
+    async def swagger_asset(name: str) -> FileResponse:
+        if name not in assets:
+            raise HTTPException(404, detail=f"path: no file {name!r}")
+        return FileResponse(folder / name)
+
+    app.add_api_route(assets_path + "/{name}", swagger_asset, methods=["GET", "HEAD"],
+                      include_in_schema=False, dependencies=dependencies)
 
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = str(request.scope.get("root_path", "")).rstrip("/")
@@ -139,5 +149,26 @@ def mount_docs(
     async def swagger_ui_redirect() -> HTMLResponse:
         return get_swagger_ui_oauth2_redirect_html()
 
-    app.add_api_route(path, swagger_ui, methods=["GET"], include_in_schema=False)
-    app.add_api_route(redirect_url, swagger_ui_redirect, methods=["GET"], include_in_schema=False)
+    app.add_api_route(path, swagger_ui, methods=["GET"], include_in_schema=False,
+                      dependencies=dependencies)
+    app.add_api_route(redirect_url, swagger_ui_redirect, methods=["GET"], include_in_schema=False,
+                      dependencies=dependencies)
+
+
+def _serve_openapi(app: FastAPI, dependencies: list[Depends] | None) -> None:
+    """FastAPI's own `openapi_url` route again, as an API route carrying `dependencies` (so a
+    walk of the route table finds its declared permission)."""
+    path = app.openapi_url
+    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) != path]
+
+    async def openapi_json(request: Request) -> JSONResponse:
+        schema = app.openapi()
+        root = str(request.scope.get("root_path", "")).rstrip("/")
+        servers = list(schema.get("servers") or [])
+        if root and app.root_path_in_servers and root not in [s.get("url") for s in servers]:
+            schema = {**schema, "servers": [{"url": root}, *servers]}
+        return JSONResponse(schema)
+
+    assert path is not None
+    app.add_api_route(path, openapi_json, methods=["GET"], include_in_schema=False,
+                      dependencies=dependencies)

@@ -92,12 +92,12 @@ def valid_data_accepted(ctx: Any, response: Any, case: Any) -> bool | None:
 @pytest.fixture
 def token_api(api: Any) -> Iterator[Any]:
     """The `api` fixture (the test's database) with API_TOKEN set, so auth is fuzzed too."""
-    use_settings(api_token=TOKEN)
+    use_settings(api_token=TOKEN, api_allow_unauthenticated="false")
     api.headers["Authorization"] = f"Bearer {TOKEN}"
     try:
         yield api
     finally:
-        use_settings(api_token="")
+        use_settings(api_token="", api_allow_unauthenticated="true")
 
 
 @pytest.mark.timeout(240)

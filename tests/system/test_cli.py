@@ -16,6 +16,7 @@ from tests.support.server import free_port, running_api
 from tests.support.stack import wait_for
 
 BIN = Path(sys.executable).parent / "trustagency"
+CLI_TOKEN = "cli-token-kq3ZtP0v9xWc1mRb7yLs"
 
 
 def cli(*args: str, url: str | None = None, token: str | None = None, stdin: str | None = None,
@@ -26,6 +27,7 @@ def cli(*args: str, url: str | None = None, token: str | None = None, stdin: str
     if token:
         env["TRUSTAGENCY_API_TOKEN"] = token
     env["COLUMNS"] = "160"
+    env["XDG_CONFIG_HOME"] = str(Path(__file__).parent / "no-such-config")  # no stored login
     return subprocess.run([str(BIN), *args], env=env, input=stdin, capture_output=True,
                           text=True, timeout=timeout)
 
@@ -126,25 +128,26 @@ def test_errors_say_what_to_do(database, tmp_path):
     assert down.returncode == 3
     assert "cannot reach the TrustAgency API" in down.stderr and "make run" in down.stderr
 
-    with running_api(database, tmp_path, api_token="cli-token") as server:
+    with running_api(database, tmp_path, api_token=CLI_TOKEN,
+                     api_allow_unauthenticated="false") as server:
         no_token = cli("status", "abc", url=server.url)
         assert no_token.returncode == 4 and "TRUSTAGENCY_API_TOKEN" in no_token.stderr
         wrong = cli("status", "abc", "--token", "nope", url=server.url)
         assert wrong.returncode == 4 and "refused the token" in wrong.stderr
-        unknown = cli("status", "abc", url=server.url, token="cli-token")
+        unknown = cli("status", "abc", url=server.url, token=CLI_TOKEN)
         assert unknown.returncode == 2 and "no batch 'abc'" in unknown.stderr
 
         bad_category = cli("generate", "-c", "Not a slug!", "A title", url=server.url,
-                           token="cli-token")
+                           token=CLI_TOKEN)
         assert bad_category.returncode == 2
         assert "category: must be a short slug" in bad_category.stderr
-        too_long = cli("generate", "x" * 301, url=server.url, token="cli-token")
+        too_long = cli("generate", "x" * 301, url=server.url, token=CLI_TOKEN)
         assert too_long.returncode == 2
         assert "titles[0]: at most 300 characters, got 301" in too_long.stderr
-        as_json = cli("generate", "--json", "x" * 301, url=server.url, token="cli-token")
+        as_json = cli("generate", "--json", "x" * 301, url=server.url, token=CLI_TOKEN)
         assert json.loads(as_json.stdout)["exit_code"] == 2
         assert http.get(f"{server.url}/api/tasks",
-                        headers={"Authorization": "Bearer cli-token"}).json()["total"] == 0
+                        headers={"Authorization": f"Bearer {CLI_TOKEN}"}).json()["total"] == 0
 
     missing = cli("generate", str(tmp_path / "missing.txt"))
     assert missing.returncode == 2 and "no such file" in missing.stderr

@@ -162,11 +162,11 @@ def test_api_errors_reach_sentry(database, sentry):
     from app.main import create_app
 
     before = {k: os.environ.get(k.upper()) for k in ("sentry_dsn", "api_token")}
-    use_settings(sentry_dsn=sentry.dsn, api_token="tok-sentry-secret-9")
+    use_settings(sentry_dsn=sentry.dsn, api_token="tok-sentry-secret-9-kq3ZtP0v9xWc")
     try:
         client = TestClient(create_app(), raise_server_exceptions=False)
         use_settings(database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
-        headers = {"Authorization": "Bearer tok-sentry-secret-9"}
+        headers = {"Authorization": "Bearer tok-sentry-secret-9-kq3ZtP0v9xWc"}
         assert client.get("/api/tasks", headers=headers).status_code == 500
         sentry_sdk.flush(5)
         wait_for(lambda: "OperationalError" in sentry.types(), timeout=15,
@@ -177,4 +177,4 @@ def test_api_errors_reach_sentry(database, sentry):
     event = next(e for e in sentry.events if "OperationalError" in json.dumps(e["exception"]))
     assert event["tags"]["component"] == "api"
     assert event["request"]["url"].endswith("/api/tasks")
-    assert all("tok-sentry-secret-9" not in raw for raw in sentry.raw)
+    assert all("tok-sentry-secret-9-kq3ZtP0v9xWc" not in raw for raw in sentry.raw)

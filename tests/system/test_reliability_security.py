@@ -51,17 +51,18 @@ def _api_routes() -> Iterator[tuple[str, str]]:
 
 @pytest.fixture
 def token_required(api: Any) -> Iterator[Any]:
-    use_settings(api_token=TOKEN)
+    use_settings(api_token=TOKEN, api_allow_unauthenticated="false")
     try:
         yield api
     finally:
-        use_settings(api_token="")
+        use_settings(api_token="", api_allow_unauthenticated="true")
 
 
-HEALTH = ("/api/health", "/api/health/ready", "/api/health/live")
+# Public (app.accounts.auth: Permission.PUBLIC): for load balancers, orchestrators, the login.
+HEALTH = ("/api/health/ready", "/api/health/live", "/api/login")
 
 
-def test_every_api_route_but_health_needs_the_bearer_token(token_required):
+def test_every_api_route_but_the_public_ones_needs_credentials(token_required):
     api = token_required
     routes = list(_api_routes())
     assert ("POST", "/api/tasks/generate-articles") in routes and len(routes) >= 8
@@ -75,7 +76,7 @@ def test_every_api_route_but_health_needs_the_bearer_token(token_required):
             assert response.headers.get("www-authenticate") == "Bearer"
         right = api.request(method, path, headers={"Authorization": f"Bearer {TOKEN}"})
         assert right.status_code != 401, (method, path)
-    for path in HEALTH:  # open for load balancers and orchestrators
+    for path in HEALTH[:2]:  # open for load balancers and orchestrators
         assert api.get(path).status_code in (200, 503), path
     ok = api.post("/api/tasks/generate-articles", headers={"Authorization": f"Bearer {TOKEN}"},
                   json={"titles": ["Authorised title"], "category": "guide"})

@@ -3,14 +3,16 @@ live here, not in app.articles, because app.articles sits below app.batches in t
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Body, Depends, Response, status
+from fastapi import APIRouter, Body, Response, status
 
+from app.accounts.auth import allow
+from app.accounts.permissions import Permission
 from app.articles.endpoints import ArticleId
 from app.batches import regenerate
 from app.batches.api.schemas import RegenerateIn, RegenerateOut
-from app.core.auth import SessionDep, require_token
+from app.core.auth import SessionDep
 
-router = APIRouter(prefix="/api/articles", tags=["articles"], dependencies=[Depends(require_token)])
+router = APIRouter(prefix="/api/articles", tags=["articles"])
 
 
 @router.post(
@@ -19,6 +21,7 @@ router = APIRouter(prefix="/api/articles", tags=["articles"], dependencies=[Depe
     response_model=RegenerateOut,
     responses={404: {"description": "No article with this id"},
                409: {"description": "Its item is being written already"}},
+    dependencies=[allow(Permission.SUBMIT)],
 )
 def regenerate_article(article_id: ArticleId, session: SessionDep, response: Response,
                        body: RegenerateIn | None = Body(None)) -> RegenerateOut:

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 from starlette.convertors import Convertor, register_url_convertor
 
+from app.accounts import service as accounts
+from app.accounts.auth import allow, must_own
+from app.accounts.permissions import Permission
+from app.accounts.principal import Principal
 from app.batches import repository, service
 from app.batches.api.live import BatchStream
 from app.batches.api.schemas import (
@@ -29,12 +33,14 @@ from app.batches.validation import (
     OWNER_MAX_LENGTH,
     OWNER_PATTERN,
 )
-from app.core.auth import SessionDep, require_token, token_from_header_or_query
+from app.core.auth import SessionDep
 from app.core.models import utcnow
 from app.core.schemas import MAX_STR_ID_LENGTH, STR_ID_PATTERN, limit_query, offset_query
 
 router = APIRouter(prefix="/api/tasks", tags=["tasks"])
-authed = [Depends(require_token)]
+readers = [allow(Permission.READ)]
+# Editors and reviewers act on their own batches only (must_own); admins on any.
+Submitter = Annotated[Principal, allow(Permission.SUBMIT)]
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No batch with this id"}}
 class _BatchIdConvertor(Convertor[str]):
@@ -60,10 +66,11 @@ TaskId = Annotated[str, Path(min_length=1, max_length=MAX_STR_ID_LENGTH, pattern
     "/generate-articles",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BatchOut,
-    dependencies=authed,
-    responses={409: {"description": "Idempotency-Key reused for a different batch"}},
+    responses={409: {"description": "Idempotency-Key reused for a different batch"},
+               403: {"description": "`owner` names another user and the caller is no admin"}},
 )
 def generate_articles(
+    who: Submitter,
     body: GenerateRequest,
     response: Response,
     session: SessionDep,
@@ -73,18 +80,19 @@ def generate_articles(
         "no spaces)", json_schema_extra={"pattern": IDEMPOTENCY_KEY_PATTERN},
     ),
 ) -> BatchOut:
-    """Submit titles; one article per title is written in the background."""
+    """Submit titles; one article per title is written in the background. The batch's owner
+    is the caller; an admin may submit on behalf of an existing user (`owner`)."""
     batch, created = service.submit(session, body.titles, body.category, idempotency_key,
                                     mode=body.mode, max_cost_usd=body.max_cost_usd,
                                     language=body.language, priority=body.priority,
-                                    owner=body.owner)
+                                    owner=accounts.owner_for(session, who, body.owner))
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     response.headers["Location"] = f"/api/tasks/{batch.id}/status"
     return batch_out(batch)
 
 
-@router.get("", response_model=BatchPage, dependencies=authed)
+@router.get("", response_model=BatchPage, dependencies=readers)
 def list_tasks(
     session: SessionDep,
     limit: int = limit_query(20, 200),
@@ -104,7 +112,7 @@ def list_tasks(
 
 
 @router.get("/{task_id}/status", response_model=BatchOut, responses=NOT_FOUND,
-            dependencies=authed)
+            dependencies=readers)
 def task_status(task_id: TaskId, session: SessionDep) -> Response:
     """The batch with its counts and one row per item."""
     batch = service.get_or_404(session, task_id)
@@ -115,7 +123,7 @@ def task_status(task_id: TaskId, session: SessionDep) -> Response:
 
 
 @router.get("/{task_id}/progress", response_model=ProgressOut, responses=NOT_FOUND,
-            dependencies=authed)
+            dependencies=readers)
 def task_progress(task_id: TaskId, session: SessionDep) -> ProgressOut:
     """`current` items out of `total` reached a final state; `progress` is 0-100."""
     batch = service.get_or_404(session, task_id)
@@ -129,11 +137,12 @@ def task_progress(task_id: TaskId, session: SessionDep) -> ProgressOut:
     "/{task_id}/cancel",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BatchOut,
-    dependencies=authed,
     responses={**NOT_FOUND, 409: {"description": "The batch already ended"}},
 )
-def cancel_task(task_id: TaskId, session: SessionDep, response: Response) -> BatchOut:
+def cancel_task(who: Submitter, task_id: TaskId, session: SessionDep,
+                response: Response) -> BatchOut:
     """Stop a batch: queued items never run, running ones stop, written articles stay."""
+    _must_own(session, who, task_id)
     service.cancel(session, task_id)
     return _with_items(session, task_id, response)
 
@@ -142,11 +151,12 @@ def cancel_task(task_id: TaskId, session: SessionDep, response: Response) -> Bat
     "/{task_id}/retry-failed",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BatchOut,
-    dependencies=authed,
     responses={**NOT_FOUND, 409: {"description": "Still running, cancelled, or nothing failed"}},
 )
-def retry_failed(task_id: TaskId, session: SessionDep, response: Response) -> BatchOut:
+def retry_failed(who: Submitter, task_id: TaskId, session: SessionDep,
+                 response: Response) -> BatchOut:
     """Queue a finished batch's failed items again (attempts start over); the rest stays."""
+    _must_own(session, who, task_id)
     service.retry_failed(session, task_id)
     return _with_items(session, task_id, response)
 
@@ -154,12 +164,13 @@ def retry_failed(task_id: TaskId, session: SessionDep, response: Response) -> Ba
 @router.patch(
     "/{task_id:batch_id}",
     response_model=BatchOut,
-    dependencies=authed,
     responses={**NOT_FOUND, 409: {"description": "The batch already ended"}},
 )
-def update_task(task_id: TaskId, body: BatchPatch, session: SessionDep) -> BatchOut:
+def update_task(who: Submitter, task_id: TaskId, body: BatchPatch,
+                session: SessionDep) -> BatchOut:
     """Change a running or paused batch's spend cap (`max_cost_usd`, null for none) or
     `priority`. A paused batch stays paused until POST /resume."""
+    _must_own(session, who, task_id)
     batch = service.update(session, task_id, body.model_dump(include=body.model_fields_set))
     return batch_out(batch)
 
@@ -168,13 +179,18 @@ def update_task(task_id: TaskId, body: BatchPatch, session: SessionDep) -> Batch
     "/{task_id}/resume",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BatchOut,
-    dependencies=authed,
     responses={**NOT_FOUND, 409: {"description": "Not paused, or the cap is still reached"}},
 )
-def resume_task(task_id: TaskId, session: SessionDep, response: Response) -> BatchOut:
+def resume_task(who: Submitter, task_id: TaskId, session: SessionDep,
+                response: Response) -> BatchOut:
     """Resume a batch a budget paused (raise the cap first: PATCH or the setting)."""
+    _must_own(session, who, task_id)
     service.resume(session, task_id)
     return _with_items(session, task_id, response)
+
+
+def _must_own(session: SessionDep, who: Principal, task_id: str) -> None:
+    must_own(who, service.get_or_404(session, task_id).owner, f"batch {task_id}")
 
 
 def _with_items(session: SessionDep, task_id: str, response: Response) -> BatchOut:
@@ -186,7 +202,7 @@ def _with_items(session: SessionDep, task_id: str, response: Response) -> BatchO
 
 @router.get(
     "/{task_id}/events",
-    dependencies=[Depends(token_from_header_or_query)],
+    dependencies=readers,  # the page's EventSource sends its session cookie; no token in the URL
     response_class=StreamingResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "An event stream"},

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
+from app.accounts.auth import allow
+from app.accounts.permissions import Permission
 from app.articles import library
 from app.articles.naming import content_disposition
 from app.articles.repository import BATCH_ORDER, ArticleQuery
 from app.batches import service
 from app.batches.api.endpoints import TaskId
-from app.core.auth import SessionDep, require_token
+from app.core.auth import SessionDep
 
-router = APIRouter(prefix="/api/tasks", tags=["tasks"], dependencies=[Depends(require_token)])
+router = APIRouter(prefix="/api/tasks", tags=["tasks"])
 
 ZIP_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/zip": {}},
@@ -25,7 +27,8 @@ ZIP_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/{task_id}/export.zip", response_class=StreamingResponse, responses=ZIP_RESPONSES)
+@router.get("/{task_id}/export.zip", response_class=StreamingResponse, responses=ZIP_RESPONSES,
+            dependencies=[allow(Permission.READ)])
 def export_batch(task_id: TaskId, session: SessionDep) -> StreamingResponse:
     """The batch's articles as a ZIP, streamed while they are read (a running batch: those
     written so far)."""
