@@ -17,6 +17,8 @@ from starlette.routing import Match
 from app import celery_app as _celery_app  # noqa: F401  (binds the app the outbox sends with)
 from app.articles import endpoints as articles
 from app.articles import library_endpoints as library
+from app.audit import endpoints as audit
+from app.audit.middleware import AuditTrail
 from app.batches.api import article_endpoints as article_work
 from app.batches.api import endpoints as batches
 from app.batches.api import exports
@@ -149,9 +151,11 @@ def create_app() -> FastAPI:
     app.include_router(profiles.router)
     app.include_router(schedules.router)
     app.include_router(ops.router)
+    app.include_router(audit.router)
     app.include_router(pages.router)
     mount_docs(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AuditTrail)  # outside the limit: a refused 413 is recorded too
     app.add_middleware(HttpMetrics)  # outermost: counts every answer, the ones above too
     openapi.install(app)
     return app
