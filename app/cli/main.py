@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from app.cli import batches, devstack, profiles, signatures
+from app.cli import audit, batches, devstack, profiles, signatures
 from app.cli.client import (
     DEFAULT_API_URL,
     EXIT_INPUT,
@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  printf 'One title\\nAnother\\n' | trustagency generate -c news -\n"
         "  trustagency status 3f2a... --json\n"
         "  trustagency generate --mode batch --max-cost 5 titles.txt\n"
-        "  trustagency articles 3f2a... --out articles/",
+        "  trustagency articles 3f2a... --out articles/\n"
+        "  trustagency audit --object-type article --object-id 42",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--api-url", default=env_url, help=argparse.SUPPRESS)
@@ -90,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     batches.add_commands(command)
     profiles.add_commands(command, common)
+    audit.add_commands(command)
     signatures.add_commands(sub)
 
     sub.add_parser("up", help="start the whole stack for development (what `make run` calls); "
