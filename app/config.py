@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     # A worker machine without the API serves its processes' metrics here (0 = off).
     worker_metrics_port: int = Field(0, ge=0, le=65535)
     worker_metrics_address: str = "127.0.0.1"
+    # /metrics renders at most once per this many seconds; scrapes in between get the same
+    # page (0: every scrape renders).
+    metrics_cache_seconds: float = Field(5.0, ge=0, le=300)
     sentry_environment: str = "production"
     sentry_traces_sample_rate: float = Field(0.0, ge=0, le=1)
     # Housekeeping run by beat: finished batches older than this are deleted (0 = keep all).

@@ -58,7 +58,7 @@ def token_required(api: Any) -> Iterator[Any]:
         use_settings(api_token="")
 
 
-HEALTH = ("/api/health", "/api/health/ready", "/api/health/live")
+HEALTH = ("/api/health/ready", "/api/health/live")
 
 
 def test_every_api_route_but_health_needs_the_bearer_token(token_required):
