@@ -164,3 +164,11 @@ def counts_by_status(session: Session) -> tuple[dict[str, int], dict[str, int]]:
         select(GenerationItem.status, func.count()).group_by(GenerationItem.status)
     ).all())
     return batches, items
+
+
+def spent_since(session: Session, since: datetime) -> float:
+    """USD of the items that finished at or after `since` (their priced cost)."""
+    total = session.scalar(
+        select(func.sum(GenerationItem.cost_usd))
+        .where(GenerationItem.finished_at >= since, GenerationItem.cost_usd.is_not(None)))
+    return float(total or 0.0)
