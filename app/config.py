@@ -130,6 +130,10 @@ class Settings(BaseSettings):
     # off).
     budget_daily_usd: float = Field(0.0, ge=0)
     budget_monthly_usd: float = Field(0.0, ge=0)
+    # Per-user submit limits over the last hour (0 = unlimited); an admin overrides them per
+    # user with PUT /api/limits/{user_name}.
+    submit_max_batches_per_hour: int = Field(0, ge=0, le=1_000_000)
+    submit_max_titles_per_hour: int = Field(0, ge=0, le=100_000_000)
     # The daily cap's window in seconds: 86400 is the UTC day. Shorter only to watch a window
     # roll over (tests, a trial); windows start at multiples of it since 1970-01-01 00:00 UTC.
     budget_daily_window_seconds: int = Field(86400, ge=1, le=86400)

@@ -22,6 +22,7 @@ from app.audit.middleware import AuditTrail
 from app.batches.api import article_endpoints as article_work
 from app.batches.api import endpoints as batches
 from app.batches.api import exports
+from app.batches.api import limit_endpoints as submit_limits
 from app.batches.validation import warm_up_detector
 from app.config import get_settings
 from app.core import openapi
@@ -66,7 +67,7 @@ async def _server_error(_request: Request, _exc: Exception) -> JSONResponse:
 
 async def _domain_error(_request: Request, exc: DomainError) -> JSONResponse:
     """Every domain's error type, in the one shape clients know."""
-    return JSONResponse(exc.as_body(), status_code=exc.status_code)
+    return JSONResponse(exc.as_body(), status_code=exc.status_code, headers=exc.headers)
 
 
 # The field an HTTP error is about when its detail does not say ("field: message").
@@ -152,6 +153,7 @@ def create_app() -> FastAPI:
     app.include_router(schedules.router)
     app.include_router(ops.router)
     app.include_router(audit.router)
+    app.include_router(submit_limits.router)
     app.include_router(pages.router)
     mount_docs(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

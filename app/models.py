@@ -5,14 +5,14 @@ from __future__ import annotations
 from app.articles.models import SEARCH_INDEXES, SEARCH_TABLE, Article, ArticleVersion
 from app.audit.models import AuditEntry
 from app.batches.enums import BatchStatus, ItemStatus
-from app.batches.models import AIGenerationTask, GenerationItem
+from app.batches.models import AIGenerationTask, GenerationItem, SubmitLimit
 from app.core.models import Base, new_id, utcnow
 from app.profiles.models import CategoryProfile
 from app.schedules.models import Schedule
 
 __all__ = ["AIGenerationTask", "Article", "ArticleVersion", "AuditEntry", "Base", "BatchStatus",
-           "CategoryProfile", "GenerationItem", "ItemStatus", "Schedule", "in_models", "new_id",
-           "utcnow"]
+           "CategoryProfile", "GenerationItem", "ItemStatus", "Schedule", "SubmitLimit",
+           "in_models", "new_id", "utcnow"]
 
 
 def in_models(name: str | None, type_: str, _parents: object = None) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.batches import cancel_flags, repository, state, work
+from app.batches import cancel_flags, limits, repository, state, work
 from app.batches.enums import BATCH_FINAL, BatchMode, BatchStatus, Priority
 from app.batches.errors import (
     BatchCancelled,
@@ -158,6 +158,7 @@ def submit(
         existing = repository.find_by_key(session, idempotency_key)
         if existing is not None:
             return _same_request(existing, submission), False
+    limits.check(session, submission.owner, len(submission.titles))
     try:
         with session.begin_nested():  # a concurrent insert of the same key fails only this
             batch = _insert(session, submission, batch_id=None,

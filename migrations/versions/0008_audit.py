@@ -1,7 +1,8 @@
-"""audit: the audit trail, one row per state-changing request, append-only
+"""audit: the audit trail, one row per state-changing request, append-only; per-user submit limits
 
-A trigger refuses every UPDATE of a row on both databases: the trail is appended by the API's
-middleware (app/audit/middleware.py) and never edited, by the API or by a stray script.
+A trigger refuses every UPDATE of an audit row on both databases: the trail is appended by the
+API's middleware (app/audit/middleware.py) and never edited, by the API or by a stray script.
+`submit_limits` holds the hourly submit limits an admin set for a user (app/batches/limits.py).
 
 Revision ID: 0008
 Revises: 0006
@@ -54,6 +55,14 @@ def upgrade() -> None:
     op.create_index("ix_audit_log_actor", "audit_log", ["actor", "id"])
     op.create_index("ix_audit_log_object", "audit_log", ["object_type", "object_id", "id"])
     op.create_index("ix_audit_log_action", "audit_log", ["action", "id"])
+    op.create_table(
+        "submit_limits",
+        sa.Column("user_name", sa.String(length=100), nullable=False),
+        sa.Column("max_batches_per_hour", sa.Integer(), nullable=True),
+        sa.Column("max_titles_per_hour", sa.Integer(), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("user_name"),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_PG_FUNCTION)
         op.execute(_PG_TRIGGER)
@@ -62,6 +71,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("submit_limits")
     op.execute("DROP TRIGGER IF EXISTS audit_log_append_only" + (
         " ON audit_log" if op.get_bind().dialect.name == "postgresql" else ""))
     if op.get_bind().dialect.name == "postgresql":
