@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from app.accounts.principal import Principal
 from app.audit.models import (
@@ -35,7 +36,8 @@ _SECRET_NAME = re.compile(r"pass|token|secret|key|credential|auth|cookie", re.IG
 _VERSION = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 # Path parameters whose name does not say what they point at.
 _PARAM_TYPES = {"task_id": "batch", "article_id": "article", "item_id": "item",
-                "schedule_id": "schedule", "profile_id": "profile", "name": None, "id": None}
+                "schedule_id": "schedule", "profile_id": "profile", "category": "profile",
+                "user_name": "user", "name": None, "id": None}
 _SEGMENT_TYPES = {"tasks": "batch", "articles": "article", "profiles": "profile",
                   "schedules": "schedule", "users": "user", "tokens": "token",
                   "webhooks": "webhook", "targets": "target", "limits": "user"}
@@ -103,10 +105,19 @@ def object_of(scope: dict[str, Any], path: str, answer: Answer) -> tuple[str | N
     if not segments:
         return None, None
     kind = _cut(_singular(segments[0]), OBJECT_TYPE_MAX)
-    location = answer.headers.get("location")
-    if location:
-        return kind, _cut(location.rstrip("/").rsplit("/", 1)[-1].split("?")[0], OBJECT_ID_MAX)
-    return kind, None
+    created = _created_id(answer.headers.get("location"), segments[0])
+    return kind, _cut(created, OBJECT_ID_MAX) if created else None
+
+
+def _created_id(location: str | None, collection: str) -> str | None:
+    """The id in a create's Location: the segment after the collection's
+    (/api/tasks/<id>/status), else the last one."""
+    if not location:
+        return None
+    parts = [s for s in urlsplit(location).path.split("/") if s and s != "api"]
+    if len(parts) >= 2 and parts[0] == collection:
+        return parts[1]
+    return parts[-1] if parts else None
 
 
 def _version(value: str | None) -> int | None:

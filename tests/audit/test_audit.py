@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from app.audit.middleware import AuditTrail
 from app.audit.models import AuditEntry
 from app.core.db import session_scope
-from tests.support.api_helpers import leaf_routes
+from tests.support.api_helpers import leaf_routes, submit
 from tests.support.articles import EN_ARTICLE, ZH_ARTICLE, add_batch
 from tests.support.stack import use_settings
 
@@ -67,6 +67,15 @@ def test_failed_and_rolled_back_requests_are_recorded(api: Any) -> None:
     assert (conflict["action"], conflict["status"]) == ("edit_article", 409)
     assert conflict["changes"]["version_before"] == 7
     assert "version_after" not in conflict["changes"]
+
+
+def test_a_created_batch_is_named_by_its_id(api: Any) -> None:
+    task = submit(api, ["审计：新批次"])["task_id"]
+    (entry,) = entries(api)
+    assert (entry["action"], entry["object_type"], entry["object_id"], entry["status"]) == (
+        "generate_articles", "batch", task, 202)
+    assert entry["changes"]["fields"] == ["titles", "category"]
+    assert entry["changes"]["values"] == {"category": "guide"}
 
 
 def test_reads_are_not_recorded(api: Any) -> None:
@@ -171,3 +180,29 @@ def test_a_request_that_crashes_still_leaves_its_row(database: str) -> None:
         entry = session.scalars(select(AuditEntry)).one()
     assert (entry.action, entry.object_type, entry.object_id, entry.status) == (
         "boom", "thing", "5", 500)
+
+
+def test_the_principal_a_route_declared_is_the_one_recorded(api: Any,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """A route with `allow()` leaves its Principal on request.state: the middleware takes it
+    as it is, without resolving the credentials again."""
+    from app.audit import middleware
+
+    def no_second_lookup(*_args: Any) -> None:
+        raise AssertionError("the credentials were resolved again")
+
+    use_settings(api_token=TOKEN)
+    monkeypatch.setattr(middleware, "principal_of", no_second_lookup)
+    try:
+        put = api.put("/api/limits/张三", headers={"Authorization": f"Bearer {TOKEN}"},
+                      json={"max_batches_per_hour": 3, "max_titles_per_hour": None})
+        assert put.status_code == 200
+        (entry,) = api.get("/api/audit", headers={"Authorization": f"Bearer {TOKEN}"}
+                           ).json()["items"]
+    finally:
+        use_settings(api_token="")
+    assert (entry["actor"], entry["via"], entry["action"]) == ("api-token", "api_token",
+                                                               "put_limits")
+    assert (entry["object_type"], entry["object_id"]) == ("user", "张三")
+    assert entry["changes"]["values"] == {"max_batches_per_hour": 3, "max_titles_per_hour": None}
