@@ -49,13 +49,20 @@ def _unauthorized() -> HTTPException:
     )
 
 
+def _public() -> None:
+    """No credentials read (and none in the OpenAPI schema: a public route asks for none)."""
+    return None
+
+
 @cache
 def _checker(permission: Permission) -> Callable[..., Principal | None]:
+    if permission is Permission.PUBLIC:
+        _public.permission = permission  # type: ignore[attr-defined]
+        return _public
+
     def check(request: Request,
               credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
               ) -> Principal | None:
-        if permission is Permission.PUBLIC:
-            return None
         principal = principal_of(request, credentials)
         if principal is None:
             raise _unauthorized()

@@ -83,11 +83,19 @@ def _blank(text: str, secrets: list[str]) -> str:
     return text
 
 
+# The configured secrets of the settings object in use (a new one after a reload).
+_known: tuple[Settings | None, list[str]] = (None, [])
+
+
 def mask_secrets(text: str) -> str:
     """The text with every secret blanked as in the logs: the configured values
     (`secret_values`) and the shapes of keys, tokens, passwords and URL credentials. For
     whatever is stored or served that came from an exception (item errors, health checks)."""
-    return _blank(text, secret_values(get_settings()))
+    global _known
+    settings = get_settings()
+    if _known[0] is not settings:
+        _known = (settings, secret_values(settings))
+    return _blank(text, _known[1])
 
 
 class RedactingFormatter(logging.Formatter):
