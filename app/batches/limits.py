@@ -22,6 +22,8 @@ from app.config import get_settings
 from app.core.models import utcnow
 
 WINDOW = timedelta(hours=1)
+MAX_BATCHES = 1_000_000
+MAX_TITLES = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -64,11 +66,22 @@ def limits_of(session: Session, user_name: object) -> Limits:
                   batches_last_hour=len(recent), titles_last_hour=sum(n for _, n in recent))
 
 
-def set_limits(session: Session, user_name: object, *, max_batches: int | None,
-               max_titles: int | None) -> Limits:
+def _whole(value: float | None, field: str, maximum: int) -> int | None:
+    if value is None:
+        return None
+    if not float(value).is_integer() or not 0 <= value <= maximum:
+        raise BatchError.invalid(field, f"must be a whole number from 0 to {maximum} "
+                                 f"(0: unlimited) or null (the default), got {value}")
+    return int(value)
+
+
+def set_limits(session: Session, user_name: object, *, max_batches: float | None,
+               max_titles: float | None) -> Limits:
     """Store the user's own limits (None: back to the default; 0: unlimited)."""
     name = _user(user_name)
-    repository.save_submit_limit(session, name, max_batches=max_batches, max_titles=max_titles)
+    repository.save_submit_limit(
+        session, name, max_batches=_whole(max_batches, "max_batches_per_hour", MAX_BATCHES),
+        max_titles=_whole(max_titles, "max_titles_per_hour", MAX_TITLES))
     return limits_of(session, name)
 
 

@@ -79,6 +79,7 @@ def test_an_admin_sets_and_reads_a_users_own_limits(limited: Any) -> None:
 
 
 @pytest.mark.parametrize("body", [{"max_batches_per_hour": -1}, {"max_titles_per_hour": "5"},
+                                  {"max_titles_per_hour": 2.5}, {"max_batches_per_hour": True},
                                   {"max_batches_per_hour": 10**7}, {"other": 1}])
 def test_bad_limits_are_refused_naming_the_field(api: Any, body: dict[str, Any]) -> None:
     response = api.put("/api/limits/ana", json=body)

@@ -6,30 +6,34 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from app.accounts.auth import allow
 from app.accounts.permissions import Permission
 from app.batches import limits
-from app.batches.validation import OWNER_MAX_LENGTH
+from app.batches.validation import LINE_PATTERN, OWNER_MAX_LENGTH
 from app.core.auth import SessionDep
-from app.core.schemas import TEXT_PATTERN
+from app.core.schemas import WholeNumber
 
 router = APIRouter(prefix="/api/limits", tags=["limits"])
 
-MAX_BATCHES = 1_000_000
-MAX_TITLES = 100_000_000
-UserName = Annotated[str, Path(min_length=1, max_length=OWNER_MAX_LENGTH, pattern=TEXT_PATTERN,
-                               description="The user (a batch's owner), as batches store it")]
+# Whole numbers as JSON sends them (3 or 3.0); the domain refuses 3.5 or -1 naming the field.
+BatchesLimit = Annotated[WholeNumber, WithJsonSchema(
+    {"type": "integer", "minimum": 0, "maximum": limits.MAX_BATCHES})]
+TitlesLimit = Annotated[WholeNumber, WithJsonSchema(
+    {"type": "integer", "minimum": 0, "maximum": limits.MAX_TITLES})]
+UserName = Annotated[str, Path(min_length=1, max_length=OWNER_MAX_LENGTH, pattern=LINE_PATTERN,
+                               description="The user (a batch's owner): one line, not only "
+                               "spaces, no control characters")]
 
 
 class LimitsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    max_batches_per_hour: StrictInt | None = Field(
-        None, ge=0, le=MAX_BATCHES, description="0: unlimited; null: SUBMIT_MAX_BATCHES_PER_HOUR")
-    max_titles_per_hour: StrictInt | None = Field(
-        None, ge=0, le=MAX_TITLES, description="0: unlimited; null: SUBMIT_MAX_TITLES_PER_HOUR")
+    max_batches_per_hour: BatchesLimit | None = Field(
+        None, description="0: unlimited; null: SUBMIT_MAX_BATCHES_PER_HOUR")
+    max_titles_per_hour: TitlesLimit | None = Field(
+        None, description="0: unlimited; null: SUBMIT_MAX_TITLES_PER_HOUR")
 
 
 class LimitsOut(BaseModel):
