@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     # A worker machine without the API serves its processes' metrics here (0 = off).
     worker_metrics_port: int = Field(0, ge=0, le=65535)
     worker_metrics_address: str = "127.0.0.1"
+    # /metrics renders at most once per this many seconds; scrapes in between get the same
+    # page (0: every scrape renders).
+    metrics_cache_seconds: float = Field(5.0, ge=0, le=300)
     sentry_environment: str = "production"
     sentry_traces_sample_rate: float = Field(0.0, ge=0, le=1)
     # Housekeeping run by beat: finished batches older than this are deleted (0 = keep all).
@@ -133,6 +136,10 @@ class Settings(BaseSettings):
     # off).
     budget_daily_usd: float = Field(0.0, ge=0)
     budget_monthly_usd: float = Field(0.0, ge=0)
+    # Per-user submit limits over the last hour (0 = unlimited); an admin overrides them per
+    # user with PUT /api/limits/{user_name}.
+    submit_max_batches_per_hour: int = Field(0, ge=0, le=1_000_000)
+    submit_max_titles_per_hour: int = Field(0, ge=0, le=100_000_000)
     # The daily cap's window in seconds: 86400 is the UTC day. Shorter only to watch a window
     # roll over (tests, a trial); windows start at multiples of it since 1970-01-01 00:00 UTC.
     budget_daily_window_seconds: int = Field(86400, ge=1, le=86400)

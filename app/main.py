@@ -21,9 +21,12 @@ from app.accounts.hosts import AllowedHosts
 from app.accounts.permissions import Permission
 from app.articles import endpoints as articles
 from app.articles import library_endpoints as library
+from app.audit import endpoints as audit
+from app.audit.middleware import AuditTrail
 from app.batches.api import article_endpoints as article_work
 from app.batches.api import endpoints as batches
 from app.batches.api import exports
+from app.batches.api import limit_endpoints as submit_limits
 from app.batches.validation import warm_up_detector
 from app.config import get_settings
 from app.core import openapi
@@ -156,9 +159,12 @@ def create_app() -> FastAPI:
     app.include_router(schedules.router)
     app.include_router(webhooks.router)
     app.include_router(ops.router)
+    app.include_router(audit.router)
+    app.include_router(submit_limits.router)
     app.include_router(pages.router)
     mount_docs(app, dependencies=[allow(Permission.PUBLIC)])
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AuditTrail)  # outside the limit: a refused 413 is recorded too
     app.add_middleware(AllowedHosts)  # DNS rebinding: an unknown Host gets 400
     app.add_middleware(HttpMetrics)  # outermost: counts every answer, the ones above too
     openapi.install(app)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from app.accounts.models import ApiToken, LoginSession, User
 from app.articles.models import SEARCH_INDEXES, SEARCH_TABLE, Article, ArticleVersion
+from app.audit.models import AuditEntry
 from app.batches.enums import BatchStatus, ItemStatus
-from app.batches.models import AIGenerationTask, GenerationItem
+from app.batches.models import AIGenerationTask, GenerationItem, SubmitLimit
 from app.core.models import Base, new_id, utcnow
 from app.profiles.models import CategoryProfile
 from app.schedules.models import Schedule
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
-__all__ = ["AIGenerationTask", "ApiToken", "Article", "ArticleVersion", "Base", "BatchStatus",
-           "CategoryProfile", "GenerationItem", "ItemStatus", "LoginSession", "Schedule", "User",
-           "WebhookAttempt", "WebhookDelivery", "WebhookSubscription", "in_models", "new_id",
-           "utcnow"]
+__all__ = ["AIGenerationTask", "ApiToken", "Article", "ArticleVersion", "AuditEntry", "Base",
+           "BatchStatus", "CategoryProfile", "GenerationItem", "ItemStatus", "LoginSession",
+           "Schedule", "SubmitLimit", "User", "WebhookAttempt", "WebhookDelivery",
+           "WebhookSubscription", "in_models", "new_id", "utcnow"]
 
 
 def in_models(name: str | None, type_: str, _parents: object = None) -> bool:

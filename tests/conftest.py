@@ -51,6 +51,7 @@ BASE_ENV = {
     "OPENAI_BASE_URL": "",
     "LLM_PROVIDER": "",
     "LLM_RPM": "0",
+    "METRICS_CACHE_SECONDS": "0",  # tests read /metrics right after a change
     "LLM_TPM": "0",
 }
 

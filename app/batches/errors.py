@@ -139,3 +139,15 @@ class ArticleBusy(BatchError):
                          f"item is {item.status}); wait for it to end")
         self.article = article
         self.item = item
+
+
+class SubmitLimitReached(BatchError):
+    """The owner submitted as much as their hourly limit allows: 429, `retry_after` seconds
+    until enough of the last hour's submissions leave the window."""
+
+    status_code = 429
+
+    def __init__(self, field: str, message: str, retry_after: int) -> None:
+        super().__init__(field, message)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}

@@ -148,3 +148,16 @@ class DispatchCount(Base):
     handed_back: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     retrying: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     in_flight: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class SubmitLimit(Base):
+    """A user's own submit limits, set by an admin (app.batches.limits); NULL: the setting's
+    default (SUBMIT_MAX_BATCHES_PER_HOUR / SUBMIT_MAX_TITLES_PER_HOUR), 0: unlimited."""
+
+    __tablename__ = "submit_limits"
+
+    user_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    max_batches_per_hour: Mapped[int | None] = mapped_column(Integer)
+    max_titles_per_hour: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
+                                                 onupdate=utcnow)

@@ -21,6 +21,7 @@ from app.batches.enums import BATCH_FINAL, ITEM_FINAL
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.spend import costs
 from app.core import names, outbox, queue
+from app.core.logs import mask_secrets
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,11 @@ def celery_meta(snapshot: Snapshot) -> dict[str, Any]:
     }
 
 
+def scrub(error: str | None) -> str | None:
+    """An error as events carry it: secrets masked as the logs mask them."""
+    return None if error is None else mask_secrets(error)
+
+
 def item_event(item: GenerationItem, status: str | None = None,
                error: str | None = None) -> dict[str, Any]:
     return {
@@ -105,7 +111,7 @@ def item_event(item: GenerationItem, status: str | None = None,
         "index": item.index,
         "status": str(status or item.status),
         "attempts": item.attempts,
-        "error": error if status is not None else item.error,
+        "error": scrub(error if status is not None else item.error),
     }
 
 

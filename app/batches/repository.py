@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.articles.enums import ArticleStatus
 from app.articles.models import Article
 from app.batches.enums import BATCH_FINAL, BatchMode, BatchStatus, ItemStatus
-from app.batches.models import AIGenerationTask, GenerationItem
+from app.batches.models import AIGenerationTask, GenerationItem, SubmitLimit
 
 # The `worker` of an item sent to the Batch API lane: this prefix + the provider batch id.
 LANE_WORKER = "batch-api:"
@@ -164,3 +164,38 @@ def counts_by_status(session: Session) -> tuple[dict[str, int], dict[str, int]]:
         select(GenerationItem.status, func.count()).group_by(GenerationItem.status)
     ).all())
     return batches, items
+
+
+def spent_since(session: Session, since: datetime) -> float:
+    """USD of the items that finished at or after `since` (their priced cost)."""
+    total = session.scalar(
+        select(func.sum(GenerationItem.cost_usd))
+        .where(GenerationItem.finished_at >= since, GenerationItem.cost_usd.is_not(None)))
+    return float(total or 0.0)
+
+
+def submitted_since(session: Session, owner: str | None, since: datetime
+                    ) -> list[tuple[datetime, int]]:
+    """(created_at, titles) of the batches `owner` (None: those without one) submitted since,
+    oldest first: what the hourly submit limits count (ix on owner and on created_at)."""
+    match = AIGenerationTask.owner.is_(None) if owner is None else AIGenerationTask.owner == owner
+    rows = session.execute(
+        select(AIGenerationTask.created_at, AIGenerationTask.total)
+        .where(match, AIGenerationTask.created_at >= since)
+        .order_by(AIGenerationTask.created_at))
+    return [(at, int(total)) for at, total in rows]
+
+
+def submit_limit(session: Session, user_name: str) -> SubmitLimit | None:
+    return session.get(SubmitLimit, user_name)
+
+
+def save_submit_limit(session: Session, user_name: str, *, max_batches: int | None,
+                      max_titles: int | None) -> SubmitLimit:
+    row = session.get(SubmitLimit, user_name, with_for_update=True)
+    if row is None:
+        row = SubmitLimit(user_name=user_name)
+        session.add(row)
+    row.max_batches_per_hour, row.max_titles_per_hour = max_batches, max_titles
+    session.flush()
+    return row

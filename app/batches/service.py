@@ -14,11 +14,12 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.batches import cancel_flags, repository, state, work
+from app.batches import cancel_flags, limits, repository, state, work
 from app.batches.enums import BATCH_FINAL, BatchMode, BatchStatus, Priority
 from app.batches.errors import (
     BatchCancelled,
     BatchEnded,
+    BatchError,
     BatchNotFound,
     BatchNotPaused,
     BatchRunning,
@@ -44,6 +45,8 @@ from app.batches.validation import (
     legacy_fingerprint,
 )
 from app.core import names, outbox
+from app.llm import get_provider
+from app.profiles import service as profiles
 
 log = logging.getLogger(__name__)
 
@@ -150,10 +153,12 @@ def submit(
     idempotency_key = clean_idempotency_key(idempotency_key)
     submission = Submission.clean(titles, category, language=language, mode=mode,
                                   max_cost_usd=max_cost_usd, priority=priority, owner=owner)
+    _refuse_unpriced(session, submission)
     if idempotency_key:
         existing = repository.find_by_key(session, idempotency_key)
         if existing is not None:
             return _same_request(existing, submission), False
+    limits.check(session, submission.owner, len(submission.titles))
     try:
         with session.begin_nested():  # a concurrent insert of the same key fails only this
             batch = _insert(session, submission, batch_id=None,
@@ -170,6 +175,19 @@ def submit(
     log.info("batch %s submitted: %d title(s), category %s, priority %s, owner %r", batch.id,
              batch.total, batch.category, batch.priority, batch.owner)
     return batch, True
+
+
+def _refuse_unpriced(session: Session, submission: Submission) -> None:
+    """422 when a cap would apply and the category's model has no known price (the worker
+    would only pause the batch at its first call)."""
+    provider = get_provider()
+    profile_model = profiles.effective(session, submission.category).spec.model
+    model = profile_model or str(getattr(provider, "model", provider.name))
+    reason = costs.unpriced_reason(provider.name, model, submission.max_cost_usd)
+    if reason is not None:
+        source = (f"the {submission.category!r} category profile's model" if profile_model
+                  else "OPENAI_MODEL")
+        raise BatchError("model", f"{reason} ({source})")
 
 
 def _same_request(batch: AIGenerationTask, submission: Submission) -> AIGenerationTask:

@@ -32,6 +32,7 @@ from app.batches.models import AIGenerationTask, GenerationItem
 from app.batches.progress import Snapshot
 from app.batches.spend import costs
 from app.batches.spend.budget import Refusal
+from app.core.logs import mask_secrets
 from app.core.models import utcnow
 from app.llm.base import Generated
 
@@ -216,7 +217,18 @@ def heartbeat(session: Session, item_id: int, worker: str, lease: int) -> bool:
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
+ERROR_MAX = 2000
+
+
+def scrubbed(error: str) -> str:
+    """An error as stored and served: secrets masked as the logs mask them (a provider that
+    echoes the API key, a URL with its password), cut to ERROR_MAX characters."""
+    return mask_secrets(error)[:ERROR_MAX]
+
+
 def end_processing(session: Session, item: GenerationItem, **values: Any) -> bool:
+    if isinstance(values.get("error"), str):
+        values["error"] = scrubbed(values["error"])
     # Only the claim that is still current may end the attempt: a runner whose lease ran out
     # and whose item another worker reclaimed must not complete, fail or retry that claim.
     result = session.execute(
@@ -297,7 +309,7 @@ def regenerate(session: Session, batch: AIGenerationTask, item: GenerationItem, 
     """`regenerate_item` without the recount, for a caller that ends many items under one
     lock of their batch (the Batch API lane); False when the claim was not current."""
     if not end_processing(
-        session, item, status=ItemStatus.RETRYING, error=reason[:2000], next_attempt_at=utcnow(),
+        session, item, status=ItemStatus.RETRYING, error=reason, next_attempt_at=utcnow(),
         feedback=feedback, regenerations=GenerationItem.regenerations + 1, enqueued_at=None,
     ):
         return False
@@ -345,7 +357,7 @@ def fail_item(session: Session, item: GenerationItem, error: str) -> Snapshot | 
     """processing → failed with a readable reason."""
     batch = lock_batch(session, item.task_id)
     if not end_processing(
-        session, item, status=ItemStatus.FAILED, error=error[:2000], finished_at=utcnow()
+        session, item, status=ItemStatus.FAILED, error=error, finished_at=utcnow()
     ):
         return None
     return refresh_batch(session, item.task_id, batch)
@@ -365,7 +377,7 @@ def retry_item(session: Session, item: GenerationItem, error: str, at: datetime)
     """processing → retrying: the attempt failed and another is due at `at`. The item goes back
     to its batch's backlog; the feeder sends it again once it is due."""
     return end_processing(
-        session, item, status=ItemStatus.RETRYING, error=error[:2000], next_attempt_at=at,
+        session, item, status=ItemStatus.RETRYING, error=error, next_attempt_at=at,
         enqueued_at=None,
     )
 
@@ -422,7 +434,7 @@ def pause_batch(session: Session, batch: AIGenerationTask, refusal: Refusal) -> 
         return
     was_paused = batch.status == BatchStatus.PAUSED
     batch.status = BatchStatus.PAUSED
-    batch.paused_reason = refusal.reason[:2000]
+    batch.paused_reason = scrubbed(refusal.reason)
     batch.resume_at = refusal.resume_at
     batch.extra = {**(batch.extra or {}), costs.PAUSED_CALL: refusal.amount_usd}
     if not was_paused:
@@ -472,11 +484,11 @@ def fail_batch(session: Session, batch_id: str, error: str) -> Snapshot | None:
     batch = lock_batch(session, batch_id)
     if batch is None:
         return None
-    batch.error = error[:2000]
+    batch.error = scrubbed(error)
     session.execute(
         update(GenerationItem)
         .where(GenerationItem.task_id == batch_id, GenerationItem.status.in_(ITEM_WAITING))
-        .values(status=ItemStatus.FAILED, error=error[:2000], finished_at=utcnow())
+        .values(status=ItemStatus.FAILED, error=batch.error, finished_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     snapshot = refresh_batch(session, batch_id)

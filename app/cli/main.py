@@ -13,7 +13,16 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from app.cli import accounts, batches, credentials_file, devstack, profiles, signatures, webhooks
+from app.cli import (
+    accounts,
+    audit,
+    batches,
+    credentials_file,
+    devstack,
+    profiles,
+    signatures,
+    webhooks,
+)
 from app.cli.client import (
     DEFAULT_API_URL,
     EXIT_INPUT,
@@ -77,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  trustagency generate --mode batch --max-cost 5 titles.txt\n"
         "  trustagency articles 3f2a... --out articles/\n"
         "  trustagency login && trustagency whoami\n"
-        "  trustagency tokens create 'CI' --days 30",
+        "  trustagency tokens create 'CI' --days 30\n"
+        "  trustagency audit --object-type article --object-id 42",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--api-url", default=env_url, help=argparse.SUPPRESS)
@@ -96,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     profiles.add_commands(command, common)
     webhooks.add_commands(command, common)
     accounts.add_commands(command, common)
+    audit.add_commands(command)
     signatures.add_commands(sub)
 
     sub.add_parser("up", help="start the whole stack for development (what `make run` calls); "

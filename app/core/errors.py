@@ -9,6 +9,7 @@ from __future__ import annotations
 
 class DomainError(Exception):
     status_code = 422
+    headers: dict[str, str] | None = None  # sent with the answer (Retry-After on a 429)
 
     def __init__(self, field: str, message: str, *, status_code: int | None = None) -> None:
         super().__init__(f"{field}: {message}")

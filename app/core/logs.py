@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
@@ -62,6 +63,41 @@ def secret_values(settings: Settings) -> list[str]:
     return sorted({v for v in found if len(v) >= 4}, key=len, reverse=True)
 
 
+# Secrets whose value no setting knows: credentials inside a URL, a bearer token, an API key
+# echoed by a provider ("Incorrect API key provided: sk-..."), `password=` / `token=` pairs.
+_SECRET_SHAPES = (
+    (re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@"), rf"\g<1>{REDACTED}@"),
+    (re.compile(r"(\bBearer\s+)[A-Za-z0-9._~+/=-]{4,}", re.IGNORECASE), rf"\g<1>{REDACTED}"),
+    (re.compile(r"\b(sk|pk|rk|key)-[A-Za-z0-9_-]{8,}"), rf"\g<1>-{REDACTED}"),
+    (re.compile(r"((?:password|passwd|token|secret|api[_-]?key)[\"']?\s*[=:]\s*[\"']?)"
+                r"[^\s&\"',;]{3,}", re.IGNORECASE), rf"\g<1>{REDACTED}"),
+)
+
+
+def _blank(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    for pattern, replacement in _SECRET_SHAPES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+# The configured secrets of the settings object in use (a new one after a reload).
+_known: tuple[Settings | None, list[str]] = (None, [])
+
+
+def mask_secrets(text: str) -> str:
+    """The text with every secret blanked as in the logs: the configured values
+    (`secret_values`) and the shapes of keys, tokens, passwords and URL credentials. For
+    whatever is stored or served that came from an exception (item errors, health checks)."""
+    global _known
+    settings = get_settings()
+    if _known[0] is not settings:
+        _known = (settings, secret_values(settings))
+    return _blank(text, _known[1])
+
+
 class RedactingFormatter(logging.Formatter):
     """Wraps another formatter and blanks secrets in its output (message, extras, traceback)."""
 
@@ -71,11 +107,7 @@ class RedactingFormatter(logging.Formatter):
         self.secrets = secrets
 
     def format(self, record: logging.LogRecord) -> str:
-        text = self.inner.format(record)
-        for secret in self.secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
+        return _blank(self.inner.format(record), self.secrets)
 
 
 class JsonFormatter(logging.Formatter):

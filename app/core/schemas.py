@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Query
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_serializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_serializer
+
+from app.core.logs import mask_secrets
 
 # Bounds on every list endpoint: an offset past any real table, not past a 64-bit integer.
 MAX_OFFSET = 1_000_000_000
@@ -31,6 +33,11 @@ def _json_number(value: Any) -> Any:
 # One check rather than StrictInt | StrictFloat, whose two failures named "min_words.int" and
 # "min_words.float" instead of the field.
 WholeNumber = Annotated[int | float, BeforeValidator(_json_number)]
+
+
+# An error or reason as answered: secrets masked as the logs mask them, whatever was stored
+# (rows written before errors were scrubbed at write time too).
+Scrubbed = Annotated[str, AfterValidator(mask_secrets)]
 
 
 def as_utc(value: datetime | None) -> datetime | None:

@@ -1,4 +1,8 @@
-"""Health (liveness apart from readiness) and Prometheus metrics."""
+"""Health (liveness apart from readiness) and Prometheus metrics.
+
+Public: liveness, and readiness as a bare status (load balancers and orchestrators need no
+credentials and learn nothing else). The details (`/api/health`) and `/metrics` need the `ops`
+permission: an admin, or a token with the `ops` scope (Prometheus' bearer token)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from app.accounts.auth import allow
 from app.accounts.permissions import Permission
 from app.ops import health
 from app.ops.metrics import render
-from app.ops.schemas import HealthOut, LiveOut
+from app.ops.schemas import HealthOut, LiveOut, ReadyOut
 
 router = APIRouter()
 
@@ -25,17 +29,21 @@ HEALTH_RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.get("/api/health", tags=["health"], response_model=HealthOut,
             responses=HEALTH_RESPONSES, dependencies=[allow(Permission.OPS)])
 async def get_health() -> Any:
-    """200 when the database, the broker and at least one worker answer; 503 naming the part
-    that does not."""
+    """200 when the database, the broker and at least one worker (its heartbeat in the
+    registry) answer; 503 naming the part that does not, with its error."""
     report = await run_in_threadpool(health.check)
     return JSONResponse(report, status_code=200 if not report["down"] else 503)
 
 
-@router.get("/api/health/ready", tags=["health"], response_model=HealthOut,
-            responses=HEALTH_RESPONSES, dependencies=[allow(Permission.PUBLIC)])
+@router.get("/api/health/ready", tags=["health"], response_model=ReadyOut,
+            dependencies=[allow(Permission.PUBLIC)],
+            responses={503: {"model": ReadyOut, "description": "A part does not answer "
+                             "(which one: GET /api/health, with the ops permission)"}})
 async def get_ready() -> Any:
-    """Readiness (the same checks as /api/health): send traffic here only when it is 200."""
-    return await get_health()
+    """Readiness (the checks of /api/health): send traffic here only when it is 200."""
+    ok = await run_in_threadpool(health.ready)
+    return JSONResponse({"status": "ok" if ok else "unavailable"},
+                        status_code=200 if ok else 503)
 
 
 @router.get("/api/health/live", tags=["health"], response_model=LiveOut,
@@ -47,10 +55,10 @@ async def get_live() -> LiveOut:
 
 
 @router.get("/metrics", response_class=Response, tags=["monitoring"],
-            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus metrics"}},
-            dependencies=[allow(Permission.OPS)])
+            dependencies=[allow(Permission.OPS)],
+            responses={200: {"content": {"text/plain": {}}, "description": "Prometheus metrics"}})
 async def metrics() -> Response:
     """Batches and items by status, queue depth, live workers, LLM latency, tokens, retries,
-    HTTP requests by route and status. Keep it off the public internet (see deploy/nginx)."""
+    HTTP requests by route and status; rendered at most once per METRICS_CACHE_SECONDS."""
     body, content_type = await run_in_threadpool(render)
     return Response(body, media_type=content_type)

@@ -1,8 +1,11 @@
 """Prometheus metrics.
 
 Two kinds, gathered at scrape time into one text page (`GET /metrics`):
-- read from the stack when scraped: batches and items by status (database), queue depth
-  (broker), live workers (ping). True on every machine, however many processes there are.
+- read from the stack when scraped: batches and items by status (database: one GROUP BY on
+  each indexed status column), queue depth (broker), live workers (the heartbeat registry,
+  app.core.workers: no broadcast). True on every machine, however many processes there are.
+  The page is rendered at most once per METRICS_CACHE_SECONDS (`render`), so scrapes from
+  several Prometheus servers, or a flood of requests, cost one render.
 - counted where the work happens: LLM request latency, tokens and retries. A prefork worker
   counts in several processes, so with PROMETHEUS_MULTIPROC_DIR set every process writes its
   figures to files there (prometheus-client's multiprocess mode) and a scrape adds them up.
@@ -14,6 +17,8 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -32,9 +37,9 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from app.batches import repository as batch_repository
 from app.batches.enums import BatchStatus, ItemStatus
 from app.config import get_settings
-from app.core import names, queue
+from app.core import names, workers
 from app.core.db import session_scope
-from app.core.redis import broker_client
+from app.core.redis import broker_client, get_redis
 from app.llm import instrumentation  # noqa: F401  (its counters are part of the page)
 from app.schedules import repository as schedule_repository
 
@@ -96,14 +101,19 @@ class StackCollector:
 
     def _workers(self) -> Iterator[Metric]:
         try:
-            replies = queue.celery().control.ping(timeout=0.5) or []
+            alive = workers.alive(get_redis())
         except Exception as exc:
-            log.warning("metrics: could not ping the workers: %s", exc)
-            replies = []
+            log.warning("metrics: could not read the worker registry: %s", exc)
+            alive = {}
         yield GaugeMetricFamily(
             "trustagency_workers_alive",
-            "Celery workers that answered a ping during this scrape.",
-            value=len({name for reply in replies for name in reply}),
+            "Celery workers whose heartbeat key is alive (app.core.workers).",
+            value=len(alive),
+        )
+        yield GaugeMetricFamily(
+            "trustagency_worker_slots",
+            "Task slots (concurrency) of the live workers.",
+            value=sum(w.concurrency for w in alive.values()),
         )
 
 
@@ -132,11 +142,35 @@ def registry_for(path: str | None) -> CollectorRegistry:
     return registry
 
 
-def render() -> tuple[bytes, str]:
-    """The page served at /metrics."""
+def _render_now() -> bytes:
     registry = registry_for(get_settings().prometheus_multiproc_dir)
     registry.register(StackCollector())  # type: ignore[arg-type]
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(registry)
+
+
+class _RenderedPage:
+    """The last page and when it was rendered; one render at a time (the others wait for it
+    and take its page rather than rendering again)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._body = b""
+        self._at = -float("inf")
+
+    def get(self, max_age: float) -> bytes:
+        with self._lock:
+            if time.monotonic() - self._at >= max_age or not self._body:
+                self._body = _render_now()
+                self._at = time.monotonic()
+            return self._body
+
+
+_page = _RenderedPage()
+
+
+def render() -> tuple[bytes, str]:
+    """The page served at /metrics, at most METRICS_CACHE_SECONDS old."""
+    return _page.get(get_settings().metrics_cache_seconds), CONTENT_TYPE_LATEST
 
 
 # --- worker side -------------------------------------------------------------------------

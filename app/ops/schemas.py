@@ -22,5 +22,11 @@ class HealthOut(BaseModel):
     checks: dict[str, CheckOut]
 
 
+class ReadyOut(BaseModel):
+    """The public readiness answer: a status only (no part, host or error named)."""
+
+    status: Literal["ok", "unavailable"]
+
+
 class LiveOut(BaseModel):
     status: Literal["ok"]

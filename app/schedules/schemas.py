@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 from app.batches.api.schemas import TITLES_DESCRIPTION, Category, Owner, PriorityName
 from app.batches.validation import LINE_PATTERN
 from app.config import get_settings
-from app.core.schemas import LANGUAGE_PATTERN, OutModel
+from app.core.schemas import LANGUAGE_PATTERN, OutModel, Scrubbed
 from app.schedules.cron import CRON_MAX_LENGTH, CRON_PATTERN
 from app.schedules.service import NAME_MAX_LENGTH
 
@@ -86,7 +86,7 @@ class ScheduleOut(OutModel):
     run_count: int
     last_run_at: datetime | None
     last_batch_id: str | None
-    last_error: str | None
+    last_error: Scrubbed | None
     next_run_at: datetime | None
     created_at: datetime
     updated_at: datetime

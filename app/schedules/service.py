@@ -29,6 +29,7 @@ from app.batches.validation import (
     line_problem,
 )
 from app.core import outbox
+from app.core.logs import mask_secrets
 from app.core.models import utcnow
 from app.core.redis import get_redis
 from app.schedules import redbeat, repository
@@ -195,7 +196,7 @@ def run(session: Session, schedule_id: str, run_id: str) -> dict[str, Any]:
             language=schedule.language, priority=schedule.priority, owner=schedule.owner,
         )
     except BatchError as exc:
-        schedule.last_error = str(exc)
+        schedule.last_error = mask_secrets(str(exc))[:2000]
         log.error("schedule %s could not run: %s", schedule_id, exc)
         return {"schedule_id": schedule_id, "error": str(exc)}
     if created:

@@ -4,6 +4,7 @@ late acks. Signal handlers live in app.worker.signals; app/celery_app.py ties bo
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from celery import Celery
 from kombu import Exchange, Queue
@@ -12,6 +13,25 @@ from app.config import get_settings
 from app.core import names, queue
 
 settings = get_settings()
+
+
+def redbeat_config(redis_url: str) -> dict[str, Any]:
+    """RedBeat's Redis with its credentials out of the URL, in `redbeat_redis_options` (which
+    redis-py's from_url merges back in). The configuration Flower shows (a worker's `inspect
+    conf`, censored by Celery's key names) and Celery prints then holds no password: Celery
+    masks only the broker and backend URLs, and masks a "password" key anywhere."""
+    parts = urlsplit(redis_url)
+    options: dict[str, Any] = {}
+    if parts.password is not None:
+        options["password"] = unquote(parts.password)
+    if parts.username:
+        options["username"] = unquote(parts.username)
+    host = parts.hostname or ""
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    url = urlunsplit(parts._replace(netloc=netloc)) if options else redis_url
+    # Explicit even when empty: the broker's transport options are not RedBeat's.
+    return {"redbeat_redis_url": url, "redbeat_redis_options": options}
+
 
 app = Celery(
     "trustagency",
@@ -54,9 +74,8 @@ app.conf.update(
     task_send_sent_event=settings.celery_task_events,
     # RedBeat keeps the schedule and its lock in Redis; app/worker/beat.py survives restarts.
     beat_scheduler="app.worker.beat:RedBeatScheduler",
-    redbeat_redis_url=settings.redis_url,
+    **redbeat_config(settings.redis_url),
     redbeat_key_prefix=names.REDBEAT_PREFIX,
-    redbeat_redis_options={},  # explicit: the broker's transport options are not RedBeat's
     redbeat_lock_timeout=max(30, int(settings.reaper_interval * 5)),
     beat_max_loop_interval=5,
     # Beat runs the cron schedules (app/schedules/redbeat.py) and housekeeping. Polling the

@@ -47,6 +47,14 @@ INTENDED: dict[tuple[str, str], Permission] = {
     ("PATCH", "/api/users/{name}"): Permission.ADMIN,
     ("POST", "/api/tokens"): Permission.READ,
     ("DELETE", "/api/tokens/{token_id}"): Permission.READ,
+    ("POST", "/api/webhooks"): Permission.ADMIN,
+    ("PATCH", "/api/webhooks/{subscription_id}"): Permission.ADMIN,
+    ("DELETE", "/api/webhooks/{subscription_id}"): Permission.ADMIN,
+    ("POST", "/api/webhooks/{subscription_id}/rotate-secret"): Permission.ADMIN,
+    ("POST", "/api/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver"):
+        Permission.ADMIN,
+    ("POST", "/api/webhooks/{subscription_id}/test"): Permission.ADMIN,
+    ("PUT", "/api/limits/{user_name}"): Permission.ADMIN,
 }
 
 

@@ -95,6 +95,8 @@ class Behavior:
     headers: dict[str, str] | None = None
     text: str | None = None
     framing: tuple[str, ...] = ()
+    # The error's message instead of the kind's own (a provider that echoes the key it got).
+    message: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -439,6 +441,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._cut()
                 return None
             status, message, etype, code = ERRORS[beh.kind]
+            message = beh.message or message
             if status == 429:
                 limits["x-ratelimit-remaining-requests"] = "0"
                 if beh.retry_after is not None:

@@ -67,7 +67,9 @@ TaskId = Annotated[str, Path(min_length=1, max_length=MAX_STR_ID_LENGTH, pattern
     status_code=status.HTTP_202_ACCEPTED,
     response_model=BatchOut,
     responses={409: {"description": "Idempotency-Key reused for a different batch"},
-               403: {"description": "`owner` names another user and the caller is no admin"}},
+               403: {"description": "`owner` names another user and the caller is no admin"},
+               429: {"description": "The owner's hourly submit limit is reached (Retry-After "
+                     "says when to try again)"}},
 )
 def generate_articles(
     who: Submitter,

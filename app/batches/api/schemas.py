@@ -19,7 +19,7 @@ from app.batches.validation import (
     OWNER_PATTERN,
 )
 from app.config import get_settings
-from app.core.schemas import LANGUAGE_PATTERN, TEXT_PATTERN, OutModel
+from app.core.schemas import LANGUAGE_PATTERN, TEXT_PATTERN, OutModel, Scrubbed
 
 _settings = get_settings()
 
@@ -108,7 +108,7 @@ class ItemOut(OutModel):
     status: str
     attempts: int
     article_id: int | None = None
-    error: str | None = None
+    error: Scrubbed | None = None
     language: str | None = None
     regenerations: int = 0
     started_at: datetime | None = None
@@ -136,7 +136,7 @@ class BatchOut(OutModel):
     started_at: datetime | None
     finished_at: datetime | None
     last_progress_update: datetime | None
-    error: str | None
+    error: Scrubbed | None
     schedule_id: str | None = None
     # Tokens and cost so far, and the cost left at the batch's own average
     # (app.batches.spend.costs):
@@ -148,7 +148,7 @@ class BatchOut(OutModel):
     cost_unknown: int = 0
     cost_note: str | None = None
     # Why a budget paused it, and when its window rolls over (null: only raising the cap helps).
-    paused_reason: str | None = None
+    paused_reason: Scrubbed | None = None
     resume_at: datetime | None = None
     mode: str = BatchMode.REALTIME
     priority: str = Priority.NORMAL
@@ -177,7 +177,7 @@ class ProgressOut(OutModel):
     completion_tokens: int = 0
     cost_unknown: int = 0
     cost_note: str | None = None
-    paused_reason: str | None = None
+    paused_reason: Scrubbed | None = None
     resume_at: datetime | None = None
 
 

@@ -135,6 +135,9 @@ def _reserve(item: GenerationItem, batch: AIGenerationTask, provider: LLMProvide
     if not costs.caps_apply(batch):
         return None
     model = request.model or str(getattr(provider, "model", provider.name))
+    unpriced = costs.unpriced_refusal(provider.name, model, batch)
+    if unpriced is not None:
+        return unpriced
     amount = costs.worst_case(provider.name, model, request)
     return costs.reserve(f"item-{item.id}:{item.attempts}:{worker}", amount, batch)
 

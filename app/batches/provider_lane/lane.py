@@ -102,7 +102,10 @@ def submit(batch_id: str) -> None:
         amount = sum(costs.worst_case(provider.name, r.model or provider.model, r, "batch")
                      for _, r in part)
         hold = f"lane-{batch_id}-{ids[0]}"
-        reservation = costs.reserve(hold, amount, batch)
+        unpriced = [refusal for refusal in (
+            costs.unpriced_refusal(provider.name, model, batch)
+            for model in {r.model or provider.model for _, r in part}) if refusal]
+        reservation = unpriced[0] if unpriced else costs.reserve(hold, amount, batch)
         if isinstance(reservation, Refusal):
             _pause(batch_id, _for_the_lane(reservation, len(ids)))
             return

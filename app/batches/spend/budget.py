@@ -30,6 +30,7 @@ window ends: the budget errs on the side of spending less.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -61,14 +62,26 @@ HOLD_TTL = dt.timedelta(days=3)
 Cap = Literal["daily", "monthly", "batch"]
 
 # KEYS: day, month, batch ('' = none), hold. ARGV: amount, day cap, month cap, batch cap
-# (nano-dollars, -1 = no cap), day ttl, month ttl, batch ttl, hold ttl (seconds), batch seed
-# (nano-dollars, -1 = none). Returns {1, amount, day key, month key, batch key} when reserved
-# (also for a key_id reserved before: the same reservation), else {0, over, day, month,
-# batch}: `over` is a bit mask of the caps that would be exceeded (1 day, 2 month, 4 batch).
+# (nano-dollars, -1 = no cap), day ttl, month ttl, batch ttl, hold ttl (seconds), batch seed,
+# day seed, month seed (nano-dollars, -1 = none). Returns {1, amount, day key, month key, batch
+# key} when reserved (also for a key_id reserved before: the same reservation), {2} when a
+# daily or monthly cap applies and its window's counter is missing with no seed given (the
+# caller reads the spend from the database and calls again with the seeds), else {0, over,
+# day, month, batch}: `over` is a bit mask of the caps that would be exceeded (1 day, 2
+# month, 4 batch).
 _RESERVE = """
 local prior = redis.call('HMGET', KEYS[4], 'amount', 'day', 'month', 'batch')
 if prior[1] then
   return {1, tonumber(prior[1]), prior[2], prior[3], prior[4]}
+end
+local windowed = tonumber(ARGV[2]) >= 0 or tonumber(ARGV[3]) >= 0
+for i, key in ipairs({KEYS[1], KEYS[2]}) do
+  local seed = tonumber(ARGV[9 + i])
+  if seed >= 0 then
+    redis.call('SET', key, ARGV[9 + i], 'NX')
+  elseif windowed and redis.call('EXISTS', key) == 0 then
+    return {2}
+  end
 end
 local has_batch = KEYS[3] ~= ''
 if has_batch and tonumber(ARGV[9]) >= 0 then
@@ -157,10 +170,15 @@ class Spend:
     month: str
 
 
+# The spend recorded in the database since a window's start (UTC), for a counter Redis lost.
+SpendSince = Callable[[dt.datetime], float]
+
+
 def reserve(client: redis.Redis, key_id: str, amount: float, batch_id: str | int | None,
             batch_cap: float | None, now: dt.datetime | None = None, *,
             batch_spent: float | None = None, daily_cap: float | None = None,
-            monthly_cap: float | None = None) -> Reservation | Refusal:
+            monthly_cap: float | None = None,
+            spent_since: SpendSince | None = None) -> Reservation | Refusal:
     """Hold `amount` USD in today's, this month's and the batch's counters, or refuse.
 
     `key_id` names this call (e.g. "item-42:attempt-1"): reserving again under the same id
@@ -168,6 +186,11 @@ def reserve(client: redis.Redis, key_id: str, amount: float, batch_id: str | int
     `batch_cap` is the batch's `max_cost_usd` (None = no cap); `batch_spent`, the batch's spend
     so far from the database, seeds its counter when Redis has none. `daily_cap` and
     `monthly_cap` default to BUDGET_DAILY_USD and BUDGET_MONTHLY_USD (0 = off).
+
+    When one of those caps applies and Redis has no counter for the day or the month (a new
+    window, or a Redis that lost its data: flushed, restarted without persistence),
+    `spent_since(window start)` rebuilds both from the database before anything is reserved,
+    so the earlier spend still counts. Without it a missing counter starts at 0.
     """
     if amount < 0:
         raise ValueError(f"amount must be >= 0, got {amount}")
@@ -178,16 +201,20 @@ def reserve(client: redis.Redis, key_id: str, amount: float, batch_id: str | int
     day, month = _day(now), _month(now)
     day_key, month_key = DAY_PREFIX + day, MONTH_PREFIX + month
     batch_key = f"{BATCH_PREFIX}{batch_id}" if batch_id is not None else ""
-    nano = _nano(amount)
-    result = client.register_script(_RESERVE)(
-        keys=[day_key, month_key, batch_key, HOLD_PREFIX + key_id],
-        args=[nano, _nano(daily) if daily > 0 else -1, _nano(monthly) if monthly > 0 else -1,
-              _nano(batch_cap) if batch_cap is not None else -1,
-              _seconds(_next_day(now) - now + DAY_SLACK),
-              _seconds(_next_month(now) - now + MONTH_SLACK),
-              _seconds(BATCH_TTL), _seconds(HOLD_TTL),
-              _nano(batch_spent) if batch_spent is not None else -1],
-    )
+    args = [_nano(amount), _nano(daily) if daily > 0 else -1,
+            _nano(monthly) if monthly > 0 else -1,
+            _nano(batch_cap) if batch_cap is not None else -1,
+            _seconds(_next_day(now) - now + DAY_SLACK),
+            _seconds(_next_month(now) - now + MONTH_SLACK),
+            _seconds(BATCH_TTL), _seconds(HOLD_TTL),
+            _nano(batch_spent) if batch_spent is not None else -1]
+    keys = [day_key, month_key, batch_key, HOLD_PREFIX + key_id]
+    script = client.register_script(_RESERVE)
+    result = script(keys=keys, args=[*args, -1, -1])
+    if int(result[0]) == 2:
+        seeds = (spent_since(_day_start(now)), spent_since(_month_start(now))) if spent_since \
+            else (0.0, 0.0)
+        result = script(keys=keys, args=[*args, *(_nano(max(0.0, s)) for s in seeds)])
     if int(result[0]) == 1:
         held_day, held_month, held_batch = (_text(v) for v in result[2:5])
         return Reservation(
@@ -294,6 +321,10 @@ def _month(now: dt.datetime) -> str:
 def _next_day(now: dt.datetime) -> dt.datetime:
     """When the daily window `now` is in rolls over (00:00 UTC the next day by default)."""
     return _day_start(now) + dt.timedelta(seconds=_day_window())
+
+
+def _month_start(now: dt.datetime) -> dt.datetime:
+    return dt.datetime(now.year, now.month, 1, tzinfo=dt.UTC)
 
 
 def _next_month(now: dt.datetime) -> dt.datetime:

@@ -1,10 +1,12 @@
 """What a batch costs and may still spend: each article's cost, the batch's totals and estimate,
 and the budget reservation made around every LLM call (the counters are app.batches.spend.budget).
 
-Costs come from app.llm.prices (genai-prices, LLM_PRICES, 0 for the offline writer). A model with
-no price is not an error: its articles cost None, the batch counts them in `cost_unknown`, shows
-`cost_usd: null` with a note, and a budget reserves 0 for its calls (it cannot cap what it
-cannot price; LLM_PRICES fixes both).
+Costs come from app.llm.prices (genai-prices, LLM_PRICES, 0 for the offline writer). Without a
+cap, a model with no price is not an error: its articles cost None, the batch counts them in
+`cost_unknown` and shows `cost_usd: null` with a note. While a cap applies it is refused
+(`unpriced_reason`): at submit (422 naming `model`) and, should it reach a worker anyway (a
+profile or LLM_PRICES changed since), before the call, pausing the batch with the reason. A
+cap cannot count what it cannot price; LLM_PRICES fixes both.
 
 A worker reserves only when a cap applies to the call (BUDGET_DAILY_USD, BUDGET_MONTHLY_USD or the
 batch's max_cost_usd), so an installation without caps spends no Redis round trip on budgets.
@@ -12,6 +14,7 @@ batch's max_cost_usd), so an installation without caps spends no Redis round tri
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import math
 from dataclasses import asdict, dataclass
@@ -19,11 +22,13 @@ from typing import Any
 
 import redis
 
+from app.batches import repository
 from app.batches.enums import BATCH_FINAL
 from app.batches.models import AIGenerationTask
 from app.batches.spend import budget
-from app.batches.spend.budget import Refusal, Reservation, format_usd
+from app.batches.spend.budget import CAP_SETTINGS, Cap, Refusal, Reservation, format_usd
 from app.config import get_settings
+from app.core.db import session_scope
 from app.core.redis import get_redis
 from app.llm import prices
 from app.llm.base import ArticleRequest, Generated
@@ -73,10 +78,40 @@ def worst_case(provider: str, model: str, request: ArticleRequest,
     return prices.worst_case_cost(provider, model, prompt, max_output, lane) or 0.0
 
 
-def caps_apply(batch: AIGenerationTask) -> bool:
+def caps_in_force(max_cost_usd: float | None) -> dict[Cap, float]:
+    """The caps a batch with this `max_cost_usd` counts under, by name, with their limits."""
     settings = get_settings()
-    return bool(settings.budget_daily_usd or settings.budget_monthly_usd
-                or batch.max_cost_usd is not None)
+    caps: dict[Cap, float] = {"daily": settings.budget_daily_usd,
+                              "monthly": settings.budget_monthly_usd}
+    if max_cost_usd is not None:
+        caps["batch"] = max_cost_usd
+    return {cap: limit for cap, limit in caps.items() if cap == "batch" or limit}
+
+
+def caps_apply(batch: AIGenerationTask) -> bool:
+    return bool(caps_in_force(batch.max_cost_usd))
+
+
+def unpriced_reason(provider: str, model: str, max_cost_usd: float | None) -> str | None:
+    """Why a call to `model` may not run, or None: a cap applies and nothing prices the model."""
+    caps = caps_in_force(max_cost_usd)
+    if not caps or prices.price_for(provider, model) is not None:
+        return None
+    names = ", ".join(CAP_SETTINGS[cap] for cap in caps)
+    return (f"model {model!r} has no known price while a spend cap applies ({names}): a cap "
+            "cannot count what it cannot price; add the model to LLM_PRICES (USD per 1M "
+            "tokens) or use a priced model")
+
+
+def unpriced_refusal(provider: str, model: str, batch: AIGenerationTask) -> Refusal | None:
+    """The worker's refusal of an unpriced model under a cap: the batch pauses with the reason
+    until an editor resumes it (no window rolling over helps)."""
+    reason = unpriced_reason(provider, model, batch.max_cost_usd)
+    if reason is None:
+        return None
+    cap, limit = next(iter(caps_in_force(batch.max_cost_usd).items()))
+    return Refusal(cap=cap, limit_usd=limit, spent_usd=0.0, amount_usd=0.0, reason=reason,
+                   resume_at=None)
 
 
 def reserve(key_id: str, amount: float, batch: AIGenerationTask
@@ -86,7 +121,16 @@ def reserve(key_id: str, amount: float, batch: AIGenerationTask
     if not caps_apply(batch):
         return None
     return budget.reserve(get_redis(), key_id, max(0.0, amount), batch.id, batch.max_cost_usd,
-                          batch_spent=batch.cost_usd or 0.0)
+                          batch_spent=batch.cost_usd or 0.0, spent_since=recorded_spend)
+
+
+def recorded_spend(since: dt.datetime) -> float:
+    """What the database holds as spent since `since`: the cost of every item that finished
+    since (the figures the batch totals add up). What rebuilds the day's and the month's
+    counters when Redis lost them; a floor (answers the quality gate discarded, and calls in
+    flight when Redis lost its data, are not in it)."""
+    with session_scope(read_only=True) as session:
+        return repository.spent_since(session, since)
 
 
 def settle(reservation: Reservation | None, actual: float | None) -> None:
