@@ -139,15 +139,16 @@ def cmd_articles(api: Api, out: Output, args: argparse.Namespace) -> int:
             return
         table = Table(title=f"{len(articles)} article(s) of batch {args.task_id}",
                       title_justify="left")
-        for name in ("id", "title", "status", "words", "file" if args.out else "model"):
+        for name in ("id", "title", "status", "slug", "words", "file" if args.out else "model"):
             table.add_column(name, overflow="fold")
         for n, article in enumerate(articles):
             last = written[n]["path"] if args.out else article["model"]
             table.add_row(str(article["id"]), article["title"], article.get("status", ""),
-                          str(len(article["content"].split())), last)
+                          article.get("slug") or "", str(len(article["content"].split())), last)
         out.out.print(table)
 
-    keys = ("id", "title", "status", "language", "model", "created_at")
+    keys = ("id", "title", "status", "language", "model", "created_at", "slug", "seo_title",
+            "meta_description", "excerpt", "tags", "published_version", "publish_at")
     data = written if args.out else [{k: a.get(k) for k in keys} for a in articles]
     out.result(data, human)
     return EXIT_OK
