@@ -73,7 +73,7 @@ def unpublish(session: Session, article_id: int, *, note: object = None,
         raise ArticleError.conflict("version", f"article {article_id} changed meanwhile; "
                                     "reload it and try again")
     log.info("article %s unpublished", article_id)
-    return service.get_or_404(session, article_id)
+    return service.reloaded(session, article_id)
 
 
 def publish_due(now: datetime | None = None) -> list[int]:

@@ -94,7 +94,7 @@ def get_or_404(session: Session, article_id: int) -> Article:
     return article
 
 
-def _reloaded(session: Session, article_id: int) -> Article:
+def reloaded(session: Session, article_id: int) -> Article:
     article = session.get(Article, article_id, populate_existing=True)
     assert article is not None
     return article
@@ -130,13 +130,13 @@ def review(session: Session, article_id: int, action: str, *, version: int | Non
         values.update(published_version=seen,
                       published_at=func.coalesce(Article.published_at, now))
     if not repository.move(session, article_id, status_in=allowed, at_version=seen, **values):
-        current = _reloaded(session, article_id)
+        current = reloaded(session, article_id)
         if current.version != seen:
             raise _stale(article_id, current.version, seen)
         starts = " or ".join(sorted(allowed))
         raise ArticleError.conflict("status", f"article {article_id} is {current.status}: "
                                     f"only {starts} articles can be {target}")
-    article = _reloaded(session, article_id)
+    article = reloaded(session, article_id)
     if before == ArticleStatus.NEEDS_REVIEW:  # the batch's needs_review count moves
         outbox.enqueue(session, names.UPDATE_STATUS_TASK, [article.task_id],
                        ignore_result=True)
@@ -241,15 +241,15 @@ def edit(session: Session, article_id: int, *, version: int | None, title: objec
     if article.status in _BACK_TO_DRAFT:
         values.update(status=ArticleStatus.DRAFT, publish_at=None)  # to be reviewed again
     if not repository.move(session, article_id, at_version=version, **values):
-        raise _stale(article_id, _reloaded(session, article_id).version, version)
+        raise _stale(article_id, reloaded(session, article_id).version, version)
     repository.add_version(session, article_id, version=version + 1, title=new_title,
                            content=new_content, source=VersionSource.EDIT, author=who,
                            note=why)
-    store_seo(session, _reloaded(session, article_id), edits, new_content, replacing=False)
+    store_seo(session, reloaded(session, article_id), edits, new_content, replacing=False)
     if new_text:
         duplicates.sign(session, article_id, article.category, new_content)
     log.info("article %s edited: version %s", article_id, version + 1)
-    return _reloaded(session, article_id)
+    return reloaded(session, article_id)
 
 
 def _stale(article_id: int, current: int, given: int) -> DomainError:
@@ -316,7 +316,7 @@ def store_generation(session: Session, *, item_id: int, task_id: str, title: str
                                    content=generated.content, source=VersionSource.GENERATED,
                                    model=generated.model)
             duplicates.sign(session, article_id, category, generated.content)
-            store_seo(session, _reloaded(session, article_id), given, body, replacing=True)
+            store_seo(session, reloaded(session, article_id), given, body, replacing=True)
         return article_id
     _ensure_original(session, existing)
     existing.version += 1

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import redis
 
+from app.articles import publishing
 from app.batches import resume
 from app.batches.provider_lane import lane
 from app.batches.scheduling import feeder, recovery
@@ -55,6 +56,9 @@ JOBS: tuple[Job, ...] = (
     # Batches a daily or monthly cap paused, resumed once its window rolled over
     # (app/batches/resume.py).
     Job("resume-paused", resume.RESUME_INTERVAL, resume.resume_due),
+    # Scheduled publishes that came due, each by one conditional UPDATE, so a run overlapping
+    # another worker's publishes an article once (app/articles/publishing.py).
+    Job("publish-scheduled", publishing.PUBLISH_INTERVAL, publishing.publish_due),
 )
 
 
