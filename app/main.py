@@ -22,6 +22,7 @@ from app.batches.api import endpoints as batches
 from app.batches.api import exports
 from app.batches.validation import warm_up_detector
 from app.config import get_settings
+from app.content import endpoints as content
 from app.core import openapi
 from app.core.errors import DomainError
 from app.core.exposure import require_safe_exposure
@@ -149,6 +150,7 @@ def create_app() -> FastAPI:
     app.include_router(profiles.router)
     app.include_router(schedules.router)
     app.include_router(ops.router)
+    app.include_router(content.router)
     app.include_router(pages.router)
     mount_docs(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

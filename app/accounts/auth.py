@@ -54,8 +54,8 @@ def _checker(permission: Permission) -> Callable[..., Principal | None]:
     def check(request: Request,
               credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
               ) -> Principal | None:
-        if permission is Permission.PUBLIC:
-            return None
+        if permission in (Permission.PUBLIC, Permission.CONTENT):
+            return None  # the Content API's own key, if set, is its router's (app/content)
         principal = principal_of(request, credentials)
         if principal is None:
             raise _unauthorized()
