@@ -240,7 +240,9 @@ def add_commands(command: Command) -> None:
     articles = command("articles", "list a batch's articles or write them as Markdown files",
                        "List the articles of a batch, or write each one to DIR as "
                        "NN-title-slug.md with YAML front matter, plus manifest.csv (the ZIP "
-                       "export's files: names keep CJK; existing files are replaced).")
+                       "export's files: names keep CJK; existing files are replaced). One "
+                       "article: trustagency articles show|seo|approve|publish|schedule|"
+                       "unpublish ARTICLE_ID (see trustagency article --help).")
     articles.add_argument("task_id", metavar="ID", help=BATCH_ID_HELP)
     articles.add_argument("--out", metavar="DIR", help="write the Markdown files here")
     articles.set_defaults(func=cmd_articles)

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from app.cli import batches, devstack, profiles, signatures
+from app.cli import articles, batches, devstack, profiles, signatures
 from app.cli.client import (
     DEFAULT_API_URL,
     EXIT_INPUT,
@@ -73,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         "  printf 'One title\\nAnother\\n' | trustagency generate -c news -\n"
         "  trustagency status 3f2a... --json\n"
         "  trustagency generate --mode batch --max-cost 5 titles.txt\n"
-        "  trustagency articles 3f2a... --out articles/",
+        "  trustagency articles 3f2a... --out articles/\n"
+        "  trustagency articles seo 42 --slug index-funds --tags investing,funds\n"
+        "  trustagency articles schedule 42 --at 2026-05-01T08:00",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--api-url", default=env_url, help=argparse.SUPPRESS)
@@ -90,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     batches.add_commands(command)
     profiles.add_commands(command, common)
+    articles.add_commands(command, common)
     signatures.add_commands(sub)
 
     sub.add_parser("up", help="start the whole stack for development (what `make run` calls); "
@@ -101,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "up":  # its own options, parsed by app.cli.devstack
         return run_up(argv[1:])
+    if len(argv) > 1 and argv[0] == "articles" and argv[1] in articles.ACTIONS:
+        argv[0] = "article"  # `articles BATCH_ID` lists a batch; `articles publish 42` is one
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     if args.command == "up":
