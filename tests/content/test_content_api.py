@@ -12,8 +12,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.articles import service
+from app.config import get_settings
 from app.content.schemas import PUBLIC_FIELDS, ContentArticle
 from app.core.db import session_scope
+from app.core.logs import secret_values
 from tests.support.articles import EN_ARTICLE, ZH_ARTICLE, add_batch, publish, set_article
 from tests.support.stack import use_settings
 
@@ -181,3 +183,11 @@ def test_if_modified_since_in_the_past_is_a_200(client):
     again = client.get("/content/articles/index-funds-explained",
                        headers={"If-Modified-Since": format_datetime(earlier, usegmt=True)})
     assert again.status_code == 200
+
+
+def test_the_content_key_is_blanked_in_logs(db):
+    use_settings(content_api_key="site-key-secret-2")
+    try:
+        assert "site-key-secret-2" in secret_values(get_settings())  # ?key= in access lines
+    finally:
+        use_settings(content_api_key=None)
