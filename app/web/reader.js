@@ -62,7 +62,7 @@
     $("reader-review").textContent = a.reviewed_at
       ? who + (a.review_note ? ` · “${a.review_note}”` : "") : "";
     const known = Boolean(a.status); // without a state (an older server) every button is offered
-    $("approve-article").disabled = known && ["approved", "published"].includes(a.status);
+    $("approve-article").disabled = known && ["approved", "scheduled", "published"].includes(a.status);
     $("reject-article").disabled = known && a.status === "rejected";
     $("publish-article").disabled = known && !["approved", "scheduled"].includes(a.status);
     $("regenerate-article").disabled = Boolean(regenerating && regenerating.id === a.id);
