@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import io
+import threading
 import zipfile
 
 import pytest
 import yaml
 
-from app.articles import seo, service
+from app.articles import seo, service, slugs
 from app.articles.errors import ArticleError
 from app.articles.models import Article
 from app.batches import service as batches
@@ -17,6 +18,7 @@ from app.batches import state
 from app.core.db import session_scope
 from app.llm.base import ArticleRequest, Generated
 from app.llm.prompt import build_messages
+from tests.support.articles import EN_ARTICLE, add_batch
 from tests.support.fake_openai import make_pieces
 
 ZH_TITLE = "如何选择一家靠谱的银行"
@@ -154,3 +156,26 @@ def test_the_api_shows_and_edits_the_fields_and_the_zip_carries_them(api):
     meta = yaml.safe_load(archive.read(name).decode().split("---\n")[1])
     assert (meta["slug"], meta["seo_title"], meta["tags"]) == (
         article.slug, "靠谱银行怎么选", ["银行", "储蓄"])
+
+
+def test_two_writers_choosing_the_same_slug_at_once_get_two_slugs(db):
+    """The unique index settles the race: the loser's UPDATE fails in its savepoint and it
+    chooses again (on PostgreSQL it waits for the winner's commit first)."""
+    _batch, ids = add_batch([{**EN_ARTICLE, "title": "Same title"},
+                             {**EN_ARTICLE, "title": "Same title"}])
+    barrier = threading.Barrier(2)
+    chosen: list[str] = []
+    fields = seo.SeoFields(slug="same-title", seo_title="Same title", meta_description="m",
+                           excerpt="e", tags=[])
+
+    def store(article_id: int) -> None:
+        with session_scope() as session:
+            barrier.wait()
+            chosen.append(slugs.store(session, article_id, 1, "en", fields, []))
+
+    threads = [threading.Thread(target=store, args=(article_id,)) for article_id in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(chosen) == ["same-title", "same-title-2"]
