@@ -739,6 +739,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-usage", action="store_true", help="never send usage (llama.cpp)")
     p.add_argument("--reasoning", action="store_true",
                    help="o1/o3/o4/gpt-5 models refuse max_tokens and temperature with a 400")
+    p.add_argument("--no-front-matter", action="store_true",
+                   help="articles without the SEO front-matter block the prompt asks for")
     p.add_argument("--verbose", action="store_true", help="log every request")
     a = p.parse_args(argv)
     done = threading.Event()
@@ -746,7 +748,9 @@ def main(argv: list[str] | None = None) -> None:
         signal.signal(sig, lambda *_: done.set())
     srv = FakeOpenAI(a.host, a.port, Behavior(a.kind, a.latency, a.chunks, a.retry_after,
                                               usage=not a.no_usage),
-                     verbose=a.verbose, reasoning=a.reasoning).start()
+                     verbose=a.verbose, reasoning=a.reasoning)
+    srv.front_matter = not a.no_front_matter
+    srv.start()
     print(srv.base_url, flush=True)
     while not done.wait(0.5):
         pass
