@@ -59,6 +59,16 @@ _TABLE_OR_LIST = re.compile(r"^\s*(?:\||[-*+]\s|\d+[.)]\s|>)")
 _CJK_STOPS = "。！？；，、：”」』）"
 
 
+class _PlainYaml(yaml.SafeLoader):
+    """safe_load without aliases: the block is a model's output, which a title could steer,
+    and nested aliases expand exponentially (the "billion laughs")."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.YAMLError("aliases are not accepted in the front matter")
+        return super().compose_node(parent, index)
+
+
 @dataclass(frozen=True)
 class SeoFields:
     slug: str
@@ -78,7 +88,7 @@ def split(answer: str) -> tuple[dict[str, Any], str]:
     if match is None:
         return {}, answer
     try:
-        data = yaml.safe_load(match.group(1))
+        data = yaml.load(match.group(1), Loader=_PlainYaml)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError:
         return {}, answer[match.end():].lstrip("\n")
     body = answer[match.end():].lstrip("\n")

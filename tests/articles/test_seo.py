@@ -179,3 +179,12 @@ def test_two_writers_choosing_the_same_slug_at_once_get_two_slugs(db):
     for thread in threads:
         thread.join()
     assert sorted(chosen) == ["same-title", "same-title-2"]
+
+
+def test_a_block_with_yaml_aliases_is_refused_and_the_fields_derived():
+    bomb = "---\na: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n" \
+           "slug: fine-slug\n---\n# Title\n\nText.\n"
+    given, body = seo.split(bomb)
+    assert given == {} and body == "# Title\n\nText.\n"
+    plain = seo.split("---\nslug: fine-slug\nmeta_description: 'A & B *stars*'\n---\n# T\n")
+    assert plain[0] == {"slug": "fine-slug", "meta_description": "A & B *stars*"}
