@@ -107,6 +107,14 @@ class Settings(BaseSettings):
     events_heartbeat_seconds: float = Field(15.0, gt=0)
     events_poll_seconds: float = Field(1.0, gt=0)
 
+    # --- the public Content API (app/content) -----------------------------------------------
+    # When set, /content/* and /sitemap.xml need it (`?key=` or `X-Content-Key`), else 401.
+    content_api_key: SecretStr | None = None
+    # The site's public base URL for links in feeds, the sitemap and `url` (e.g.
+    # https://example.com); unset: the request's own base URL.
+    content_base_url: str | None = Field(None, max_length=500, pattern=r"^https?://[^\s]+$")
+    content_site_title: str = Field("TrustAgency", min_length=1, max_length=200)
+
     # --- operations -----------------------------------------------------------------------
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
@@ -181,8 +189,8 @@ class Settings(BaseSettings):
     quality_extra_phrases: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     @field_validator(
-        "openai_base_url", "openai_api_key", "api_token", "sentry_dsn", "flower_basic_auth",
-        "prometheus_multiproc_dir", mode="before",
+        "openai_base_url", "openai_api_key", "api_token", "content_api_key", "sentry_dsn",
+        "flower_basic_auth", "prometheus_multiproc_dir", "content_base_url", mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:

@@ -29,6 +29,7 @@ from app.batches.api import exports
 from app.batches.api import limit_endpoints as submit_limits
 from app.batches.validation import warm_up_detector
 from app.config import get_settings
+from app.content import endpoints as content
 from app.core import openapi
 from app.core.errors import DomainError
 from app.core.exposure import require_safe_exposure
@@ -161,6 +162,7 @@ def create_app() -> FastAPI:
     app.include_router(ops.router)
     app.include_router(audit.router)
     app.include_router(submit_limits.router)
+    app.include_router(content.router)
     app.include_router(pages.router)
     mount_docs(app, dependencies=[allow(Permission.PUBLIC)])
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -122,6 +122,8 @@ def _checker(permission: Permission) -> Callable[..., Principal | None]:
               credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
               cookie: str | None = Depends(_cookie),
               ) -> Principal | None:
+        if permission is Permission.CONTENT:
+            return None  # the Content API's own key, if set, is its router's (app/content)
         principal = principal_of(request, credentials, cookie)
         if principal is None:
             raise _unauthorized()

@@ -14,8 +14,11 @@ class ArticleStatus(StrEnum):
     """An editor approved it."""
     REJECTED = "rejected"
     """An editor rejected it (it can be edited or regenerated and reviewed again)."""
+    SCHEDULED = "scheduled"
+    """Approved, to be published at its `publish_at` (the workers' maintenance loop)."""
     PUBLISHED = "published"
-    """Approved and published."""
+    """Its current version is live (the Content API serves `published_version`). An edit of a
+    published article makes it a draft again while the published version stays live."""
 
 
 class VersionSource(StrEnum):

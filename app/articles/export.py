@@ -105,6 +105,13 @@ def front_matter(article: Mapping[str, Any]) -> dict[str, Any]:
         "cost_usd": _cost(article.get("cost_usd")),
         "created_at": _time(article.get("created_at")),
         "updated_at": _time(article.get("updated_at")),
+        # SEO fields (app/articles/seo.py) under their own names, as a static site reads them.
+        "slug": article.get("slug"),
+        "seo_title": article.get("seo_title"),
+        "meta_description": article.get("meta_description"),
+        "excerpt": article.get("excerpt"),
+        "tags": article.get("tags") or None,
+        "published_at": _time(article.get("published_at")),
     }
     return {key: value for key, value in data.items() if value is not None}
 

@@ -32,7 +32,11 @@ class Article(Base):
     """The article written for one item; unique per item, so a re-run cannot duplicate it."""
 
     __tablename__ = "articles"
-    __table_args__ = (Index("ix_article_category_created", "category", "created_at"),)
+    __table_args__ = (
+        Index("ix_article_category_created", "category", "created_at"),
+        # A slug is unique within its language (app/articles/seo.py chooses a free one).
+        Index("ix_articles_language_slug", "language", "slug", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     item_id: Mapped[int] = mapped_column(
@@ -64,6 +68,18 @@ class Article(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     review_note: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The current version's SEO fields (app/articles/seo.py); seo_flags: the derived ones.
+    slug: Mapped[str | None] = mapped_column(String(200))  # ASCII, unique per language
+    seo_title: Mapped[str | None] = mapped_column(String(200))
+    meta_description: Mapped[str | None] = mapped_column(String(400))
+    excerpt: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list | None] = mapped_column(JSON)  # [str]
+    seo_flags: Mapped[list | None] = mapped_column(JSON)  # [{name, message}]
+    # Publishing: the version that is live (None: nothing), when it first went live, and a
+    # scheduled publish the workers' maintenance loop fires (app/articles/publishing.py).
+    publish_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    published_version: Mapped[int | None] = mapped_column(Integer)
 
     item: Mapped[GenerationItem] = relationship(back_populates="article")
     versions: Mapped[list[ArticleVersion]] = relationship(
@@ -88,6 +104,11 @@ class ArticleVersion(Base):
     note: Mapped[str | None] = mapped_column(Text)
     model: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    slug: Mapped[str | None] = mapped_column(String(200))
+    seo_title: Mapped[str | None] = mapped_column(String(200))
+    meta_description: Mapped[str | None] = mapped_column(String(400))
+    excerpt: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list | None] = mapped_column(JSON)
 
     article: Mapped[Article] = relationship(back_populates="versions")
 

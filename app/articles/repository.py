@@ -60,7 +60,8 @@ EXPORT_COLUMNS = (
     Article.id, Article.task_id, Article.title, Article.category, Article.language,
     Article.status, Article.version, Article.model, Article.provider, Article.prompt_tokens,
     Article.completion_tokens, Article.total_tokens, Article.cost_usd, Article.created_at,
-    Article.updated_at, Article.content,
+    Article.updated_at, Article.slug, Article.seo_title, Article.meta_description,
+    Article.excerpt, Article.tags, Article.published_at, Article.content,
 )
 
 
@@ -218,11 +219,12 @@ def insert_generated(
 
 def add_version(session: Session, article: Article | int, *, version: int, title: str,
                 content: str, source: str, author: str | None = None, note: str | None = None,
-                model: str | None = None) -> ArticleVersion:
+                model: str | None = None, **seo: Any) -> ArticleVersion:
+    """A version row; `seo`: its slug, seo_title, meta_description, excerpt and tags."""
     article_id = article if isinstance(article, int) else article.id
     row = ArticleVersion(article_id=article_id, version=version, title=title, content=content,
                          source=source, author=author, note=note, model=model,
-                         created_at=utcnow())
+                         created_at=utcnow(), **seo)
     session.add(row)
     session.flush()
     return row
@@ -259,6 +261,63 @@ def move(session: Session, article_id: int, *, status_in: Collection[str] | None
     result = session.execute(query.values(**values).execution_options(
         synchronize_session=False))
     return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+# --- publishing (app/articles/publishing.py) -----------------------------------------------
+
+
+def due_schedules(session: Session, now: datetime, limit: int = 500) -> list[int]:
+    return list(session.scalars(
+        select(Article.id).where(Article.status == ArticleStatus.SCHEDULED,
+                                 Article.publish_at <= now)
+        .order_by(Article.publish_at, Article.id).limit(limit)))
+
+
+def publish_due(session: Session, article_id: int, now: datetime) -> bool:
+    """scheduled and due → published with its current version live, in one conditional
+    UPDATE: True when this call did it (two workers racing: exactly one wins)."""
+    result = session.execute(
+        update(Article)
+        .where(Article.id == article_id, Article.status == ArticleStatus.SCHEDULED,
+               Article.publish_at <= now)
+        .values(status=ArticleStatus.PUBLISHED, published_version=Article.version,
+                published_at=func.coalesce(Article.published_at, now), publish_at=None,
+                updated_at=now)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+# --- slugs (unique per language: ix_articles_language_slug) ----------------------------------
+
+
+def _same_language(language: str | None) -> ColumnElement[bool]:
+    return Article.language.is_(None) if language is None else Article.language == language
+
+
+def slugs_taken(session: Session, language: str | None, base: str, *, exclude_id: int
+                ) -> set[str]:
+    """The slugs `base` and `base-<n>` other articles of `language` hold."""
+    pattern = f"{base}-%"  # a slug holds [a-z0-9-] only: nothing LIKE would read
+    rows = session.scalars(select(Article.slug).where(
+        _same_language(language), Article.id != exclude_id,
+        or_(Article.slug == base, Article.slug.like(pattern))))
+    return {slug for slug in rows if slug}
+
+
+def slug_owner(session: Session, language: str | None, slug: str, *, exclude_id: int
+               ) -> int | None:
+    return session.scalar(select(Article.id).where(
+        _same_language(language), Article.slug == slug, Article.id != exclude_id))
+
+
+def set_seo(session: Session, article_id: int, version: int, **values: Any) -> None:
+    """Write SEO fields on the article and on its version `version` alike."""
+    session.execute(update(Article).where(Article.id == article_id).values(**values)
+                    .execution_options(synchronize_session=False))
+    session.execute(update(ArticleVersion).where(
+        ArticleVersion.article_id == article_id, ArticleVersion.version == version)
+        .values(**{k: v for k, v in values.items() if k != "seo_flags"})
+        .execution_options(synchronize_session=False))
 
 
 # --- near-duplicate signatures (app/articles/duplicates.py) ---------------------------------

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, WithJsonSchema
 
+from app.articles import seo
 from app.articles.service import MAX_CONTENT, MAX_NOTE, MAX_REVIEWER
 from app.config import get_settings
 from app.core.schemas import MAX_INT_ID, TEXT_PATTERN, OutModel, WholeNumber
@@ -54,6 +55,18 @@ class ArticleOut(OutModel):
     reviewed_at: datetime | None
     review_note: str | None
     updated_at: datetime | None
+    slug: str | None = Field(None, description="ASCII, unique within its language")
+    seo_title: str | None = None
+    meta_description: str | None = None
+    excerpt: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    seo_flags: list[dict[str, str]] = Field(
+        default_factory=list, description="SEO fields derived because the answer gave none "
+        "valid: [{name: seo.<field>, message}]")
+    publish_at: datetime | None = Field(None, description="A scheduled publish (UTC)")
+    published_at: datetime | None = Field(None, description="When it went live")
+    published_version: int | None = Field(
+        None, description="The version the Content API serves (null: nothing is live)")
 
 
 class ArticlePage(BaseModel):
@@ -63,11 +76,40 @@ class ArticlePage(BaseModel):
     offset: int
 
 
+# A whole number; JSON Schema counts 3.0 as one too (the endpoint refuses 3.5).
+SeenVersion = Annotated[WholeNumber, WithJsonSchema({
+    "type": "integer", "minimum": 1, "maximum": MAX_INT_ID})]
+
+
 class ReviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: SeenVersion | None = Field(
+        None, description='The version you reviewed (or send If-Match: "<version>"); an edit '
+        "since: 409; none: 428")
+    note: NoteText | None = Note
+    reviewer: ReviewerName | None = Reviewer
+
+
+class ScheduleIn(ReviewIn):
+    publish_at: datetime = Field(description="When to publish, with its zone (stored in UTC); "
+                                 "in the future, at most a year ahead")
+
+
+class UnpublishIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     note: NoteText | None = Note
     reviewer: ReviewerName | None = Reviewer
+
+
+SeoTitle = Annotated[StrictStr, Field(json_schema_extra={
+    "minLength": 1, "maxLength": seo.MAX_SEO_TITLE, "pattern": TITLE_PATTERN})]
+MetaDescription = Annotated[StrictStr, Field(json_schema_extra={
+    "minLength": 1, "maxLength": seo.MAX_META, "pattern": TITLE_PATTERN})]
+
+
+Tag = Annotated[StrictStr, Field(json_schema_extra={"minLength": 1, "maxLength": seo.MAX_TAG})]
 
 
 class EditIn(BaseModel):
@@ -80,13 +122,24 @@ class EditIn(BaseModel):
     content: Annotated[StrictStr, Field(json_schema_extra={
         "maxLength": MAX_CONTENT, "pattern": TEXT_PATTERN})] | None = (
         Field(None, description="The new Markdown"))
-    # A whole number; JSON Schema counts 3.0 as one too (the endpoint refuses 3.5).
-    version: Annotated[WholeNumber, WithJsonSchema({
-        "type": "integer", "minimum": 1, "maximum": MAX_INT_ID})] | None = Field(
+    version: SeenVersion | None = Field(
         None, description='The version you edited (or send If-Match: "<version>"); another '
         "edit since: 409")
     reviewer: ReviewerName | None = Reviewer
     note: NoteText | None = Note
+    slug: Annotated[StrictStr, Field(json_schema_extra={
+        "minLength": 1, "maxLength": seo.MAX_SLUG, "pattern": seo.SLUG_PATTERN})] | None = Field(
+        None, description="ASCII lower case words joined by '-', unique within the language")
+    seo_title: SeoTitle | None = None
+    meta_description: MetaDescription | None = Field(
+        None, description="About 150-160 characters for English, 70-80 for Chinese")
+    excerpt: Annotated[StrictStr, Field(json_schema_extra={
+        "minLength": 1, "maxLength": seo.MAX_EXCERPT})] | None = None
+    tags: Annotated[list[Tag], Field(max_length=seo.MAX_TAGS)] | None = None
+
+    def seo_fields(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in
+                ("slug", "seo_title", "meta_description", "excerpt", "tags")}
 
 
 class VersionSummary(OutModel):
@@ -102,6 +155,11 @@ class VersionSummary(OutModel):
 class VersionOut(VersionSummary):
     article_id: int
     content: str
+    slug: str | None = None
+    seo_title: str | None = None
+    meta_description: str | None = None
+    excerpt: str | None = None
+    tags: list[str] | None = None
 
 
 class VersionList(BaseModel):
@@ -139,6 +197,15 @@ def article_out(article: Any) -> ArticleOut:
         reviewed_at=article.reviewed_at,
         review_note=article.review_note,
         updated_at=article.updated_at,
+        slug=article.slug,
+        seo_title=article.seo_title,
+        meta_description=article.meta_description,
+        excerpt=article.excerpt,
+        tags=article.tags or [],
+        seo_flags=article.seo_flags or [],
+        publish_at=article.publish_at,
+        published_at=article.published_at,
+        published_version=article.published_version,
     )
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, literal_column, select
+from sqlalchemy import ColumnElement, and_, exists, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from app.articles.enums import ArticleStatus
@@ -20,8 +20,9 @@ LANE_WORKER = "batch-api:"
 # the one list of these fields (app.batches.api.schemas.ItemOut declares their types).
 ITEM_FIELDS = ("id", "index", "title", "status", "attempts", "error", "language",
                "regenerations", "started_at", "finished_at", "cost_usd", "provider_batch_id")
-# Articles an editor kept: retention never deletes them, nor their batch.
-KEPT = (ArticleStatus.APPROVED, ArticleStatus.PUBLISHED)
+# Articles an editor kept: retention never deletes them, nor their batch (nor a live one's,
+# whatever its status: an edit of a published article is a draft while its version is live).
+KEPT = (ArticleStatus.APPROVED, ArticleStatus.SCHEDULED, ArticleStatus.PUBLISHED)
 
 
 def dispatchable() -> ColumnElement[bool]:
@@ -50,8 +51,10 @@ def paused_due(session: Session, now: datetime) -> list[str]:
 
 
 def keeps_an_article() -> ColumnElement[bool]:
-    """The batch holds an article an editor kept (approved or published)."""
-    return exists().where(Article.task_id == AIGenerationTask.id, Article.status.in_(KEPT))
+    """The batch holds an article an editor kept (approved, scheduled or published) or one
+    that is live."""
+    return exists().where(Article.task_id == AIGenerationTask.id,
+                          or_(Article.status.in_(KEPT), Article.published_version.is_not(None)))
 
 
 def _finished_before(cutoff: datetime) -> list[ColumnElement[bool]]:

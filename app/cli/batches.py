@@ -139,15 +139,16 @@ def cmd_articles(api: Api, out: Output, args: argparse.Namespace) -> int:
             return
         table = Table(title=f"{len(articles)} article(s) of batch {args.task_id}",
                       title_justify="left")
-        for name in ("id", "title", "status", "words", "file" if args.out else "model"):
+        for name in ("id", "title", "status", "slug", "words", "file" if args.out else "model"):
             table.add_column(name, overflow="fold")
         for n, article in enumerate(articles):
             last = written[n]["path"] if args.out else article["model"]
             table.add_row(str(article["id"]), article["title"], article.get("status", ""),
-                          str(len(article["content"].split())), last)
+                          article.get("slug") or "", str(len(article["content"].split())), last)
         out.out.print(table)
 
-    keys = ("id", "title", "status", "language", "model", "created_at")
+    keys = ("id", "title", "status", "language", "model", "created_at", "slug", "seo_title",
+            "meta_description", "excerpt", "tags", "published_version", "publish_at")
     data = written if args.out else [{k: a.get(k) for k in keys} for a in articles]
     out.result(data, human)
     return EXIT_OK
@@ -239,7 +240,9 @@ def add_commands(command: Command) -> None:
     articles = command("articles", "list a batch's articles or write them as Markdown files",
                        "List the articles of a batch, or write each one to DIR as "
                        "NN-title-slug.md with YAML front matter, plus manifest.csv (the ZIP "
-                       "export's files: names keep CJK; existing files are replaced).")
+                       "export's files: names keep CJK; existing files are replaced). One "
+                       "article: trustagency articles show|seo|approve|publish|schedule|"
+                       "unpublish ARTICLE_ID (see trustagency article --help).")
     articles.add_argument("task_id", metavar="ID", help=BATCH_ID_HELP)
     articles.add_argument("--out", metavar="DIR", help="write the Markdown files here")
     articles.set_defaults(func=cmd_articles)

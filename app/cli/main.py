@@ -15,6 +15,7 @@ from typing import NoReturn
 
 from app.cli import (
     accounts,
+    articles,
     audit,
     batches,
     credentials_file,
@@ -87,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
         "  trustagency articles 3f2a... --out articles/\n"
         "  trustagency login && trustagency whoami\n"
         "  trustagency tokens create 'CI' --days 30\n"
-        "  trustagency audit --object-type article --object-id 42",
+        "  trustagency audit --object-type article --object-id 42\n"
+        "  trustagency articles seo 42 --slug index-funds --tags investing,funds\n"
+        "  trustagency articles schedule 42 --at 2026-05-01T08:00",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--api-url", default=env_url, help=argparse.SUPPRESS)
@@ -107,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     webhooks.add_commands(command, common)
     accounts.add_commands(command, common)
     audit.add_commands(command)
+    articles.add_commands(command, common)
     signatures.add_commands(sub)
 
     sub.add_parser("up", help="start the whole stack for development (what `make run` calls); "
@@ -118,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "up":  # its own options, parsed by app.cli.devstack
         return run_up(argv[1:])
+    if len(argv) > 1 and argv[0] == "articles" and argv[1] in articles.ACTIONS:
+        argv[0] = "article"  # `articles BATCH_ID` lists a batch; `articles publish 42` is one
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     if args.command == "up":

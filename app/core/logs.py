@@ -48,7 +48,9 @@ def secret_values(settings: Settings) -> list[str]:
     """The configured values that must never be written to a log line."""
     found = [
         s.get_secret_value()
-        for s in (settings.openai_api_key, settings.api_token, settings.sentry_dsn)
+        # The content key travels in query strings (?key=): uvicorn's access lines print them.
+        for s in (settings.openai_api_key, settings.api_token, settings.sentry_dsn,
+                  settings.content_api_key)
         if s is not None
     ]
     for url in (settings.database_url, settings.celery_broker_url,

@@ -62,9 +62,9 @@
     $("reader-review").textContent = a.reviewed_at
       ? who + (a.review_note ? ` · “${a.review_note}”` : "") : "";
     const known = Boolean(a.status); // without a state (an older server) every button is offered
-    $("approve-article").disabled = known && ["approved", "published"].includes(a.status);
+    $("approve-article").disabled = known && ["approved", "scheduled", "published"].includes(a.status);
     $("reject-article").disabled = known && a.status === "rejected";
-    $("publish-article").disabled = known && a.status !== "approved";
+    $("publish-article").disabled = known && !["approved", "scheduled"].includes(a.status);
     $("regenerate-article").disabled = Boolean(regenerating && regenerating.id === a.id);
   }
 
@@ -95,7 +95,7 @@
 
   // ---- review ------------------------------------------------------------------------------
   async function review(action, button) {
-    const body = {};
+    const body = { version: versionOf() }; // pinned to what the reviewer read: stale is 409
     const note = $("review-note").value.trim();
     if (note) body.note = note;
     if (reviewer()) body.reviewer = reviewer();

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import redis
 
+from app.articles import publishing
 from app.batches import resume
 from app.batches.provider_lane import lane
 from app.batches.scheduling import feeder, recovery
@@ -59,6 +60,9 @@ JOBS: tuple[Job, ...] = (
     # Webhook deliveries whose retry came due, and first attempts whose message Redis lost
     # (app/webhooks/delivery.py): the database holds every pending delivery.
     Job("webhooks", webhook_delivery.REQUEUE_INTERVAL, webhook_delivery.requeue_due),
+    # Scheduled publishes that came due, each by one conditional UPDATE, so a run overlapping
+    # another worker's publishes an article once (app/articles/publishing.py).
+    Job("publish-scheduled", publishing.PUBLISH_INTERVAL, publishing.publish_due),
 )
 
 

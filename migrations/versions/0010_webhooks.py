@@ -1,7 +1,7 @@
 """webhooks: subscriptions, a delivery per event and subscription, and its attempts
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 """
 from collections.abc import Sequence
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0008"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

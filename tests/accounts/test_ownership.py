@@ -63,7 +63,7 @@ def test_the_reviewer_is_the_signed_in_user_not_the_body(
     reviewer = accounts["reviewer"]
     _batch, (article_id,) = add_batch([ZH_ARTICLE])
     answer = client.post(f"/api/articles/{article_id}/approve", headers=reviewer.headers,
-                         json={"reviewer": "Someone Else"})
+                         json={"reviewer": "Someone Else", "version": 1})
     assert answer.status_code == 200, answer.text
     assert answer.json()["reviewer"] == "reviewer-user"
     assert client.post(f"/api/articles/{article_id}/publish", headers=accounts["editor"].headers

@@ -34,6 +34,8 @@ INTENDED: dict[tuple[str, str], Permission] = {
     ("POST", f"{A}/approve"): Permission.REVIEW,
     ("POST", f"{A}/reject"): Permission.REVIEW,
     ("POST", f"{A}/publish"): Permission.PUBLISH,
+    ("POST", f"{A}/schedule"): Permission.PUBLISH,
+    ("POST", f"{A}/unpublish"): Permission.PUBLISH,
     ("PATCH", A): Permission.SUBMIT,
     ("POST", f"{A}/regenerate"): Permission.SUBMIT,
     ("POST", "/api/articles/preview"): Permission.SUBMIT,

@@ -58,27 +58,27 @@ def test_a_generation_is_stored_as_version_one(db):
 def test_approve_then_publish_records_who_when_and_why(db):
     article_id = _article()
     with session_scope() as session:
-        article = service.review(session, article_id, "approve", note="Good to go",
+        article = service.review(session, article_id, "approve", version=1, note="Good to go",
                                  reviewer="  Li   Wei ")
         assert (article.status, article.reviewer, article.review_note) == (
             "approved", "Li Wei", "Good to go")
         assert article.reviewed_at is not None
-    err = _conflict(service.review, article_id, "approve")
+    err = _conflict(service.review, article_id, "approve", version=1)
     assert err.status_code == 409 and err.field == "status"
     assert "is approved: only draft or needs_review articles can be approved" in err.message
     with session_scope() as session:
-        assert service.review(session, article_id, "publish").status == "published"
+        assert service.review(session, article_id, "publish", version=1).status == "published"
     for action in ("approve", "reject", "publish"):
-        err = _conflict(service.review, article_id, action)
+        err = _conflict(service.review, article_id, action, version=1)
         assert err.status_code == 409 and f"article {article_id} is published" in err.message
 
 
 def test_only_approved_articles_are_published(db):
     for status in ("draft", "needs_review", "rejected"):
         article_id = _article(status)
-        err = _conflict(service.review, article_id, "publish")
+        err = _conflict(service.review, article_id, "publish", version=1)
         assert err.status_code == 409
-        assert f"is {status}: only approved articles can be published" in err.message
+        assert f"is {status}: only approved or scheduled articles can be published" in err.message
         with session_scope() as session:
             session.execute(delete(Article))
 
@@ -86,15 +86,15 @@ def test_only_approved_articles_are_published(db):
 def test_a_rejected_article_is_a_draft_again_after_an_edit(db):
     article_id = _article(ArticleStatus.NEEDS_REVIEW)
     with session_scope() as session:
-        assert service.review(session, article_id, "reject", note="Too vague").status \
+        assert service.review(session, article_id, "reject", version=1, note="Too vague").status \
             == "rejected"
-    assert _conflict(service.review, article_id, "approve").status_code == 409
+    assert _conflict(service.review, article_id, "approve", version=1).status_code == 409
     with session_scope() as session:
         edited = service.edit(session, article_id, version=1, content="# One\n\nBetter.",
                               reviewer="Ana", note="clearer")
         assert (edited.status, edited.version, edited.content) == ("draft", 2, "# One\n\nBetter.")
     with session_scope() as session:
-        assert service.review(session, article_id, "approve").status == "approved"
+        assert service.review(session, article_id, "approve", version=2).status == "approved"
 
 
 def test_edits_are_versions_and_a_stale_one_is_409(db):
@@ -125,9 +125,9 @@ def test_an_edit_needs_a_version_and_something_to_change(db):
     assert (blank.status_code, blank.field) == (422, "title")
     long_note = _conflict(service.edit, article_id, version=1, content="x", note="n" * 2001)
     assert (long_note.status_code, long_note.field) == (422, "note")
-    who = _conflict(service.review, article_id, "approve", reviewer="r" * 101)
+    who = _conflict(service.review, article_id, "approve", version=1, reviewer="r" * 101)
     assert (who.status_code, who.field) == (422, "reviewer")
-    assert _conflict(service.review, 999_999, "approve").status_code == 404
+    assert _conflict(service.review, 999_999, "approve", version=1).status_code == 404
     assert _get(article_id).version == 1
 
 
@@ -173,7 +173,7 @@ def test_a_lone_surrogate_in_any_editor_text_is_a_422_naming_the_field(api):
     lone = "a\ud800"
     for method, url, body, field in (
         # (`reviewer` in a body is ignored since accounts: the reviewer is who is signed in.)
-        ("POST", f"/api/articles/{article_id}/reject", {"note": lone}, "note"),
+        ("POST", f"/api/articles/{article_id}/reject", {"note": lone, "version": 1}, "note"),
         ("PATCH", f"/api/articles/{article_id}", {"title": lone, "version": 1}, "title"),
         ("PATCH", f"/api/articles/{article_id}", {"content": lone, "version": 1}, "content"),
         ("PATCH", f"/api/articles/{article_id}", {"content": "# B", "note": lone,

@@ -36,7 +36,7 @@ def test_an_approve_and_an_edit_are_recorded_with_who_what_and_versions(api: Any
         "If-Match": '"1"', "User-Agent": "audit-test/1.0"},
         json={"content": "# 新内容\n\n" + "正文。" * 100, "note": "修正错别字"})
     assert edited.status_code == 200, edited.text
-    assert api.post(f"/api/articles/{article_id}/approve", json={}).status_code == 200
+    assert api.post(f"/api/articles/{article_id}/approve", json={"version": 2}).status_code == 200
 
     approve, edit = entries(api)
     assert approve["action"] == "approve_article"
@@ -55,7 +55,7 @@ def test_an_approve_and_an_edit_are_recorded_with_who_what_and_versions(api: Any
 
 def test_failed_and_rolled_back_requests_are_recorded(api: Any) -> None:
     _, (article_id,) = add_batch([EN_ARTICLE])
-    assert api.post("/api/articles/999999/approve").status_code == 404
+    assert api.post("/api/articles/999999/approve", json={"version": 1}).status_code == 404
     # Stale edit: the request's unit of work is rolled back, its audit row stays.
     stale = api.patch(f"/api/articles/{article_id}", json={"title": "x", "version": 7})
     assert stale.status_code == 409
@@ -102,7 +102,8 @@ def test_the_token_holder_is_named_and_a_wrong_token_is_anonymous(api: Any) -> N
     use_settings(api_token=TOKEN)
     try:
         bearer = {"Authorization": f"Bearer {TOKEN}"}
-        assert api.post("/api/articles/999999/approve", headers=bearer).status_code == 404
+        assert api.post("/api/articles/999999/approve", headers=bearer,
+                        json={"version": 1}).status_code == 404
         assert api.post("/api/articles/999999/approve",
                         headers={"Authorization": "Bearer wrong"}).status_code == 401
         refused, accepted = api.get("/api/audit", headers=bearer).json()["items"]
@@ -117,8 +118,8 @@ def test_the_token_holder_is_named_and_a_wrong_token_is_anonymous(api: Any) -> N
 def test_filters_cursor_csv_and_an_articles_history(api: Any) -> None:
     _, (first, second) = add_batch([EN_ARTICLE, ZH_ARTICLE])
     for article_id in (first, second, first):
-        api.post(f"/api/articles/{article_id}/reject", json={"note": "重写"})
-    api.post(f"/api/articles/{first}/approve")
+        api.post(f"/api/articles/{article_id}/reject", json={"note": "重写", "version": 1})
+    api.post(f"/api/articles/{first}/approve", json={"version": 1})
 
     assert [e["action"] for e in entries(api, object_type="article", object_id=str(first))] == [
         "approve_article", "reject_article", "reject_article"]
@@ -135,7 +136,7 @@ def test_filters_cursor_csv_and_an_articles_history(api: Any) -> None:
 
     history = api.get(f"/api/articles/{second}/history").json()["items"]
     assert [(e["action"], e["changes"]["values"]) for e in history] == [
-        ("reject_article", {"note": "重写"})]
+        ("reject_article", {"note": "重写", "version": 1})]
 
     exported = api.get("/api/audit.csv", params={"action": "reject_article"})
     assert exported.headers["content-type"].startswith("text/csv")

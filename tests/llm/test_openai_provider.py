@@ -67,7 +67,7 @@ def generate(provider: OpenAIProvider, request: ArticleRequest = REQUEST,
 def test_a_whole_answer_is_an_article_with_its_own_headers(srv: FakeOpenAI) -> None:
     provider = provider_for(srv)
     got = generate(provider)
-    assert got.content.startswith("#")
+    assert got.content.startswith("---\nseo_title:")  # the SEO block first (app/llm/prompt.py)
     assert got.finish_reason == "stop" and not got.tokens_estimated
     assert got.prompt_tokens > 0 and got.completion_tokens > 0
     assert got.headers is not None and got.headers["x-request-id"] == "req_fake_1"
@@ -115,7 +115,7 @@ def test_length_is_truncated_naming_the_setting_and_keeping_the_text(srv: FakeOp
     exc = err.value
     assert "LLM_MAX_TOKENS" in str(exc) and "1500" in str(exc)
     assert not exc.retryable and exc.label == "truncated"
-    assert exc.partial.startswith("#") and len(exc.partial) > 100
+    assert exc.partial.startswith("---\nseo_title:") and len(exc.partial) > 100
     assert exc.generated is not None and exc.generated.finish_reason == "length"
     assert exc.generated.content == exc.partial and exc.generated.completion_tokens > 0
 

@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+from app.articles import seo
 from app.articles.quality import run_checks
 from app.llm.base import ArticleRequest
 from app.llm.prompt import build_messages
@@ -98,7 +99,7 @@ def _answer(title: str, category: str, language: str, chunks: int = 8) -> tuple[
     request = ArticleRequest(title, category, language=language,
                              instructions=profile.instructions, min_length=low, max_length=high)
     pieces = make_pieces(_user(request), chunks)
-    return "".join(pieces), pieces
+    return seo.body_of("".join(pieces)), pieces  # the SEO front matter off, as stored
 
 
 @pytest.mark.parametrize(("title", "category", "language"), [

@@ -20,6 +20,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionChunk, ChatCompletionMessageParam
 
+from app.articles import seo
 from app.llm.base import ArticleRequest, StreamCut
 from app.llm.openai_provider import OpenAIProvider
 from app.llm.stream import MalformedEvent, StreamReader, StreamResult, read_stream
@@ -335,7 +336,9 @@ def test_a_whole_article_in_every_framing(srv: FakeOpenAI, framing: tuple[str, .
     srv.default = Behavior(chunks=40, framing=framing)
     got = _provider(srv).generate(ArticleRequest("Tidal power", "energy", language="zh-CN"),
                                   lambda _size: None)
-    assert got.content.startswith("# Tidal power") and "的" in got.content
+    given, body = seo.split(got.content)  # the SEO block survives every framing too
+    assert given["seo_title"] == "Tidal power" and body.startswith("# Tidal power")
+    assert "的" in body
     assert got.finish_reason == "stop" and not got.tokens_estimated and got.completion_tokens
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from app.articles import service
 from app.articles.models import Article
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.core.db import session_scope
@@ -58,3 +59,14 @@ def add_batch(articles: list[dict[str, Any]], *, category: str = "guide",
 def set_article(article_id: int, **values: Any) -> None:
     with session_scope() as session:
         session.execute(update(Article).where(Article.id == article_id).values(**values))
+
+
+def publish(article_id: int, **review: Any) -> None:
+    """Approve and publish the article's current version through the service (SEO fields are
+    derived then for an article stored without them)."""
+    with session_scope() as session:
+        article = service.get_or_404(session, article_id)
+        version, status = article.version, article.status
+        if status != "approved":
+            service.review(session, article_id, "approve", version=version, **review)
+        service.review(session, article_id, "publish", version=version, **review)

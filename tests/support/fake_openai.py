@@ -140,7 +140,7 @@ def _message_text(content: Any) -> str:
     return ""
 
 
-def make_pieces(prompt: str, chunks: int) -> list[str]:
+def make_pieces(prompt: str, chunks: int, front_matter: bool = True) -> list[str]:
     """The answer to ``prompt`` (the last user message) in ``chunks`` non-empty pieces.
 
     A prompt from app/llm/prompt.py (title as JSON between ``<article-request>`` tags) gets an
@@ -149,8 +149,10 @@ def make_pieces(prompt: str, chunks: int) -> list[str]:
     (Simplified Chinese for zh, English otherwise) and as long as its ``Length:`` line asks
     (default: the default profile's bounds). Seeded by the prompt, so titles differ; the same
     prompt again (a retry, the same title twice) gets the next variant, as a model with a
-    temperature would. Any other prompt gets the old placeholder: a title from its first line
-    and one "Part i" paragraph per piece.
+    temperature would. When the prompt asks for the SEO front-matter block (app/llm/prompt.py)
+    and ``front_matter`` is on (``FakeOpenAI.front_matter``), the article starts with one
+    (``_front_matter``: no slug for a title without ASCII words). Any other prompt gets the
+    old placeholder: a title from its first line and one "Part i" paragraph per piece.
     """
     if (request := _article_request(prompt)) is None:
         title = (prompt.strip().splitlines() or ["Untitled"])[0].strip("# ")[:80] or "Untitled"
@@ -161,6 +163,8 @@ def make_pieces(prompt: str, chunks: int) -> list[str]:
             pieces.append(f"Part {i} of {title}: the {' '.join(words)}.\n\n")
         return pieces
     text = _article(prompt, request)
+    if front_matter and "front-matter block" in prompt:
+        text = _front_matter(request, text) + text
     n = max(1, min(chunks, len(text)))
     return [text[i * len(text) // n:(i + 1) * len(text) // n] for i in range(n)]
 
@@ -295,6 +299,21 @@ def _article(prompt: str, request: dict[str, Any]) -> str:
         sections[i % len(sections)].append(paragraph())
         text, i = render(), i + 1
     return text
+
+
+def _front_matter(request: dict[str, Any], article: str) -> str:
+    """The SEO block a model would write for ``article``: JSON values (JSON is YAML)."""
+    title, category = str(request["title"]), str(request.get("category", ""))
+    lead = article.split("\n\n")[1]
+    chinese = bool(re.search(r"[\u4e00-\u9fff]", lead))
+    meta = lead[:76] if chinese or len(lead) <= 160 else lead[:lead.rfind(" ", 0, 156)]
+    words = re.findall(r"[A-Za-z0-9]+", title)
+    fields: dict[str, Any] = {"seo_title": title[:60], "meta_description": meta}
+    if words:
+        fields["slug"] = "-".join(words).lower()[:80].strip("-")
+    fields.update(excerpt=lead[:150], tags=[category, "fake"])
+    lines = "".join(f"{k}: {json.dumps(v, ensure_ascii=False)}\n" for k, v in fields.items())
+    return f"---\n{lines}---\n\n"
 
 
 def _tokens(text: str) -> int:
@@ -454,7 +473,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._wait(beh.hang_seconds)
             self._cut()
             return None
-        pieces = make_pieces(rec.text, beh.chunks)
+        pieces = make_pieces(rec.text, beh.chunks, owner.front_matter)
         if beh.text is not None:
             n = max(1, min(beh.chunks, len(beh.text)))
             pieces = [beh.text[i * len(beh.text) // n:(i + 1) * len(beh.text) // n]
@@ -579,6 +598,9 @@ class FakeOpenAI:
         # worst case (app/batches/spend/costs.py) relies on it. Off by default: most tests ask for
         # whole articles under small limits.
         self.honor_max_tokens = False
+        # Articles begin with the SEO front-matter block the prompt asks for; False: answers
+        # without it, as a model that ignores the instruction (the fields are then derived).
+        self.front_matter = True
         self.default = default or Behavior()
         self.in_flight = self.max_in_flight = 0
         self._rules: list[_Rule] = []
@@ -642,6 +664,7 @@ class FakeOpenAI:
             self._records.clear()
             self.default = Behavior()
             self.honor_max_tokens = False
+            self.front_matter = True
             self.max_in_flight = self.in_flight
         self.batches.reset()
 
@@ -719,6 +742,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--no-usage", action="store_true", help="never send usage (llama.cpp)")
     p.add_argument("--reasoning", action="store_true",
                    help="o1/o3/o4/gpt-5 models refuse max_tokens and temperature with a 400")
+    p.add_argument("--no-front-matter", action="store_true",
+                   help="articles without the SEO front-matter block the prompt asks for")
     p.add_argument("--verbose", action="store_true", help="log every request")
     a = p.parse_args(argv)
     done = threading.Event()
@@ -726,7 +751,9 @@ def main(argv: list[str] | None = None) -> None:
         signal.signal(sig, lambda *_: done.set())
     srv = FakeOpenAI(a.host, a.port, Behavior(a.kind, a.latency, a.chunks, a.retry_after,
                                               usage=not a.no_usage),
-                     verbose=a.verbose, reasoning=a.reasoning).start()
+                     verbose=a.verbose, reasoning=a.reasoning)
+    srv.front_matter = not a.no_front_matter
+    srv.start()
     print(srv.base_url, flush=True)
     while not done.wait(0.5):
         pass

@@ -27,17 +27,19 @@ def test_review_edit_and_regenerate_with_feedback(api, start_worker, fake_llm, l
     assert got.headers["etag"] == '"1"'
 
     # Review states: reject, refused moves are 409 naming the state.
-    rejected = api.post(f"{url}/reject", json={"note": "Too generic", "reviewer": "Ana"})
+    rejected = api.post(f"{url}/reject", json={"note": "Too generic", "reviewer": "Ana",
+                                             "version": 1})
     assert rejected.status_code == 200, rejected.text
     body = rejected.json()
     # The reviewer is who is signed in (here the anonymous admin), not the body's `reviewer`.
     assert (body["status"], body["reviewer"], body["review_note"]) == (
         "rejected", "anonymous", "Too generic")
     assert body["reviewed_at"] and body["updated_at"]
-    refused = api.post(f"{url}/publish")
+    refused = api.post(f"{url}/publish", json={"version": 1})
     assert refused.status_code == 409
-    assert "is rejected: only approved articles can be published" in refused.json()["detail"]
-    assert api.post("/api/articles/999999/approve").status_code == 404
+    assert ("is rejected: only approved or scheduled articles can be published"
+            in refused.json()["detail"])
+    assert api.post("/api/articles/999999/approve", json={"version": 1}).status_code == 404
 
     # An edit is version 2 (a draft again); a stale one is 409, by field or If-Match.
     edited = api.patch(url, json={"title": "Choosing a savings account in 2026",
@@ -90,9 +92,11 @@ def test_review_edit_and_regenerate_with_feedback(api, start_worker, fake_llm, l
     assert first["content"] == article["content"] and first["title"] == article["title"]
     assert api.get(f"{url}/versions/9").status_code == 404
 
-    approved = api.post(f"{url}/approve", json={"reviewer": "Ana"})
+    assert api.post(f"{url}/approve", json={"reviewer": "Ana"}).status_code == 428
+    assert api.post(f"{url}/approve", headers={"If-Match": '"3"'}).status_code == 409  # stale
+    approved = api.post(f"{url}/approve", json={"reviewer": "Ana"}, headers={"If-Match": '"4"'})
     assert approved.json()["status"] == "approved"
-    assert api.post(f"{url}/publish").json()["status"] == "published"
+    assert api.post(f"{url}/publish", json={"version": 4}).json()["status"] == "published"
 
 
 def test_an_article_of_a_cancelled_batch_can_be_regenerated(api, start_worker, fake_llm,

@@ -152,7 +152,8 @@ def test_batch_completed_and_article_approved(api, private_ok, receiver, start_w
 
     articles = api.get("/api/articles", params={"task_id": batch["task_id"]}).json()["items"]
     article = articles[0]
-    assert api.post(f"/api/articles/{article['id']}/approve").status_code == 200
+    assert api.post(f"/api/articles/{article['id']}/approve",
+                    json={"version": article["version"]}).status_code == 200
     wait_delivery(api, sub, "succeeded", count=2)
     approved = verified(secret, _hook_requests(receiver)[-1])
     assert approved["type"] == "article.approved"

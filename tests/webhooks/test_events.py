@@ -64,9 +64,9 @@ def test_a_batch_that_ends_emits_batch_completed_once_and_needs_review_per_artic
 def test_approve_and_publish_emit_their_events(subscribed):
     article_id = _batch_with_article(ArticleStatus.DRAFT)
     with session_scope() as session:
-        articles.review(session, article_id, "approve", reviewer="安娜")
+        articles.review(session, article_id, "approve", version=1, reviewer="安娜")
     with session_scope() as session:
-        articles.review(session, article_id, "publish")
+        articles.review(session, article_id, "publish", version=1)
     approved, published = _events()[-2:]
     assert (approved["type"], approved["data"]["reviewer"]) == ("article.approved", "安娜")
     assert (published["type"], published["data"]["status"]) == (

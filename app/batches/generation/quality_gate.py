@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from app.articles import duplicates, signatures
+from app.articles import duplicates, seo, signatures
 from app.articles import repository as articles
 from app.articles.enums import ArticleStatus
 from app.articles.quality import QualityReport, run_checks
@@ -123,7 +123,7 @@ def check(item: GenerationItem, job: Job, generated: Generated) -> QualityReport
         enabled.add("truncated")  # the provider cut it: always said, whatever is enabled
     request = job.request
     return run_checks(
-        generated.content, title=request.title, language=request.language,
+        seo.body_of(generated.content), title=request.title, language=request.language,
         thresholds=job.profile.spec.thresholds(request.language),
         finish_reason=generated.finish_reason, enabled=enabled,
         corpus=Library(item, job) if "duplicate" in enabled else None,
