@@ -142,7 +142,7 @@ def test_filters_cursor_csv_and_an_articles_history(api: Any) -> None:
     assert exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
     assert [r["object_id"] for r in rows] == [str(first), str(second), str(first)]
-    assert json.loads(rows[1]["changes"])["values"] == {"note": "重写"}
+    assert json.loads(rows[1]["changes"])["values"] == {"note": "重写", "version": 1}
 
 
 @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 501}, {"before": 0},
