@@ -31,6 +31,7 @@ from app.core.sentry import init_sentry
 from app.ops import endpoints as ops
 from app.ops.http_metrics import HttpMetrics
 from app.profiles import endpoints as profiles
+from app.publishing import endpoints as publishing
 from app.schedules import endpoints as schedules
 from app.web import pages
 from app.web.docs import mount_docs
@@ -148,6 +149,7 @@ def create_app() -> FastAPI:
     app.include_router(article_work.router)
     app.include_router(profiles.router)
     app.include_router(schedules.router)
+    app.include_router(publishing.router)
     app.include_router(ops.router)
     app.include_router(pages.router)
     mount_docs(app)

@@ -7,11 +7,12 @@ from app.batches.enums import BatchStatus, ItemStatus
 from app.batches.models import AIGenerationTask, GenerationItem
 from app.core.models import Base, new_id, utcnow
 from app.profiles.models import CategoryProfile
+from app.publishing.models import Publication, PublishTarget
 from app.schedules.models import Schedule
 
 __all__ = ["AIGenerationTask", "Article", "ArticleVersion", "Base", "BatchStatus",
-           "CategoryProfile", "GenerationItem", "ItemStatus", "Schedule", "in_models", "new_id",
-           "utcnow"]
+           "CategoryProfile", "GenerationItem", "ItemStatus", "Publication", "PublishTarget",
+           "Schedule", "in_models", "new_id", "utcnow"]
 
 
 def in_models(name: str | None, type_: str, _parents: object = None) -> bool:

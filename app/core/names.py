@@ -19,14 +19,20 @@ RUN_SCHEDULE_TASK = "app.tasks.maintenance.run_schedule"
 POLL_PROVIDER_BATCHES_TASK = "app.tasks.maintenance.poll_provider_batches"
 RESUME_PAUSED_TASK = "app.tasks.maintenance.resume_paused_batches"
 DEBUG_TASK = "app.celery_app.debug_task"
+# Publishing to WordPress (app.publishing.tasks), on PUBLISHING_QUEUE.
+PUSH_PUBLICATION_TASK = "app.tasks.publishing.push_publication"
+WITHDRAW_PUBLICATION_TASK = "app.tasks.publishing.withdraw_publication"
+PUBLISHING_TASKS = (PUSH_PUBLICATION_TASK, WITHDRAW_PUBLICATION_TASK)
 
 # --- queues --------------------------------------------------------------------------------
 # Article work; Celery's default queue name, so a plain `celery worker` consumes it.
 ITEM_QUEUE = "celery"
 # Recovery and housekeeping: never behind article messages (see docs/architecture.md).
 MAINTENANCE_QUEUE = "maintenance"
+# Sends to WordPress sites: a slow or failing site never holds up article work.
+PUBLISHING_QUEUE = "publishing"
 # What every worker consumes (start_celery_worker.sh, `trustagency up`, the tests' workers).
-WORKER_QUEUES = (ITEM_QUEUE, MAINTENANCE_QUEUE)
+WORKER_QUEUES = (ITEM_QUEUE, MAINTENANCE_QUEUE, PUBLISHING_QUEUE)
 # Beat's periodic tasks go to MAINTENANCE_QUEUE (app/worker/celery.py routes them).
 MAINTENANCE_TASKS = (REAP_TASK, CLEANUP_TASK, SYNC_SCHEDULES_TASK, POLL_PROVIDER_BATCHES_TASK,
                      RESUME_PAUSED_TASK)
@@ -90,3 +96,8 @@ def dispatch_lock(batch_id: str) -> str:
 def provider_batch_lock(provider_batch_id: str) -> str:
     """Held while one poller reads a provider batch's results (app.batches.provider_lane.lane)."""
     return f"{PREFIX}lock:provider-batch:{provider_batch_id}"
+
+
+def publication_lock(publication_id: int) -> str:
+    """Held while one worker sends a publication, so two sends never race to create a post."""
+    return f"{PREFIX}lock:publication:{publication_id}"

@@ -17,7 +17,7 @@ app = Celery(
     "trustagency",
     broker=settings.celery_broker_url,
     backend=settings.celery_result_backend,
-    include=["app.batches.tasks", "app.schedules.tasks"],
+    include=["app.batches.tasks", "app.schedules.tasks", "app.publishing.tasks"],
 )
 
 app.conf.update(
@@ -40,7 +40,8 @@ app.conf.update(
     # -Q consumes both; recovery itself runs on a thread in each worker (app/worker/loop.py).
     task_queues=[Queue(q, Exchange(q), routing_key=q) for q in names.WORKER_QUEUES],
     task_default_queue=names.ITEM_QUEUE,
-    task_routes={task: {"queue": names.MAINTENANCE_QUEUE} for task in names.MAINTENANCE_TASKS},
+    task_routes={**{task: {"queue": names.MAINTENANCE_QUEUE} for task in names.MAINTENANCE_TASKS},
+                 **{task: {"queue": names.PUBLISHING_QUEUE} for task in names.PUBLISHING_TASKS}},
     # Above the hard limit, or Redis redelivers tasks that are still running
     # (docs/architecture.md, "Traps").
     broker_transport_options={"visibility_timeout": settings.celery_visibility_timeout},
