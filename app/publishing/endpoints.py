@@ -22,11 +22,13 @@ from app.publishing.schemas import (
     TargetOut,
     TargetPage,
     TargetPatch,
+    pairs,
 )
 
 router = APIRouter(tags=["publishing"])
 
 TargetId = Annotated[int, Path(ge=1, le=MAX_INT_ID, description="The target's id")]
+PublicationId = Annotated[int, Path(ge=1, le=MAX_INT_ID, description="The publication's id")]
 ArticleId = Annotated[int, Path(ge=1, le=MAX_INT_ID, description="The article's id")]
 NO_TARGET: dict[int | str, dict[str, Any]] = {404: {"description": "No target with this id"}}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -34,7 +36,10 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 
 def _target(target: PublishTarget) -> TargetOut:
-    return TargetOut.model_validate(target)
+    return TargetOut.model_validate(
+        {**{c: getattr(target, c) for c in TargetOut.model_fields if c not in (
+            "category_map", "has_password")},
+         "category_map": pairs(target.category_map or {})})
 
 
 def _publication(publication: Publication) -> PublicationOut:
@@ -44,7 +49,10 @@ def _publication(publication: Publication) -> PublicationOut:
 
 
 def _fields(body: TargetPatch) -> targets.TargetFields:
-    return targets.TargetFields(**body.model_dump(exclude_none=True))
+    given = body.model_dump(exclude_none=True, exclude={"category_map"})
+    if body.category_map is not None:
+        given["category_map"] = {p.category: p.wordpress for p in body.category_map}
+    return targets.TargetFields(**given)
 
 
 @router.post("/api/targets", status_code=status.HTTP_201_CREATED, response_model=TargetOut,
@@ -101,21 +109,33 @@ def test_target(target_id: TargetId, session: SessionDep) -> ConnectionOut:
              response_model=PublicationOut, responses=NOT_FOUND,
              dependencies=[allow(Permission.PUBLISH)])
 def publish_to(article_id: ArticleId, target_id: TargetId, session: SessionDep,
-               body: PublishIn | None = None) -> PublicationOut:
+               response: Response, body: PublishIn | None = None) -> PublicationOut:
     """Queue the article's send to the target: created there once, updated after that."""
     body = body or PublishIn()
-    return _publication(service.request_publish(session, article_id, target_id,
-                                                status=body.status, date_gmt=body.date_gmt))
+    publication = service.request_publish(session, article_id, target_id, status=body.status,
+                                          date_gmt=body.date_gmt)
+    response.headers["Location"] = f"/api/publications/{publication.id}"
+    return _publication(publication)
 
 
 @router.post("/api/articles/{article_id:int}/unpublish-from/{target_id}", status_code=202,
              response_model=PublicationOut,
              responses={**NOT_FOUND, 409: {"description": "No post on this target"}},
              dependencies=[allow(Permission.PUBLISH)])
-def unpublish_from(article_id: ArticleId, target_id: TargetId,
-                   session: SessionDep) -> PublicationOut:
+def unpublish_from(article_id: ArticleId, target_id: TargetId, session: SessionDep,
+                   response: Response) -> PublicationOut:
     """Move the post to draft or to the trash (the target's `unpublish_action`)."""
-    return _publication(service.request_unpublish(session, article_id, target_id))
+    publication = service.request_unpublish(session, article_id, target_id)
+    response.headers["Location"] = f"/api/publications/{publication.id}"
+    return _publication(publication)
+
+
+@router.get("/api/publications/{publication_id}", response_model=PublicationOut,
+            responses={404: {"description": "No publication with this id"}},
+            dependencies=[allow(Permission.READ)])
+def get_publication(publication_id: PublicationId, session: SessionDep) -> PublicationOut:
+    """One article on one target: state, remote URL, last error, attempts."""
+    return _publication(service.get_or_404(session, publication_id))
 
 
 @router.get("/api/articles/{article_id:int}/publications", response_model=PublicationList,

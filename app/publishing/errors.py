@@ -34,6 +34,14 @@ class ArticleNotFound(PublishingError):
         self.article_id = article_id
 
 
+class PublicationNotFound(PublishingError):
+    status_code = 404
+
+    def __init__(self, publication_id: int) -> None:
+        super().__init__("publication_id", f"no publication {publication_id}")
+        self.publication_id = publication_id
+
+
 class NotPublished(PublishingError):
     """Unpublish asked for an article that has no post on this target."""
 

@@ -17,10 +17,24 @@ User = Annotated[str, StringConstraints(min_length=1, max_length=60)]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 CategoryKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 CategoryValue = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-CategoryMap = Annotated[dict[CategoryKey, CategoryValue], Field(
-    max_length=200, description="Our category -> the WordPress category's name or slug "
-    "(created on the site when missing). An unmapped category is sent under its own name.",
-    examples=[{"guide": "Guides", "news": "crypto-news"}])]
+
+
+class CategoryPair(BaseModel):
+    """Our category, and the WordPress category (name or slug) its articles go to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    category: CategoryKey
+    wordpress: CategoryValue = Field(description="Created on the site when missing")
+
+
+CategoryMap = Annotated[list[CategoryPair], Field(
+    max_length=200, description="Where our categories go; an unmapped category is sent under "
+    "its own name", examples=[[{"category": "guide", "wordpress": "Guides"}]])]
+
+
+def pairs(mapping: dict[str, str]) -> list[CategoryPair]:
+    return [CategoryPair(category=k, wordpress=v) for k, v in mapping.items()]
 
 
 class TargetPatch(BaseModel):
@@ -60,7 +74,7 @@ class TargetOut(OutModel):
     username: str
     has_password: bool = Field(True, description="The password itself is never returned")
     default_status: PostStatus
-    category_map: dict[str, str]
+    category_map: list[CategoryPair]
     unpublish_action: UnpublishAction
     auto_publish: AutoPublish
     require_https: bool

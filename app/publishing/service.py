@@ -26,7 +26,13 @@ from app.publishing.enums import (
     PublicationState,
     UnpublishAction,
 )
-from app.publishing.errors import ArticleNotFound, NotPublished, PublishingError, RemoteError
+from app.publishing.errors import (
+    ArticleNotFound,
+    NotPublished,
+    PublicationNotFound,
+    PublishingError,
+    RemoteError,
+)
 from app.publishing.models import Publication
 from app.publishing.remote import Sent, utc
 from app.publishing.wordpress import Site
@@ -135,6 +141,13 @@ def on_article_event(session: Session, article_id: int, event: ArticleEvent | st
                 queued.append(publication)
     session.flush()
     return queued
+
+
+def get_or_404(session: Session, publication_id: int) -> Publication:
+    publication = repository.get_publication(session, publication_id)
+    if publication is None:
+        raise PublicationNotFound(publication_id)
+    return publication
 
 
 def publications(session: Session, article_id: int) -> Sequence[Publication]:

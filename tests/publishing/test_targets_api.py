@@ -22,11 +22,11 @@ def _create(api: Any, **changes: Any) -> dict[str, Any]:
 
 
 def test_a_target_is_stored_and_its_password_never_returned(api: Any) -> None:
-    target = _create(api, category_map={"Guide": "指南"})
+    target = _create(api, category_map=[{"category": "Guide", "wordpress": "指南"}])
 
     assert target["base_url"] == "https://blog.example.com"
     assert target["has_password"] is True and "app_password" not in target
-    assert target["category_map"] == {"guide": "指南"}
+    assert target["category_map"] == [{"category": "guide", "wordpress": "指南"}]
     assert (target["default_status"], target["unpublish_action"], target["auto_publish"]) == \
         ("draft", "draft", "manual")
     assert target["require_https"] is True

@@ -53,7 +53,7 @@ def _post(site: WordPressSite, publication: dict[str, Any], state: str) -> dict[
 def test_a_published_article_appears_with_its_fields(
         api: Any, start_worker: Any, make_target: Any, wordpress_site: WordPressSite,
         unique: str) -> None:
-    target = make_target(category_map={"guide": "Investing Guides"})
+    target = make_target(category_map=[{"category": "guide", "wordpress": "Investing Guides"}])
     title = f"Index funds explained {unique}"
     _, (article_id,) = add_batch([{**EN_ARTICLE, "title": title}], category="guide")
     start_worker("w1", concurrency=2)
@@ -93,7 +93,7 @@ def test_a_scheduled_article_is_future_with_its_date(
 def test_a_chinese_article_keeps_its_text_and_gets_a_pinyin_slug(
         api: Any, start_worker: Any, make_target: Any, wordpress_site: WordPressSite,
         unique: str) -> None:
-    target = make_target(category_map={"guide": "投资指南"})
+    target = make_target(category_map=[{"category": "guide", "wordpress": "投资指南"}])
     title = f"{ZH_ARTICLE['title']} {unique}"
     _, (article_id,) = add_batch([{**ZH_ARTICLE, "title": title}], category="guide")
     start_worker("w1", concurrency=2)

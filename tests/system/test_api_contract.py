@@ -17,6 +17,7 @@ from app.batches.models import AIGenerationTask, GenerationItem
 from app.core.db import session_scope
 from app.core.schemas import MAX_OFFSET
 from app.llm.base import Generated
+from app.publishing.models import Publication
 from app.main import app
 
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
@@ -218,7 +219,30 @@ RECIPES: dict[tuple[str, str], Callable[[Any], Any]] = {
         lambda api: api.post(f"/api/tasks/{_paused_batch(api)}/resume"),
     ("POST", "/api/articles/{article_id}/regenerate"):
         lambda api: api.post(f"/api/articles/{_article(api)}/regenerate", json={}),
+    ("POST", "/api/targets"): lambda api: api.post("/api/targets", json=_target_body(api)),
+    ("POST", "/api/articles/{article_id}/publish-to/{target_id}"):
+        lambda api: api.post(f"/api/articles/{_article(api)}/publish-to/{_target(api)}"),
+    ("POST", "/api/articles/{article_id}/unpublish-from/{target_id}"):
+        lambda api: api.post("/api/articles/{}/unpublish-from/{}".format(*_posted(api))),
 }
+
+
+def _target_body(api: Any) -> dict[str, str]:
+    return {"name": f"location {api.get('/api/targets').json()['total']}",
+            "base_url": "https://wp.example.com", "username": "u", "app_password": "p"}
+
+
+def _target(api: Any) -> int:
+    return int(api.post("/api/targets", json=_target_body(api)).json()["id"])
+
+
+def _posted(api: Any) -> tuple[int, int]:
+    """An article with a post on a target (its remote id set here: no WordPress runs)."""
+    article_id, target_id = _article(api), _target(api)
+    publication = api.post(f"/api/articles/{article_id}/publish-to/{target_id}").json()
+    with session_scope() as session:
+        session.get(Publication, publication["id"]).remote_id = 41  # type: ignore[union-attr]
+    return article_id, target_id
 
 
 def _paused_batch(api: Any) -> str:
