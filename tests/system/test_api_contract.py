@@ -17,8 +17,8 @@ from app.batches.models import AIGenerationTask, GenerationItem
 from app.core.db import session_scope
 from app.core.schemas import MAX_OFFSET
 from app.llm.base import Generated
-from app.publishing.models import Publication
 from app.main import app
+from app.publishing.models import Publication
 
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
 
