@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from app.cli import batches, devstack, profiles, signatures
+from app.cli import batches, devstack, profiles, publishing, signatures
 from app.cli.client import (
     DEFAULT_API_URL,
     EXIT_INPUT,
@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     batches.add_commands(command)
     profiles.add_commands(command, common)
+    publishing.add_commands(command, common)
     signatures.add_commands(sub)
 
     sub.add_parser("up", help="start the whole stack for development (what `make run` calls); "
@@ -101,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "up":  # its own options, parsed by app.cli.devstack
         return run_up(argv[1:])
+    if argv[:1] == ["articles"] and argv[1:2] and argv[1] in publishing.ARTICLE_ACTIONS:
+        argv = [publishing.ARTICLE_ACTIONS[argv[1]], *argv[2:]]  # `articles push ID ...`
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     if args.command == "up":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from app.core.schemas import OutModel
 from app.publishing.enums import AutoPublish, PostStatus, PublicationState, UnpublishAction
@@ -53,7 +53,7 @@ class TargetPatch(BaseModel):
     category_map: CategoryMap | None = None
     unpublish_action: UnpublishAction | None = None
     auto_publish: AutoPublish | None = None
-    require_https: bool | None = Field(None, description="Refuse to send the password over "
+    require_https: StrictBool | None = Field(None, description="Refuse to send the password over "
                                        "plain HTTP (default: true except for loopback)")
 
 
