@@ -14,7 +14,8 @@ from app.config import get_settings
 WEB_DIR = Path(__file__).resolve().parent
 STATIC = {"app.js": "text/javascript", "i18n.js": "text/javascript", "style.css": "text/css",
           "library.js": "text/javascript", "reader.js": "text/javascript",
-          "favicon.svg": "image/svg+xml", "profiles.js": "text/javascript"}
+          "favicon.svg": "image/svg+xml", "profiles.js": "text/javascript",
+          "publishing.js": "text/javascript"}
 
 # Nothing inline, nothing from elsewhere: even a rendering bug could not run an article's script.
 PAGE_CSP = (
