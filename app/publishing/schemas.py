@@ -5,18 +5,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 
+from app.batches.validation import LINE_PATTERN
 from app.core.schemas import OutModel
 from app.publishing.enums import AutoPublish, PostStatus, PublicationState, UnpublishAction
+from app.publishing.targets import URL_PATTERN
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-BaseUrl = Annotated[str, StringConstraints(min_length=8, max_length=500,
-                                           pattern=r"^(?i:https?)://\S+$")]
-User = Annotated[str, StringConstraints(min_length=1, max_length=60)]
-Password = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-CategoryKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-CategoryValue = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+# One line, not only spaces, no control characters (the domain checks the pattern again).
+_LINE = {"pattern": LINE_PATTERN}
+Name = Annotated[StrictStr, Field(min_length=1, max_length=100, json_schema_extra=_LINE,
+                                  description="Any name, unique among targets")]
+BaseUrl = Annotated[StrictStr, Field(min_length=8, max_length=500,
+                                     json_schema_extra={"pattern": URL_PATTERN})]
+User = Annotated[StrictStr, Field(min_length=1, max_length=60, json_schema_extra=_LINE,
+                                  description="The WordPress user posts are made as")]
+Password = Annotated[StrictStr, Field(
+    min_length=1, max_length=200, json_schema_extra=_LINE,
+    description="An Application Password of that user (Users > Profile). Stored, never "
+    "returned.")]
+CategoryKey = Annotated[StrictStr, Field(min_length=1, max_length=64, json_schema_extra=_LINE,
+                                         description="Our category")]
+CategoryValue = Annotated[StrictStr, Field(
+    min_length=1, max_length=200, json_schema_extra=_LINE,
+    description="The WordPress category's name or slug: created when missing")]
 
 
 class CategoryPair(BaseModel):
@@ -25,7 +37,7 @@ class CategoryPair(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     category: CategoryKey
-    wordpress: CategoryValue = Field(description="Created on the site when missing")
+    wordpress: CategoryValue
 
 
 CategoryMap = Annotated[list[CategoryPair], Field(
@@ -45,10 +57,8 @@ class TargetPatch(BaseModel):
     name: Name | None = None
     base_url: BaseUrl | None = Field(None, description="The site's address, e.g. "
                                      "https://blog.example.com (without /wp-json)")
-    username: User | None = Field(None, description="The WordPress user posts are made as")
-    app_password: Password | None = Field(
-        None, description="An Application Password of that user (Users > Profile). Stored, "
-        "never returned.")
+    username: User | None = None
+    app_password: Password | None = None
     default_status: PostStatus | None = None
     category_map: CategoryMap | None = None
     unpublish_action: UnpublishAction | None = None

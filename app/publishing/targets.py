@@ -4,6 +4,7 @@ shown), checked once here so every caller stores only what can work."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.batches.validation import LINE_PATTERN
 from app.core.text import NOT_UNICODE, has_surrogate
 from app.publishing import repository
 from app.publishing.enums import AutoPublish, PostStatus, UnpublishAction
@@ -20,6 +22,12 @@ from app.publishing.models import PublishTarget
 from app.publishing.wordpress import Site
 
 MAX_CATEGORIES = 200
+# http(s), a host name or address, an optional port and path: nothing a URL parser reads
+# differently (no user info, query or fragment: the user and password are fields of their own).
+URL_PATTERN = (r"^[Hh][Tt][Tt][Pp][Ss]?://(?:[A-Za-z0-9-]+\.)*[A-Za-z0-9-]+(?::[0-9]{1,5})?"
+               r"(?:/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?$")
+_URL = re.compile(URL_PATTERN)
+_LINE = re.compile(LINE_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -57,22 +65,19 @@ def site_of(target: PublishTarget) -> Site:
 
 
 def _base_url(value: str) -> str:
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PublishingError("base_url", "must be an http:// or https:// URL of the site")
-    if parts.username or parts.password or parts.query or parts.fragment:
-        raise PublishingError("base_url", "must not carry credentials, a query or a fragment "
-                              "(the user and Application Password are fields of their own)")
-    return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
+    if not _URL.match(value):
+        raise PublishingError("base_url", "must be the site's http:// or https:// address: a "
+                              "host name, an optional port and path; no user, query or fragment")
+    parts = urlsplit(value)
+    return f"{parts.scheme.lower()}://{parts.netloc}{parts.path}".rstrip("/")
 
 
 def _text(field: str, value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise PublishingError(field, "must not be blank")
     if has_surrogate(value):
         raise PublishingError(field, NOT_UNICODE)
-    return value
+    if not _LINE.match(value):
+        raise PublishingError(field, "must be one line, not blank, without control characters")
+    return value.strip()
 
 
 def _category_map(value: dict[str, str]) -> dict[str, str]:

@@ -9,8 +9,8 @@ from tests.support.articles import ZH_ARTICLE, add_batch
 from tests.support.server import running_api
 
 
-def test_a_site_added_tested_and_sent_to_from_the_page(  # noqa: F811
-        database, tmp_path, start_worker, tab, wordpress_site, unique):
+def test_a_site_added_tested_and_sent_to_from_the_page(
+        database, tmp_path, start_worker, tab, wordpress_site, unique):  # noqa: F811
     page = tab.page
     _, (article_id,) = add_batch([{**ZH_ARTICLE, "title": f"页面发布 {unique}"}])
     start_worker(concurrency=1)
