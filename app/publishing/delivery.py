@@ -95,6 +95,15 @@ def push(publication_id: int, worker: str) -> None:
             service.record_sent(session, attempt, sent)
 
 
+def requeue_lost() -> None:
+    """The worker maintenance loop's job (app/worker/loop.py): queued sends long overdue are
+    sent again (service.requeue_lost)."""
+    with session_scope() as session:
+        lost = service.requeue_lost(session)
+    if lost:
+        log.warning("publishing: %d queued send(s) were overdue, sent again: %s", len(lost), lost)
+
+
 def withdraw(publication_id: int, worker: str) -> None:
     """Move the post to draft or the trash (the target's unpublish setting)."""
     task = names.WITHDRAW_PUBLICATION_TASK

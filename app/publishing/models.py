@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -53,7 +54,8 @@ class Publication(Base):
     """One article on one target: at most one remote post, whose id is kept once known."""
 
     __tablename__ = "publications"
-    __table_args__ = (UniqueConstraint("article_id", "target_id", name="uq_publication"),)
+    __table_args__ = (UniqueConstraint("article_id", "target_id", name="uq_publication"),
+                      Index("ix_publications_due", "state", "next_attempt_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"),
@@ -70,6 +72,9 @@ class Publication(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)  # e.g. SEO fields skipped, and why
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # While queued: when the next send is due (now, or after a back-off). A queued publication
+    # long past it lost its message (or its worker): app.publishing.delivery.requeue_lost.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version_sent: Mapped[int | None] = mapped_column(Integer)
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

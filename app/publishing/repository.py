@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -28,6 +29,12 @@ def list_targets(session: Session, *, limit: int, offset: int
 def targets_with_auto_publish(session: Session, setting: str) -> Sequence[PublishTarget]:
     return session.scalars(select(PublishTarget).where(PublishTarget.auto_publish == setting)
                            .order_by(PublishTarget.id)).all()
+
+
+def overdue(session: Session, state: str, due_before: datetime) -> Sequence[Publication]:
+    return session.scalars(select(Publication).where(
+        Publication.state == state, Publication.next_attempt_at < due_before)
+        .order_by(Publication.id).limit(500)).all()
 
 
 def get_publication(session: Session, publication_id: int) -> Publication | None:

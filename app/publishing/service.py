@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -43,6 +43,9 @@ from app.publishing.wordpress import Site
 MAX_ATTEMPTS = 5
 BACKOFF_SECONDS = 10.0
 BACKOFF_MAX_SECONDS = 600.0
+# A queued send this long overdue lost its message or its worker (longer than the slowest send:
+# a handful of requests of at most 20 s each).
+LOST_AFTER_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ def request_publish(session: Session, article_id: int, target_id: int, *,
     publication.date_gmt = date_gmt
     publication.attempts = 0
     publication.last_error = None
-    publication.requested_at = utcnow()
+    publication.requested_at = publication.next_attempt_at = utcnow()
     session.flush()
     outbox.enqueue(session, names.PUSH_PUBLICATION_TASK, [publication.id])
     return publication
@@ -156,6 +159,21 @@ def publications(session: Session, article_id: int) -> Sequence[Publication]:
     return repository.publications_of(session, article_id)
 
 
+def requeue_lost(session: Session, *, older_than: float = LOST_AFTER_SECONDS) -> list[int]:
+    """Send again every queued publication whose send is overdue by `older_than` seconds: its
+    message was lost (the broker restarted, or the send after the commit failed) or its worker
+    died mid-send. A send of one already under way is harmless: they take turns, and a post
+    WordPress created is found by its marker."""
+    now = utcnow()
+    lost = repository.overdue(session, PublicationState.QUEUED,
+                              now - timedelta(seconds=older_than))
+    for publication in lost:
+        publication.next_attempt_at = now
+        outbox.enqueue(session, names.PUSH_PUBLICATION_TASK, [publication.id])
+    session.flush()
+    return [p.id for p in lost]
+
+
 # --- a worker's transitions ----------------------------------------------------------------
 
 def begin_attempt(session: Session, publication_id: int, *, withdraw: bool = False
@@ -176,6 +194,7 @@ def begin_attempt(session: Session, publication_id: int, *, withdraw: bool = Fal
         draft = replace(draft, status=PostStatus(publication.requested_status))
     draft = replace(draft, date_gmt=utc(publication.date_gmt))
     publication.attempts += 1
+    publication.next_attempt_at = utcnow()  # a worker that dies now leaves it to requeue_lost
     session.flush()
     return Attempt(publication.id, target.key, targets.site_of(target), target.require_https,
                    draft, publication.remote_id, UnpublishAction(target.unpublish_action),
@@ -225,6 +244,7 @@ def record_failure(session: Session, attempt: Attempt, error: RemoteError, task:
         session.flush()
         return None
     delay = backoff(publication.attempts, error)
+    publication.next_attempt_at = utcnow() + timedelta(seconds=delay)
     session.flush()
     outbox.enqueue(session, task, [publication.id], countdown=delay)
     return delay

@@ -30,6 +30,7 @@ from app.batches.scheduling import feeder, recovery
 from app.config import get_settings
 from app.core import names
 from app.core.redis import get_redis
+from app.publishing import delivery
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,9 @@ JOBS: tuple[Job, ...] = (
     # Batches a daily or monthly cap paused, resumed once its window rolled over
     # (app/batches/resume.py).
     Job("resume-paused", resume.RESUME_INTERVAL, resume.resume_due),
+    # WordPress sends whose message or worker was lost, sent again
+    # (app/publishing/delivery.py).
+    Job("requeue-publications", 60.0, delivery.requeue_lost),
 )
 
 

@@ -48,6 +48,7 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("version_sent", sa.Integer(), nullable=True),
         sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
@@ -59,9 +60,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_publications_article_id", "publications", ["article_id"])
     op.create_index("ix_publications_target_id", "publications", ["target_id"])
+    op.create_index("ix_publications_due", "publications", ["state", "next_attempt_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_publications_due", table_name="publications")
     op.drop_index("ix_publications_target_id", table_name="publications")
     op.drop_index("ix_publications_article_id", table_name="publications")
     op.drop_table("publications")

@@ -1,10 +1,11 @@
-"""Auto-publish: an article event queues a publication for the targets that answer it, through
-the outbox (the message reaches the `publishing` queue after the commit)."""
+"""Publications queued through the outbox (the message reaches the `publishing` queue after the
+commit): auto-publish on an article event, dates kept in UTC, lost sends sent again."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from app import celery_app  # noqa: F401  (binds the Celery app the outbox sends through)
 from app.core import names
 from app.core.db import session_scope
 from app.publishing import repository, service
@@ -56,3 +57,20 @@ def test_a_future_date_is_stored_in_utc(db: str) -> None:
         assert stored is not None
         assert stored.date_gmt is not None
         assert stored.date_gmt.replace(tzinfo=UTC) == when
+
+
+def test_a_queued_send_long_overdue_is_sent_again(db: str) -> None:
+    _, (old_id, new_id) = add_batch([EN_ARTICLE, {**EN_ARTICLE, "title": "Another"}])
+    with session_scope() as session:
+        target_id = _target(session, "a", "manual")
+        lost = service.request_publish(session, old_id, target_id)
+        fresh = service.request_publish(session, new_id, target_id)
+        lost.next_attempt_at = lost.next_attempt_at - timedelta(hours=1)  # type: ignore[operator]
+    assert queue_length(names.PUBLISHING_QUEUE) == 2
+
+    with session_scope() as session:
+        requeued = service.requeue_lost(session)
+    assert requeued == [lost.id] and fresh.id not in requeued
+    assert queue_length(names.PUBLISHING_QUEUE) == 3
+    with session_scope() as session:
+        assert service.requeue_lost(session) == []  # due again only after another wait
