@@ -48,7 +48,7 @@
         field("target-password", "targets.password", el("input", { id: "target-password", type: "password",
           maxlength: 200, autocomplete: "new-password", required: true }))),
       el("div", { class: "row" },
-        field("target-status", "targets.status", el("select", { id: "target-status" }, ...options(STATUSES, "status"))),
+        field("target-status", "targets.status", el("select", { id: "target-status" }, ...options(STATUSES, "wpstatus"))),
         field("target-auto", "targets.auto", el("select", { id: "target-auto" }, ...options(AUTO, "auto"))),
         field("target-unpublish", "targets.unpublish",
           el("select", { id: "target-unpublish" }, ...options(UNPUBLISH, "unpublish"))),
@@ -77,7 +77,7 @@
       el("td", { class: "title", text: target.name }),
       el("td", { text: target.base_url }),
       el("td", { text: target.username }),
-      el("td", { text: t(`status.${target.default_status}`) }),
+      el("td", { text: t(`wpstatus.${target.default_status}`) }),
       el("td", { text: t(`auto.${target.auto_publish}`) }),
       el("td", { class: "action" },
         el("button", { type: "button", class: "link test", text: t("targets.test"), onclick: () => test(target) }),
@@ -157,7 +157,7 @@
   const panel = el("section", { id: "publications", class: "publications-panel", "aria-labelledby": "publications-title" });
 
   function buildPanel() {
-    statusSelect.replaceChildren(...options(STATUSES, "status", "publications.targetStatus"));
+    statusSelect.replaceChildren(...options(STATUSES, "wpstatus", "publications.targetStatus"));
     panel.replaceChildren(
       el("h3", { id: "publications-title", text: t("publications.heading") }), list,
       el("form", { id: "publish-form", class: "row", novalidate: true, onsubmit: send },
