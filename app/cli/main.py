@@ -102,8 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "up":  # its own options, parsed by app.cli.devstack
         return run_up(argv[1:])
-    if argv[:1] == ["articles"] and argv[1:2] and argv[1] in publishing.ARTICLE_ACTIONS:
-        argv = [publishing.ARTICLE_ACTIONS[argv[1]], *argv[2:]]  # `articles push ID ...`
+    argv = publishing.route_article_actions(argv)  # `articles push ID`, `articles publications`
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     if args.command == "up":

@@ -22,6 +22,16 @@ SETTLED = ("sent", "scheduled", "live", "failed", "withdrawn")
 ARTICLE_ACTIONS = {"push": "articles-push", "publications": "articles-publications"}
 
 
+def route_article_actions(argv: list[str]) -> list[str]:
+    """`[options] articles push ID ...` as the parser knows it: `[options] articles-push ID`."""
+    i = 0
+    while i < len(argv) and argv[i].startswith("-"):
+        i += 2 if argv[i] in ("--api-url", "--token") else 1
+    if argv[i:i + 1] == ["articles"] and argv[i + 1:i + 2] and argv[i + 1] in ARTICLE_ACTIONS:
+        return [*argv[:i], ARTICLE_ACTIONS[argv[i + 1]], *argv[i + 2:]]
+    return argv
+
+
 def cmd_list(api: Api, out: Any, args: argparse.Namespace) -> int:
     data = api.request("GET", "/api/targets", params={"limit": 200})
 

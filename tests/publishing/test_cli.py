@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from app.cli.main import build_parser
+from app.cli.publishing import route_article_actions
 from tests.support.articles import ZH_ARTICLE, add_batch
 from tests.support.server import running_api
 from tests.support.wordpress import WordPressSite
@@ -44,3 +46,22 @@ def test_a_target_created_tested_and_pushed_to_from_the_command_line(
         assert code == 0
     post = wordpress_site.api(f"/wp/v2/posts/{publication['remote_id']}").json()
     assert post["title"]["rendered"] == f"命令行 {unique}"  # the post stays on the site
+
+
+def test_articles_push_and_publications_are_told_from_a_batch_s_articles() -> None:
+    parser = build_parser()
+
+    def parse(*argv: str) -> Any:
+        return parser.parse_args(route_article_actions(list(argv)))
+
+    push = parse("--json", "articles", "push", "12", "--target", "3", "--status", "future",
+                 "--date", "2030-01-31T09:00:00Z")
+    assert (push.func.__name__, push.article_id, push.target, push.status) == (
+        "cmd_push", 12, 3, "future")
+    assert parse("--api-url", "http://x", "articles", "publications", "12").func.__name__ == \
+        "cmd_publications"
+    assert parse("articles", "3f2a", "--out", "dir").func.__name__ == "cmd_articles"
+    created = parse("targets", "create", "blog", "--url", "https://b.example", "--user", "u",
+                    "--category", "guide=指南", "--category", "news=News")
+    assert created.category == [{"category": "guide", "wordpress": "指南"},
+                                {"category": "news", "wordpress": "News"}]
