@@ -21,6 +21,7 @@ from app.core.redis import get_redis
 from app.publishing import remote, service
 from app.publishing.errors import RemoteError
 from app.publishing.service import Attempt
+from app.publishing.wordpress import mask
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,17 @@ def _begin(publication_id: int, *, withdraw: bool) -> Attempt | None:
         return service.begin_attempt(session, publication_id, withdraw=withdraw)
 
 
+@contextmanager
+def _answers_as_remote_errors(site_password: str) -> Iterator[None]:
+    """A 2xx whose JSON lacks what WordPress always sends (a proxy's or plugin's answer) is the
+    site's error, retried like one, never a crash that leaves the send queued."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RemoteError(mask(f"unexpected answer from the site: {exc!r}", site_password),
+                          permanent=False) from None
+
+
 def _check_https(attempt: Attempt) -> None:
     if attempt.require_https and urlsplit(attempt.site.base_url).scheme != "https":
         raise RemoteError("base_url: this target requires HTTPS and its URL is http://; "
@@ -86,8 +98,9 @@ def push(publication_id: int, worker: str) -> None:
             return
         try:
             _check_https(attempt)
-            sent = remote.send(attempt.site, attempt.draft, attempt.target_key,
-                               attempt.remote_id)
+            with _answers_as_remote_errors(attempt.site.password):
+                sent = remote.send(attempt.site, attempt.draft, attempt.target_key,
+                                   attempt.remote_id)
         except RemoteError as exc:
             _failed(attempt, exc, task)
             return
@@ -113,7 +126,9 @@ def withdraw(publication_id: int, worker: str) -> None:
             return
         try:
             _check_https(attempt)
-            status = remote.withdraw(attempt.site, attempt.remote_id, attempt.unpublish_action)
+            with _answers_as_remote_errors(attempt.site.password):
+                status = remote.withdraw(attempt.site, attempt.remote_id,
+                                         attempt.unpublish_action)
         except RemoteError as exc:
             _failed(attempt, exc, task)
             return

@@ -188,6 +188,12 @@ def begin_attempt(session: Session, publication_id: int, *, withdraw: bool = Fal
     article = articles.get_article(session, publication.article_id)
     if article is None:
         return None
+    if publication.attempts >= MAX_ATTEMPTS:  # sends that died without an answer count too
+        publication.state = PublicationState.FAILED
+        publication.last_error = (publication.last_error or "no answer") + \
+            f" (gave up after {publication.attempts} attempts)"
+        session.flush()
+        return None
     target = publication.target
     draft = draft_for(article, target)
     if publication.requested_status:

@@ -74,3 +74,19 @@ def test_a_queued_send_long_overdue_is_sent_again(db: str) -> None:
     assert queue_length(names.PUBLISHING_QUEUE) == 3
     with session_scope() as session:
         assert service.requeue_lost(session) == []  # due again only after another wait
+
+
+def test_a_send_that_keeps_dying_gives_up(db: str) -> None:
+    _, (article_id,) = add_batch([EN_ARTICLE])
+    with session_scope() as session:
+        target_id = _target(session, "a", "manual")
+        publication_id = service.request_publish(session, article_id, target_id).id
+    for _ in range(service.MAX_ATTEMPTS):  # each attempt's worker died before any answer
+        with session_scope() as session:
+            assert service.begin_attempt(session, publication_id) is not None
+    with session_scope() as session:
+        assert service.begin_attempt(session, publication_id) is None
+        publication = repository.get_publication(session, publication_id)
+        assert publication is not None
+        assert publication.state == "failed"
+        assert f"gave up after {service.MAX_ATTEMPTS} attempts" in str(publication.last_error)
