@@ -14,7 +14,7 @@ TEST_WORKERS ?= 4
 PIP_COMPILE := $(PY) -m piptools compile --quiet --generate-hashes --allow-unsafe \
 	--no-emit-index-url --no-emit-find-links --strip-extras
 
-.PHONY: help install lock run test lint bench browser clean
+.PHONY: help install lock run test lint bench browser wordpress clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -45,12 +45,15 @@ run: install ## start Redis (if none answers), worker, beat, API and Flower; Ctr
 browser: ## install Debian's Chromium for the page tests (skipped when it cannot be had)
 	@bash scripts/ensure_chromium.sh || echo "note: no Chromium; the browser tests will skip"
 
+wordpress: ## install Debian's WordPress and PHP for the publishing tests (skipped when they cannot be had)
+	@bash scripts/ensure_wordpress.sh || echo "note: no WordPress; the publishing tests will skip"
+
 lint: install ## ruff, mypy and the import layers (.importlinter, docs/architecture.md)
 	$(VENV)/bin/ruff check app tests bench
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
 
-test: install browser lint ## the whole suite: real Redis, real workers, SQLite (+PostgreSQL with TEST_POSTGRES_URL)
+test: install browser wordpress lint ## the whole suite: real Redis, real workers, SQLite (+PostgreSQL with TEST_POSTGRES_URL)
 	$(PY) -m pytest -n $(TEST_WORKERS)
 
 bench: install ## benchmarks; writes bench/RESULTS.md

@@ -39,6 +39,7 @@ from app.core.sentry import init_sentry
 from app.ops import endpoints as ops
 from app.ops.http_metrics import HttpMetrics
 from app.profiles import endpoints as profiles
+from app.publishing import endpoints as publishing
 from app.schedules import endpoints as schedules
 from app.web import pages
 from app.web.docs import mount_docs
@@ -159,6 +160,7 @@ def create_app() -> FastAPI:
     app.include_router(profiles.router)
     app.include_router(schedules.router)
     app.include_router(webhooks.router)
+    app.include_router(publishing.router)
     app.include_router(ops.router)
     app.include_router(audit.router)
     app.include_router(submit_limits.router)

@@ -9,13 +9,14 @@ from app.batches.enums import BatchStatus, ItemStatus
 from app.batches.models import AIGenerationTask, GenerationItem, SubmitLimit
 from app.core.models import Base, new_id, utcnow
 from app.profiles.models import CategoryProfile
+from app.publishing.models import Publication, PublishTarget
 from app.schedules.models import Schedule
 from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 __all__ = ["AIGenerationTask", "ApiToken", "Article", "ArticleVersion", "AuditEntry", "Base",
            "BatchStatus", "CategoryProfile", "GenerationItem", "ItemStatus", "LoginSession",
-           "Schedule", "SubmitLimit", "User", "WebhookAttempt", "WebhookDelivery",
-           "WebhookSubscription", "in_models", "new_id", "utcnow"]
+           "Publication", "PublishTarget", "Schedule", "SubmitLimit", "User", "WebhookAttempt",
+           "WebhookDelivery", "WebhookSubscription", "in_models", "new_id", "utcnow"]
 
 
 def in_models(name: str | None, type_: str, _parents: object = None) -> bool:

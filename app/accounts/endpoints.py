@@ -4,6 +4,7 @@ app.accounts.service, the commit at the end of the request."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Cookie, HTTPException, Path, Query, Request, Response, status
 
@@ -164,7 +165,8 @@ def list_tokens(who: Annotated[Principal, allow(Permission.READ)], session: Sess
 
 @router.post("/api/tokens", status_code=status.HTTP_201_CREATED, response_model=NewTokenOut)
 def create_token(who: Annotated[Principal, allow(Permission.READ)], body: TokenIn,
-                 session: SessionDep, user: str | None = UserQuery) -> NewTokenOut:
+                 session: SessionDep, response: Response,
+                 user: str | None = UserQuery) -> NewTokenOut:
     """A new personal token, shown in this answer only: copy it now. Only admins may give a
     token the `ops` scope."""
     owner = _owner(session, who, user)
@@ -173,7 +175,20 @@ def create_token(who: Annotated[Principal, allow(Permission.READ)], body: TokenI
                             detail="scopes: only an admin may give a token extra scopes")
     token, value = service.create_token(session, owner, body.name, scopes=body.scopes,
                                         expires_in_days=body.expires_in_days)
+    session.flush()
+    response.headers["Location"] = f"/api/tokens/{token.id}" + (
+        f"?user={quote(owner.name)}" if owner.name != who.name else "")
     return NewTokenOut(**_token_out(token, owner.name), token=value)
+
+
+@router.get("/api/tokens/{token_id}", response_model=TokenOut,
+            responses={404: {"description": "No such token of this user"}})
+def get_token(who: Annotated[Principal, allow(Permission.READ)], session: SessionDep,
+              token_id: Annotated[int, Path(ge=1, le=MAX_INT_ID)],
+              user: str | None = UserQuery) -> TokenOut:
+    """One of your tokens (an admin: anyone's, with `?user=`); never its value."""
+    owner = _owner(session, who, user)
+    return TokenOut(**_token_out(service.token_of(session, owner, token_id), owner.name))
 
 
 @router.delete("/api/tokens/{token_id}", response_model=TokenOut,

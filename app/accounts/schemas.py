@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -74,7 +75,7 @@ class UserPage(BaseModel):
 class TokenIn(_In):
     name: str = Field(min_length=1, max_length=TOKEN_NAME_MAX,
                       description="What it is for: 'laptop CLI', 'Prometheus', '发布脚本'")
-    scopes: list[str] = Field(default_factory=list, max_length=5,
+    scopes: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list, max_length=5,
                               description="Extra grants: `ops` (health details, /metrics)")
     expires_in_days: int | None = Field(90, ge=1, le=TOKEN_DAYS_MAX,
                                         description="null: never expires")

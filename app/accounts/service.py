@@ -226,10 +226,15 @@ def tokens_of(session: Session, user: User) -> list[ApiToken]:
     return list(repository.tokens_of(session, user.id))
 
 
-def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
+def token_of(session: Session, user: User, token_id: int) -> ApiToken:
     token = repository.token_of(session, user.id, token_id)
     if token is None:
         raise TokenNotFound(token_id)
+    return token
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
+    token = token_of(session, user, token_id)
     repository.revoke_token(session, token.id, utcnow())
     session.refresh(token)
     return token

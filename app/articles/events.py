@@ -7,6 +7,7 @@ the article and where to read it: no content, cost, tokens or prompt.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -23,12 +24,27 @@ EVENTS: dict[str, EventType] = {
 }
 
 
+# Domains above this one that act on an article's events in the same transaction (WordPress
+# publishing queues its auto-publishes: app.publishing.service subscribes when imported, as the
+# feeder does to app.batches.work; the API and every worker import it).
+Listener = Callable[[Session, Article, EventType], None]
+_listeners: list[Listener] = []
+
+
+def subscribe(listener: Listener) -> None:
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
 def reached(session: Session, article: Article, event: EventType | None = None) -> None:
     """The article just reached its status (or `event`, e.g. article.unpublished, whose
-    status is another one): tell that event's subscribers."""
+    status is another one): tell that event's webhook subscribers and listeners."""
     event = event or EVENTS.get(article.status)
-    if event is not None:
-        webhooks.emit(session, event, data(article))
+    if event is None:
+        return
+    webhooks.emit(session, event, data(article))
+    for listener in list(_listeners):
+        listener(session, article, event)
 
 
 def data(article: Article) -> dict[str, Any]:

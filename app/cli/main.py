@@ -21,6 +21,7 @@ from app.cli import (
     credentials_file,
     devstack,
     profiles,
+    publishing,
     signatures,
     webhooks,
 )
@@ -111,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     accounts.add_commands(command, common)
     audit.add_commands(command)
     articles.add_commands(command, common)
+    publishing.add_commands(command, common)
     signatures.add_commands(sub)
 
     sub.add_parser("up", help="start the whole stack for development (what `make run` calls); "
@@ -122,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "up":  # its own options, parsed by app.cli.devstack
         return run_up(argv[1:])
+    argv = publishing.route_article_actions(argv)  # `articles push ID`, `articles publications`
     if len(argv) > 1 and argv[0] == "articles" and argv[1] in articles.ACTIONS:
         argv[0] = "article"  # `articles BATCH_ID` lists a batch; `articles publish 42` is one
     parser = build_parser()

@@ -21,6 +21,10 @@ RESUME_PAUSED_TASK = "app.tasks.maintenance.resume_paused_batches"
 DEBUG_TASK = "app.celery_app.debug_task"
 # One attempt at a webhook delivery (app/webhooks/tasks.py), on WEBHOOK_QUEUE.
 WEBHOOK_DELIVER_TASK = "app.webhooks.tasks.deliver"
+# Publishing to WordPress (app.publishing.tasks), on PUBLISHING_QUEUE.
+PUSH_PUBLICATION_TASK = "app.tasks.publishing.push_publication"
+WITHDRAW_PUBLICATION_TASK = "app.tasks.publishing.withdraw_publication"
+PUBLISHING_TASKS = (PUSH_PUBLICATION_TASK, WITHDRAW_PUBLICATION_TASK)
 
 # --- queues --------------------------------------------------------------------------------
 # Article work; Celery's default queue name, so a plain `celery worker` consumes it.
@@ -29,8 +33,10 @@ ITEM_QUEUE = "celery"
 MAINTENANCE_QUEUE = "maintenance"
 # Outbound webhooks: a slow receiver never sits in front of article work or maintenance.
 WEBHOOK_QUEUE = "webhooks"
+# Sends to WordPress sites: a slow or failing site never holds up article work.
+PUBLISHING_QUEUE = "publishing"
 # What every worker consumes (start_celery_worker.sh, `trustagency up`, the tests' workers).
-WORKER_QUEUES = (ITEM_QUEUE, MAINTENANCE_QUEUE, WEBHOOK_QUEUE)
+WORKER_QUEUES = (ITEM_QUEUE, MAINTENANCE_QUEUE, WEBHOOK_QUEUE, PUBLISHING_QUEUE)
 # Beat's periodic tasks go to MAINTENANCE_QUEUE (app/worker/celery.py routes them).
 MAINTENANCE_TASKS = (REAP_TASK, CLEANUP_TASK, SYNC_SCHEDULES_TASK, POLL_PROVIDER_BATCHES_TASK,
                      RESUME_PAUSED_TASK)
@@ -105,3 +111,8 @@ def login_failures_key(subject: str) -> str:
 def login_lock_key(subject: str) -> str:
     """Set while logins for `subject` are refused (429 with Retry-After)."""
     return f"{PREFIX}login:lock:{subject}"
+
+
+def publication_lock(publication_id: int) -> str:
+    """Held while one worker sends a publication, so two sends never race to create a post."""
+    return f"{PREFIX}lock:publication:{publication_id}"

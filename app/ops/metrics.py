@@ -86,7 +86,7 @@ class StackCollector:
     def _broker(self) -> Iterator[Metric]:
         client = broker_client(timeout=1)
         try:
-            depth = {q: int(client.llen(q)) for q in (names.ITEM_QUEUE, names.MAINTENANCE_QUEUE)}
+            depth = {q: int(client.llen(q)) for q in names.WORKER_QUEUES}
             # Delivered to a worker but not acknowledged yet: running, or waiting for a retry.
             unacked = int(client.hlen("unacked"))  # type: ignore[arg-type]
         finally:

@@ -18,7 +18,8 @@ STATIC = {"app.js": "text/javascript", "i18n.js": "text/javascript", "style.css"
           "library.js": "text/javascript", "reader.js": "text/javascript",
           "favicon.svg": "image/svg+xml", "profiles.js": "text/javascript",
           "webhooks.js": "text/javascript", "accounts.js": "text/javascript",
-          "audit.js": "text/javascript", "seo.js": "text/javascript"}
+          "audit.js": "text/javascript", "seo.js": "text/javascript",
+          "publishing.js": "text/javascript"}
 
 # Nothing inline, nothing from elsewhere: even a rendering bug could not run an article's script.
 PAGE_CSP = (

@@ -37,7 +37,8 @@ app = Celery(
     "trustagency",
     broker=settings.celery_broker_url,
     backend=settings.celery_result_backend,
-    include=["app.batches.tasks", "app.schedules.tasks", "app.webhooks.tasks"],
+    include=["app.batches.tasks", "app.schedules.tasks", "app.webhooks.tasks",
+             "app.publishing.tasks"],
 )
 
 app.conf.update(
@@ -61,7 +62,8 @@ app.conf.update(
     task_queues=[Queue(q, Exchange(q), routing_key=q) for q in names.WORKER_QUEUES],
     task_default_queue=names.ITEM_QUEUE,
     task_routes={**{task: {"queue": names.MAINTENANCE_QUEUE} for task in names.MAINTENANCE_TASKS},
-                 names.WEBHOOK_DELIVER_TASK: {"queue": names.WEBHOOK_QUEUE}},
+                 names.WEBHOOK_DELIVER_TASK: {"queue": names.WEBHOOK_QUEUE},
+                 **{task: {"queue": names.PUBLISHING_QUEUE} for task in names.PUBLISHING_TASKS}},
     # Above the hard limit, or Redis redelivers tasks that are still running
     # (docs/architecture.md, "Traps").
     broker_transport_options={"visibility_timeout": settings.celery_visibility_timeout},

@@ -31,6 +31,7 @@ from app.batches.scheduling import feeder, recovery
 from app.config import get_settings
 from app.core import names
 from app.core.redis import get_redis
+from app.publishing import delivery as publication_delivery
 from app.webhooks import delivery as webhook_delivery
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,9 @@ JOBS: tuple[Job, ...] = (
     # Scheduled publishes that came due, each by one conditional UPDATE, so a run overlapping
     # another worker's publishes an article once (app/articles/publishing.py).
     Job("publish-scheduled", publishing.PUBLISH_INTERVAL, publishing.publish_due),
+    # WordPress sends whose message or worker was lost, sent again
+    # (app/publishing/delivery.py).
+    Job("requeue-publications", 60.0, publication_delivery.requeue_lost),
 )
 
 

@@ -57,6 +57,12 @@ INTENDED: dict[tuple[str, str], Permission] = {
         Permission.ADMIN,
     ("POST", "/api/webhooks/{subscription_id}/test"): Permission.ADMIN,
     ("PUT", "/api/limits/{user_name}"): Permission.ADMIN,
+    ("POST", "/api/targets"): Permission.ADMIN,
+    ("PATCH", "/api/targets/{target_id}"): Permission.ADMIN,
+    ("DELETE", "/api/targets/{target_id}"): Permission.ADMIN,
+    ("POST", "/api/targets/{target_id}/test"): Permission.ADMIN,
+    ("POST", f"{A}/publish-to/{{target_id}}"): Permission.PUBLISH,
+    ("POST", f"{A}/unpublish-from/{{target_id}}"): Permission.PUBLISH,
 }
 
 

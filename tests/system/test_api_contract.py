@@ -18,6 +18,7 @@ from app.core.db import session_scope
 from app.core.schemas import MAX_OFFSET
 from app.llm.base import Generated
 from app.main import app
+from app.publishing.models import Publication
 from tests.support.stack import use_settings
 
 HTTP_METHODS = ("get", "put", "post", "patch", "delete")
@@ -234,6 +235,16 @@ RECIPES: dict[tuple[str, str], Callable[[Any], Any]] = {
         lambda api: api.post(f"/api/webhooks/{_subscribe(api).json()['id']}/test"),
     ("POST", "/api/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver"):
         lambda api: api.post("/api/webhooks/{}/deliveries/{}/redeliver".format(*_pinged(api))),
+    ("POST", "/api/targets"): lambda api: api.post("/api/targets", json=_target_body(api)),
+    ("POST", "/api/users"): lambda api: api.post("/api/users", json={
+        "name": f"user-{api.get('/api/users').json()['total']}", "display_name": "编辑 一号",
+        "role": "editor", "password": "correct horse battery staple"}),
+    ("POST", "/api/tokens"): lambda api: api.post("/api/tokens", params={"user": _user(api)},
+                                                  json={"name": "CI 脚本"}),
+    ("POST", "/api/articles/{article_id}/publish-to/{target_id}"):
+        lambda api: api.post(f"/api/articles/{_article(api)}/publish-to/{_target(api)}"),
+    ("POST", "/api/articles/{article_id}/unpublish-from/{target_id}"):
+        lambda api: api.post("/api/articles/{}/unpublish-from/{}".format(*_posted(api))),
 }
 
 
@@ -251,6 +262,32 @@ def _pinged(api: Any) -> tuple[str, int]:
     """(subscription id, delivery id) of a test ping."""
     subscription_id = _subscribe(api).json()["id"]
     return subscription_id, api.post(f"/api/webhooks/{subscription_id}/test").json()["id"]
+
+
+
+def _user(api: Any) -> str:
+    """A user to hold a token (the anonymous admin of these tests has no tokens of its own)."""
+    name = f"holder-{api.get('/api/users').json()['total']}"
+    api.post("/api/users", json={"name": name, "role": "viewer"})
+    return name
+
+
+def _target_body(api: Any) -> dict[str, str]:
+    return {"name": f"location {api.get('/api/targets').json()['total']}",
+            "base_url": "https://wp.example.com", "username": "u", "app_password": "p"}
+
+
+def _target(api: Any) -> int:
+    return int(api.post("/api/targets", json=_target_body(api)).json()["id"])
+
+
+def _posted(api: Any) -> tuple[int, int]:
+    """An article with a post on a target (its remote id set here: no WordPress runs)."""
+    article_id, target_id = _article(api), _target(api)
+    publication = api.post(f"/api/articles/{article_id}/publish-to/{target_id}").json()
+    with session_scope() as session:
+        session.get(Publication, publication["id"]).remote_id = 41  # type: ignore[union-attr]
+    return article_id, target_id
 
 
 def _paused_batch(api: Any) -> str:
@@ -302,5 +339,6 @@ def test_every_201_and_202_answer_has_a_location_that_answers(api, route):
     followed = api.get(location)
     assert followed.status_code == 200, (location, followed.text)
     body = response.json()
-    idents = [str(body[key]) for key in ("task_id", "id", "category") if body.get(key)]
+    idents = [str(body[key]) for key in ("task_id", "id", "category", "name")
+              if body.get(key)]
     assert any(ident in location for ident in idents), (location, idents)

@@ -1,0 +1,1 @@
+"""Publishing articles to WordPress sites (targets) through their REST API."""
