@@ -36,6 +36,9 @@ UserName = Annotated[str, Path(min_length=1, max_length=NAME_MAX, description="A
 UserQuery = Query(None, min_length=1, max_length=NAME_MAX,
                   description="Another user's tokens (admins only); default: your own")
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such user"}}
+NO_SUCH_OWNER: dict[int | str, dict[str, Any]] = {404: {"description": "No user named ?user="}}
+NO_SUCH_TOKEN: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such token of this user, or no user named ?user="}}
 
 
 def _me(who: Principal, display_name: str | None = None) -> MeOut:
@@ -154,7 +157,7 @@ def _owner(session: SessionDep, who: Principal, user: str | None) -> User:
     return service.get_user(session, who.name, field="user")
 
 
-@router.get("/api/tokens", response_model=TokenList)
+@router.get("/api/tokens", response_model=TokenList, responses=NO_SUCH_OWNER)
 def list_tokens(who: Annotated[Principal, allow(Permission.READ)], session: SessionDep,
                 user: str | None = UserQuery) -> TokenList:
     """Your tokens (never the tokens themselves: their prefix, name, scopes, expiry, last use)."""
@@ -163,7 +166,8 @@ def list_tokens(who: Annotated[Principal, allow(Permission.READ)], session: Sess
     return TokenList(items=items, total=len(items))
 
 
-@router.post("/api/tokens", status_code=status.HTTP_201_CREATED, response_model=NewTokenOut)
+@router.post("/api/tokens", status_code=status.HTTP_201_CREATED, response_model=NewTokenOut,
+             responses=NO_SUCH_OWNER)
 def create_token(who: Annotated[Principal, allow(Permission.READ)], body: TokenIn,
                  session: SessionDep, response: Response,
                  user: str | None = UserQuery) -> NewTokenOut:
@@ -182,7 +186,7 @@ def create_token(who: Annotated[Principal, allow(Permission.READ)], body: TokenI
 
 
 @router.get("/api/tokens/{token_id}", response_model=TokenOut,
-            responses={404: {"description": "No such token of this user"}})
+            responses=NO_SUCH_TOKEN)
 def get_token(who: Annotated[Principal, allow(Permission.READ)], session: SessionDep,
               token_id: Annotated[int, Path(ge=1, le=MAX_INT_ID)],
               user: str | None = UserQuery) -> TokenOut:
@@ -192,7 +196,7 @@ def get_token(who: Annotated[Principal, allow(Permission.READ)], session: Sessio
 
 
 @router.delete("/api/tokens/{token_id}", response_model=TokenOut,
-               responses={404: {"description": "No such token of this user"}})
+               responses=NO_SUCH_TOKEN)
 def revoke_token(who: Annotated[Principal, allow(Permission.READ)], session: SessionDep,
                  token_id: Annotated[int, Path(ge=1, le=MAX_INT_ID)],
                  user: str | None = UserQuery) -> TokenOut:

@@ -21,8 +21,8 @@ from app.articles.render import markdown_to_html
 from app.articles.schemas import (
     ArticleOut,
     EditIn,
+    PublishAtIn,
     ReviewIn,
-    ScheduleIn,
     UnpublishIn,
     VersionList,
     VersionOut,
@@ -148,7 +148,7 @@ def publish_article(who: Annotated[Principal, allow(Permission.PUBLISH)],
 @router.post("/{article_id:int}/schedule", response_model=ArticleOut,
              responses=REVIEW_RESPONSES)
 def schedule_article(who: Annotated[Principal, allow(Permission.PUBLISH)],
-                     article_id: ArticleId, body: ScheduleIn, session: SessionDep,
+                     article_id: ArticleId, body: PublishAtIn, session: SessionDep,
                      response: Response, if_match: IfMatch = None) -> ArticleOut:
     """approved → scheduled: the workers publish it at `publish_at` (UTC)."""
     article = publishing.schedule(session, article_id,

@@ -91,7 +91,7 @@ class ReviewIn(BaseModel):
     reviewer: ReviewerName | None = Reviewer
 
 
-class ScheduleIn(ReviewIn):
+class PublishAtIn(ReviewIn):
     publish_at: datetime = Field(description="When to publish, with its zone (stored in UTC); "
                                  "in the future, at most a year ahead")
 

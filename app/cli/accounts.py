@@ -214,18 +214,20 @@ def add_commands(command: Callable[..., argparse.ArgumentParser],
     create = users("create", "a new user (--password asks for one; without it, tokens only)",
                    cmd_users_create)
     create.add_argument("name", help="letters, digits, '.', '_' or '-'")
-    create.add_argument("--role", choices=ROLES, default="editor")
+    create.add_argument("--role", choices=ROLES, default="editor",
+                        help="what they may do (default: editor)")
     create.add_argument("--display-name", help="any script, e.g. 张伟")
     create.add_argument("--password", action="store_true", help="ask for a password")
     update = users("update", "change a user's role, display name or password, or re-enable",
                    cmd_users_update)
-    update.add_argument("name")
-    update.add_argument("--role", choices=ROLES)
-    update.add_argument("--display-name")
+    update.add_argument("name", help="the user to change")
+    update.add_argument("--role", choices=ROLES, help="a new role")
+    update.add_argument("--display-name", help="a new display name (any script)")
     update.add_argument("--password", action="store_true", help="ask for a new password")
     update.add_argument("--enable", action="store_true", help="enable a disabled user")
     users("disable", "disable a user: their sessions and tokens stop at once",
-          cmd_users_disable).add_argument("name")
+          cmd_users_disable).add_argument(
+              "name", help="the user to disable: their sessions and tokens stop at once")
 
     tokens = group("tokens", "list, create or revoke personal API tokens")
     for name, help_, func in (("list", "your tokens (prefix, name, expiry, last use)",
@@ -237,8 +239,10 @@ def add_commands(command: Callable[..., argparse.ArgumentParser],
         if name == "create":
             child.add_argument("name", help="what it is for: 'CI', 'Prometheus'")
             child.add_argument("--days", type=int, default=90, help="lifetime (1-3650)")
-            child.add_argument("--never-expires", action="store_true")
+            child.add_argument("--never-expires", action="store_true",
+                               help="no expiry (prefer --days)")
             child.add_argument("--scope", action="append", choices=["ops"],
                                help="extra grant (admins): ops = health details, /metrics")
         if name == "revoke":
-            child.add_argument("token_id", type=int, metavar="ID")
+            child.add_argument("token_id", type=int, metavar="ID",
+                               help="the token's id (trustagency tokens list)")

@@ -664,7 +664,7 @@
       // --- webhooks ---
       "webhooks.heading": "Webhook",
       "webhooks.explain": "批次结束或暂停、文章待审、通过、发布或撤下时，向其他系统发送签名的 POST（Standard Webhooks）。仅限管理员。",
-      "webhooks.url": "URL",
+      "webhooks.url": "网址（URL）",
       "webhooks.events": "事件",
       "webhooks.state": "状态",
       "webhooks.description": "说明",

@@ -46,6 +46,12 @@ def test_a_reviewer_logs_in_and_approves(database, tmp_path, tab) -> None:
         page.click("#approve-article")
         expect(page.locator("#reader-status")).to_have_text("approved")
         expect(page.locator("#reader-review")).to_contain_text("Reviewed by li.na")
+        page.click("#activity-article")  # the audit trail names who approved it
+        entry = page.locator("#activity-list li")
+        expect(entry).to_have_count(1)
+        expect(entry).to_contain_text("Approved")
+        expect(entry).to_contain_text("by li.na")
+        expect(page.locator("#audit-panel")).to_be_hidden()  # the whole trail: admins only
         assert http.get(f"{server.url}/api/articles/{article_id}").status_code == 401
         page.click("#close-reader")
         page.click("#logout-button")
