@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from app import celery_app  # noqa: F401  (binds the Celery app the outbox sends through)
+from app.articles import publishing
+from app.articles import service as articles
 from app.core import names
 from app.core.db import session_scope
 from app.publishing import repository, service
@@ -90,3 +92,25 @@ def test_a_send_that_keeps_dying_gives_up(db: str) -> None:
         assert publication is not None
         assert publication.state == "failed"
         assert f"gave up after {service.MAX_ATTEMPTS} attempts" in str(publication.last_error)
+
+
+def test_the_article_transitions_queue_auto_publishing_targets(db: str) -> None:
+    """Approve and a publish that came due on schedule reach publishing through the article
+    events (app.articles.events), in their own transactions: no caller wires it by hand."""
+    _, (article_id,) = add_batch([EN_ARTICLE])
+    with session_scope() as session:
+        on_approve = _target(session, "on approve", "on_approve")
+        on_publish = _target(session, "on publish", "on_publish")
+    with session_scope() as session:
+        articles.review(session, article_id, "approve", version=1, reviewer="李娜")
+    with session_scope() as session:
+        assert {p.target_id for p in repository.publications_of(session, article_id)} == {
+            on_approve}
+    soon = datetime.now(UTC) + timedelta(seconds=1)
+    with session_scope() as session:
+        articles.review(session, article_id, "schedule", version=1, publish_at=soon)
+    assert publishing.publish_due(now=soon + timedelta(seconds=1)) == [article_id]
+    with session_scope() as session:
+        assert {p.target_id for p in repository.publications_of(session, article_id)} == {
+            on_approve, on_publish}
+    assert queue_length(names.PUBLISHING_QUEUE) == 2
