@@ -159,7 +159,9 @@ def cut(text: str, limit: int, *, characters: bool) -> str:
     if characters:
         stop = max(room.rfind(c) for c in _CJK_STOPS)
         if stop >= limit // 2:
-            return room[: stop + 1]
+            head = room[: stop + 1]
+            # A sentence's end stays; a clause mark (，、；：) would dangle: an ellipsis instead.
+            return head if head[-1] in "。！？!?" else head[:-1] + "…"
         return room + "…"
     space = room.rfind(" ")
     head = room[:space] if space >= limit // 2 else room

@@ -23,7 +23,6 @@ from app.config import get_settings
 from app.content import feeds, service
 from app.content.schemas import ContentArticle, ContentPage
 from app.core.auth import SessionDep
-from app.core.models import utcnow
 
 CACHE_CONTROL = "public, max-age=60"
 MAX_KEY = 200
@@ -124,7 +123,7 @@ def _feed_args(request: Request, session: SessionDep, language: str | None,
                               language=language, category=category)
     self_url = site + request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return articles, {"title": get_settings().content_site_title, "site_url": site,
-                      "self_url": self_url, "now": utcnow()}
+                      "self_url": self_url, "now": feeds.EMPTY_FEED_TIME}
 
 
 @router.get("/content/rss.xml", response_class=Response, responses={

@@ -10,6 +10,10 @@ from email.utils import format_datetime
 
 from app.content.schemas import ContentArticle
 
+# An empty feed's build time: fixed, so its bytes and so its ETag stay the same from one
+# request to the next and a cache can revalidate it (the current time made every answer new).
+EMPTY_FEED_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+
 ATOM_NS = "http://www.w3.org/2005/Atom"
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 
@@ -55,9 +59,8 @@ def rss(articles: list[ContentArticle], *, title: str, site_url: str, self_url: 
         _sub(item, "pubDate", format_datetime(article.published_at.astimezone(UTC),
                                               usegmt=True))
         _sub(item, "description", _summary(article))
-        _sub(item, "category", article.category)
-        for tag in article.tags:
-            _sub(item, "category", tag)
+        for term in _terms(article):
+            _sub(item, "category", term)
     return _xml(root)
 
 
@@ -82,8 +85,8 @@ def atom(articles: list[ContentArticle], *, title: str, site_url: str, self_url:
         _sub(entry, "updated", _iso(article.updated_at))
         _sub(entry, "summary", _summary(article))
         _sub(entry, "content", article.html, type="html")
-        for tag in [article.category, *article.tags]:
-            _sub(entry, "category", term=tag)
+        for term in _terms(article):
+            _sub(entry, "category", term=term)
     return _xml(root)
 
 
@@ -95,3 +98,8 @@ def sitemap(locations: list[tuple[str, datetime]]) -> bytes:
         _sub(url, "loc", loc)
         _sub(url, "lastmod", _iso(lastmod))
     return _xml(root)
+
+
+def _terms(article: ContentArticle) -> list[str]:
+    """The category, then the tags, each once (a tag often repeats the category)."""
+    return list(dict.fromkeys([article.category, *article.tags]))
