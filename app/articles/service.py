@@ -256,7 +256,7 @@ def edit(session: Session, article_id: int, *, version: int | None, title: objec
 def _stale(article_id: int, current: int, given: int) -> DomainError:
     return ArticleError.conflict("version", f"article {article_id} is at version {current}, "
                                  f"not {given}: someone changed it meanwhile; reload it and "
-                                 "edit again")
+                                 "try again on what it says now")
 
 
 def versions(session: Session, article_id: int) -> list[ArticleVersion]:

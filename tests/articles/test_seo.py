@@ -109,8 +109,10 @@ def test_cuts_keep_words_and_characters_whole():
     cut = seo.cut(text.strip(), 160, characters=False)
     assert len(cut) <= 160 and cut.endswith("word…")
     zh = "这是一个句子，" * 30
-    cut = seo.cut(zh, 80, characters=True)
-    assert len(cut) <= 80 and cut.endswith("，")
+    cut = seo.cut(zh, 80, characters=True)  # cut at a clause mark: an ellipsis, no dangling ，
+    assert len(cut) <= 80 and cut.endswith("句子…")
+    cut = seo.cut("这是一个句子。" * 30, 80, characters=True)  # a sentence's end stays
+    assert len(cut) <= 80 and cut.endswith("句子。")
 
 
 def test_seo_fields_are_edited_as_a_version_and_a_taken_slug_is_409(db):
