@@ -178,8 +178,9 @@ def cmd_tokens_revoke(api: Api, out: Any, args: argparse.Namespace) -> int:
 def add_commands(command: Callable[..., argparse.ArgumentParser],
                  common: argparse.ArgumentParser) -> None:
     login = command("login", "sign in and keep a personal token for this machine",
-                    "Asks your name and password (or takes --with-token TOKEN) and stores a personal "
-                    "token 0600 in your config directory; later commands use it when neither "
+                    "Asks your name and password (or takes --with-token TOKEN) and stores a "
+                    "personal token 0600 in your config directory; later commands use it when "
+                    "neither "
                     "--token nor TRUSTAGENCY_API_TOKEN is given.")
     login.add_argument("--name", help="your user name (asked when left out)")
     login.add_argument("--password-stdin", action="store_true",
