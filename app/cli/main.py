@@ -60,7 +60,10 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    env_url = os.environ.get("TRUSTAGENCY_API_URL") or DEFAULT_API_URL
+    # The API `make run` started on API_PORT, unless TRUSTAGENCY_API_URL names another.
+    port = os.environ.get("API_PORT", "").strip()
+    local = f"http://127.0.0.1:{port}" if port.isdigit() else DEFAULT_API_URL
+    env_url = os.environ.get("TRUSTAGENCY_API_URL") or local
     # `trustagency login`'s stored token when none is given.
     env_token = os.environ.get("TRUSTAGENCY_API_TOKEN") or credentials_file.stored_token()
     # The connection options work before or after the command (`trustagency --json status X`
@@ -68,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = Parser(add_help=False)
     group = common.add_argument_group("connection and output")
     group.add_argument("--api-url", default=argparse.SUPPRESS,
-                       help=f"the API (env TRUSTAGENCY_API_URL, default {DEFAULT_API_URL})")
+                       help="the API (env TRUSTAGENCY_API_URL; default "
+                       f"http://127.0.0.1:$API_PORT, else {DEFAULT_API_URL})")
     group.add_argument("--token", default=argparse.SUPPRESS,
                        help="a personal token or the server's API_TOKEN (env "
                        "TRUSTAGENCY_API_TOKEN; default: the one `trustagency login` stored)")

@@ -77,3 +77,11 @@ def test_a_titles_file_that_is_not_utf8_is_bad_input_not_a_traceback(tmp_path, c
     path = tmp_path / "windows.txt"
     path.write_bytes("\ufeff如何在家种植番茄\r\n人工智能的未来\r\n".encode())
     assert read_titles([str(path)], io.StringIO()) == ["如何在家种植番茄", "人工智能的未来"]
+
+
+def test_the_default_api_is_the_one_make_run_started(monkeypatch):
+    monkeypatch.delenv("TRUSTAGENCY_API_URL", raising=False)
+    monkeypatch.setenv("API_PORT", "8765")
+    assert build_parser().parse_args(["list"]).api_url == "http://127.0.0.1:8765"
+    monkeypatch.setenv("TRUSTAGENCY_API_URL", "https://articles.example.com")
+    assert build_parser().parse_args(["list"]).api_url == "https://articles.example.com"
