@@ -11,6 +11,10 @@
   const t = I18N.t;
   const FINAL = new Set(["completed", "partially_completed", "failed", "cancelled"]);
   const TOKEN_KEY = "trustagency.apiToken";
+  // Every deferred script (accounts.js among them) has run once DOMContentLoaded fires; this
+  // file is deferred too, so it is still ahead of us here.
+  const scriptsLoaded = document.readyState === "complete" ? Promise.resolve()
+    : new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
   const OWNER_KEY = "trustagency.owner"; // the submit form's owner, kept for the next batch
   const PRIORITIES = new Set(["high", "normal", "low"]);
   const OWNER_MAX = 100;
@@ -134,7 +138,12 @@
         // A refused token is asked for again (once for every request that was refused with
         // it); otherwise the login form (accounts.js).
         if (tokenPrompt) await tokenPrompt;
-        else await (hadToken || !window.TAAccounts ? askToken(hadToken) : window.TAAccounts.signIn());
+        else {
+          // accounts.js (the login form) is a later deferred script: a 401 that arrives while
+          // the page's scripts still load waits for them, or a slow page would ask for a token.
+          if (!hadToken) await scriptsLoaded;
+          await (hadToken || !window.TAAccounts ? askToken(hadToken) : window.TAAccounts.signIn());
+        }
         continue;
       }
       if (!response.ok) {
