@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from rich.table import Table
 
-from app.cli import credentials_file
+from app.cli import credentials_file, groups
 from app.cli.client import EXIT_AUTH, EXIT_INPUT, EXIT_OK, Api, CliError
 
 ROLES = ("viewer", "editor", "reviewer", "admin")
@@ -197,18 +197,7 @@ def add_commands(command: Callable[..., argparse.ArgumentParser],
             "GET /api/me with the token in use.").set_defaults(func=cmd_whoami)
 
     def group(name: str, help_: str) -> Callable[..., argparse.ArgumentParser]:
-        parser = command(name, help_, help_)
-        sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION",
-                                    parser_class=type(parser))
-
-        def action(action_name: str, action_help: str,
-                   func: Callable[..., int]) -> argparse.ArgumentParser:
-            child = sub.add_parser(action_name, parents=[common], help=action_help,
-                                   description=action_help)
-            child.set_defaults(func=func)
-            return child
-
-        return action
+        return groups.actions(command(name, help_, help_), common)
 
     users = group("users", "list, create, change or disable users (admins)")
     users("list", "every user with role and state", cmd_users_list)

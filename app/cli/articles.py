@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from app.cli import groups
 from app.cli.client import EXIT_INPUT, EXIT_OK, Api, CliError
 
 ACTIONS = ("show", "seo", "approve", "publish", "schedule", "unpublish")
@@ -94,19 +95,17 @@ def add_commands(command: Callable[..., argparse.ArgumentParser],
                      "description, excerpt, tags), approve it, publish it now or at a time, "
                      "or take it down. A published article that is edited stays live with its "
                      "published version until the edit is approved and published.")
-    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION",
-                                parser_class=type(parser))
+    add_action = groups.actions(parser, common)
 
     def action(name: str, help_: str, func: Callable[..., int],
                pinned: bool = False) -> argparse.ArgumentParser:
-        child = sub.add_parser(name, parents=[common], help=help_, description=help_)
+        child = add_action(name, help_, func)
         child.add_argument("article_id", metavar="ARTICLE_ID", type=int,
                            help="the article's id (trustagency articles BATCH_ID lists them)")
         if pinned:
             child.add_argument("--version", type=int, metavar="N",
                                help="the version you read (default: the current one); a "
                                "change since then is refused (409)")
-        child.set_defaults(func=func)
         return child
 
     action("show", "the article's SEO fields and publish state", cmd_show)

@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.table import Table
 
+from app.cli import groups
 from app.cli.client import EXIT_INPUT, EXIT_NOT_ALL_DONE, EXIT_OK, Api, CliError
 
 PASSWORD_ENV = "WORDPRESS_APP_PASSWORD"
@@ -134,14 +135,7 @@ def add_commands(command: Callable[..., argparse.ArgumentParser],
                      "The WordPress sites articles are published to (admins only). The "
                      f"Application Password is read from {PASSWORD_ENV} or asked for; it is "
                      "never shown again.")
-    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION",
-                                parser_class=type(parser))
-
-    def action(name: str, help_: str, func: Callable[..., int]) -> argparse.ArgumentParser:
-        child = sub.add_parser(name, parents=[common], help=help_, description=help_)
-        child.set_defaults(func=func)
-        return child
-
+    action = groups.actions(parser, common)
     action("list", "every target", cmd_list)
     create = action("create", "add a WordPress site", cmd_create)
     create.add_argument("name", help="a name of your choice")

@@ -7,20 +7,15 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from app.articles import seo
 from app.articles.models import Article
-from app.articles.naming import slug_for
-from app.articles.prose import prose
 from app.articles.render import markdown_to_html
+from app.llm.language import uses_characters
 from app.publishing.enums import PostStatus
 from app.publishing.models import PublishTarget
 
-EXCERPT_CHARS = 300
-SEO_TITLE_CHARS = 60
-META_DESCRIPTION_CHARS = 155
+SEO_TITLE_CHARS = 60  # what search results show of a title; WordPress' SEO plugins cut there
 _LEADING_H1 = re.compile(r"\A\s*#\s+[^\n]*\n+")
-_HEADING = re.compile(r"^#{1,6}\s.*$", re.M)
-_TABLE_ROW = re.compile(r"^\s*\|.*$", re.M)
-_EMPHASIS = re.compile(r"[*_>#]+")
 
 
 @dataclass(frozen=True)
@@ -43,22 +38,6 @@ def marker_for(article_id: int, target_key: str) -> str:
     """Set at the top of the post's content: a retry finds our post by it, never by title.
     `target_key` is the target's random key (PublishTarget.key), not its id."""
     return f"<!-- trustagency:article={article_id} target={target_key} -->"
-
-
-def _cut(text: str, limit: int) -> str:
-    """At most `limit` characters, cut at a word boundary when one is near, with an ellipsis."""
-    text = " ".join(text.split())
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    return (cut[:space] if space > limit // 2 else cut).rstrip(" ,.;:，。；：") + "…"
-
-
-def _summary(markdown: str) -> str:
-    """The article's opening prose: no headings, tables or Markdown marks."""
-    body = _TABLE_ROW.sub(" ", _HEADING.sub(" ", _LEADING_H1.sub("", markdown)))
-    return " ".join(_EMPHASIS.sub(" ", prose(body)).split())
 
 
 @dataclass(frozen=True)
@@ -91,18 +70,20 @@ def draft_for(article: Article, target: PublishTarget) -> PostDraft:
     own status and date replace them: `dataclasses.replace`). The SEO fields are the article's
     (app/articles/seo.py); an article stored before they existed gets them derived here."""
     text = _text_of(article)
-    summary = _summary(text.content)
     body = _LEADING_H1.sub("", text.content)  # WordPress shows the title itself
     return PostDraft(
         title=text.title,
         html=f"{marker_for(article.id, target.key)}\n{markdown_to_html(body)}",
-        excerpt=text.excerpt or _cut(summary, EXCERPT_CHARS),
-        slug=text.slug or slug_for(text.title, ascii_only=True),
+        excerpt=text.excerpt or seo.derive_excerpt(text.content, article.language),
+        slug=text.slug or seo.slug_from(text.title),
         status=PostStatus(target.default_status), date_gmt=None,
         # Unmapped, our category's own name is used (created on the site when missing).
         category=(target.category_map or {}).get(article.category, article.category),
         tags=tuple(text.tags or (article.category,)),
-        seo_title=text.seo_title or _cut(text.title, SEO_TITLE_CHARS),
-        meta_description=text.meta_description or _cut(summary, META_DESCRIPTION_CHARS),
+        seo_title=text.seo_title or seo.cut(
+            " ".join(text.title.split()), SEO_TITLE_CHARS,
+            characters=uses_characters(article.language or "en")),
+        meta_description=(text.meta_description
+                          or seo.derive_meta(text.content, article.language)),
         article_id=article.id, language=article.language,
     )
