@@ -96,8 +96,11 @@ def split(answer: str) -> tuple[dict[str, Any], str]:
 
 
 def body_of(answer: str) -> str:
-    """The answer's Markdown without its front-matter block (what quality checks read)."""
-    return split(answer)[1]
+    """The answer's Markdown without its front-matter block (what quality checks read): the
+    block is cut off by its delimiters alone, as `split` cuts it whatever its YAML says, so the
+    quality gate does not parse the YAML a second time (`store_generation` parses it)."""
+    match = _BLOCK.match(answer or "")
+    return answer if match is None else answer[match.end():].lstrip("\n")
 
 
 def _one_line(value: object, limit: int) -> str | None:
